@@ -1,0 +1,1 @@
+"""The data contract, the synthetic CRM generator and data readers."""

@@ -1,0 +1,58 @@
+"""One settings class for the whole service, read from `LEADSCORE_*` variables."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ApiSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    max_batch: int = Field(default=1000, ge=1, description="Most leads in one scoring request.")
+    model_alias: str = Field(default="champion", description="Registry alias the API serves.")
+
+
+class Settings(BaseSettings):
+    """Nested groups take `__`: `LEADSCORE_API__MAX_BATCH=500`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LEADSCORE_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    home: Path = Field(
+        default=Path(".leadscore"),
+        description="Folder for everything generated: MLflow runs, data, databases.",
+    )
+    mlflow_tracking_uri: str | None = Field(
+        default=None,
+        description="MLflow tracking server or store; MLFLOW_TRACKING_URI also works. "
+        "Default: a SQLite store under `home`.",
+    )
+    experiment: str = "leadscore"
+    api: ApiSettings = ApiSettings()
+
+    @property
+    def tracking_uri(self) -> str:
+        """Explicit setting first, then MLflow's own variable, then the embedded store."""
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        if env := os.environ.get("MLFLOW_TRACKING_URI"):
+            return env
+        return f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
+
+    @property
+    def artifact_location(self) -> str | None:
+        """Where a new experiment keeps artifacts; None lets a tracking server decide."""
+        if self.tracking_uri.startswith("sqlite:"):
+            return (self.home / "mlartifacts").resolve().as_uri()
+        return None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
