@@ -90,6 +90,9 @@ MISSING_SHARE = {
     "touches": 0.02, "calls": 0.1, "emails_sent": 0.08, "replies": 0.06, "prospector_id": 0.01,
 }  # fmt: skip
 
+# The ideal customer profile is an interaction: an industry buys in some segments, not others.
+ICP_FIT = np.random.default_rng(20_241_101).normal(0.0, 0.45, (len(INDUSTRIES), len(SEGMENTS)))
+
 HISTORICAL_REGION_LOYALTY = 0.7
 """How often the historical (pre-leadscore) routing sent a lead to a closer of its region."""
 
@@ -350,27 +353,36 @@ def _qualification_truth(leads: pd.DataFrame, quarter_end: np.ndarray) -> pd.Dat
     size = pd.to_numeric(leads["company_size"], errors="coerce").to_numpy(dtype=float)
     seg = np.where(np.isnan(size), -1, _segment_codes(np.nan_to_num(size, nan=0.0)))
     fit += np.where(seg >= 0, SEGMENT_FIT[np.clip(seg, 0, 2)], 0.0)
+    industry = leads["company_industry"].map({name: i for i, name in enumerate(INDUSTRIES)})
+    industry_code = industry.fillna(-1).to_numpy(dtype=np.int64)
+    known = (industry_code >= 0) & (seg >= 0)
+    fit += np.where(known, ICP_FIT[industry_code.clip(0), seg.clip(0)], 0.0)
+    rank = leads["contact_seniority"].map({name: i for i, name in enumerate(SENIORITIES)})
+    rank = rank.fillna(-1).to_numpy(dtype=np.int64)
 
     visits = _observed(leads, "web_visits", 1.0)
     pages = _observed(leads, "pages_viewed", 0.0)
+    demo = _observed(leads, "demo_requested")
+    buys_software = np.isin(industry_code, [0, 1])
     inbound_logit = (
         -2.9
-        + 1.4 * _observed(leads, "demo_requested")
+        + 1.4 * demo * np.where(seg == 2, 1.6, np.where(seg == 0, 0.55, 1.0))
         + 0.35 * np.log1p(pages)
-        + 0.25 * np.minimum(_observed(leads, "content_downloads"), 4)
-        + 0.45 * _observed(leads, "webinar_attended")
+        + 0.6 * (_observed(leads, "content_downloads") >= 2)
+        + _observed(leads, "webinar_attended") * np.where(buys_software, 0.9, 0.2)
         + 0.2 * np.log1p(_observed(leads, "time_on_site_sec") / 60.0)
-        + 0.15 * np.minimum(pages / np.maximum(visits, 1.0), 8.0) / 4.0
+        + 0.5 * (pages / np.maximum(visits, 1.0) > 6)
         + _category_effect(leads, "source", INBOUND_SOURCES, INBOUND_SOURCE_FIT)
     )
     touches = _observed(leads, "touches", 0.0)
     replies = _observed(leads, "replies", 0.0)
+    meeting = _observed(leads, "meeting_booked")
     outbound_logit = (
         -3.2
-        + 1.9 * _observed(leads, "meeting_booked")
-        + 0.5 * np.minimum(replies, 4)
+        + meeting * np.where(rank >= 3, 2.7, np.where(rank == 0, 1.2, 1.9))
+        + 0.7 * (replies >= 2)
         + 1.2 * np.where(touches > 0, replies / np.maximum(touches, 1.0), 0.0)
-        - 0.04 * np.maximum(touches - 10, 0)
+        - 0.06 * np.maximum(touches - 10, 0)
         + _category_effect(leads, "source", OUTBOUND_SOURCES, OUTBOUND_SOURCE_FIT)
     )
     qual_logit = np.where(inbound, inbound_logit, outbound_logit) + fit + 0.3 * quarter_end

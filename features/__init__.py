@@ -1,0 +1,1 @@
+"""Feature definitions shared by training and serving: one spec, no skew."""

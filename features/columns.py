@@ -1,0 +1,106 @@
+"""Raw input columns in one normalised form, whatever they came from.
+
+Training reads DataFrames, the API reads validated request bodies, batch
+re-scoring reads Arrow batches. Each adapter below turns its input into a
+`Columns` mapping of numpy arrays (floats with NaN for numbers and booleans,
+objects with None for text, datetime64[us] in UTC for times), and the feature
+spec computes on that mapping only, so every path gives identical numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+Columns = Mapping[str, np.ndarray]
+
+
+class FieldType(StrEnum):
+    number = "number"
+    boolean = "boolean"
+    text = "text"
+    time = "time"
+
+
+def _float_array(values: Sequence[Any]) -> np.ndarray:
+    out = np.empty(len(values), dtype=np.float64)
+    for i, value in enumerate(values):
+        out[i] = np.nan if value is None else float(value)
+    return out
+
+
+def _time_value(value: Any) -> np.datetime64:
+    if value is None:
+        return np.datetime64("NaT", "us")
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return np.datetime64(value, "us")
+
+
+def from_records(records: Sequence[Mapping[str, Any]], fields: Mapping[str, FieldType]) -> Columns:
+    """Columns from dict-like rows (validated API bodies): the online path."""
+    columns: dict[str, np.ndarray] = {}
+    for name, kind in fields.items():
+        values = [record.get(name) for record in records]
+        if kind in (FieldType.number, FieldType.boolean):
+            columns[name] = _float_array(values)
+        elif kind is FieldType.time:
+            columns[name] = np.array([_time_value(v) for v in values], dtype="datetime64[us]")
+        else:
+            columns[name] = np.array([None if v is None else str(v) for v in values], dtype=object)
+    return columns
+
+
+def _series_column(series: pd.Series, kind: FieldType) -> np.ndarray:
+    if kind in (FieldType.number, FieldType.boolean):
+        if series.dtype == object:
+            return _float_array([None if pd.isna(v) else v for v in series])
+        return series.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+    if kind is FieldType.time:
+        times = pd.to_datetime(series, utc=True, errors="coerce").dt.tz_convert(None)
+        return times.to_numpy(dtype="datetime64[us]")
+    text = series.astype(object)
+    return np.asarray(text.where(text.notna(), None).map(_text), dtype=object)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def from_frame(frame: pd.DataFrame, fields: Mapping[str, FieldType]) -> Columns:
+    """Columns from a DataFrame (training, batch): the vectorised path.
+
+    A field absent from the frame reads as all-missing: optional fields are
+    optional in files too.
+    """
+    columns: dict[str, np.ndarray] = {}
+    n = len(frame)
+    for name, kind in fields.items():
+        if name in frame.columns:
+            columns[name] = _series_column(frame[name], kind)
+        elif kind is FieldType.text:
+            columns[name] = np.full(n, None, dtype=object)
+        elif kind is FieldType.time:
+            columns[name] = np.full(n, np.datetime64("NaT", "us"))
+        else:
+            columns[name] = np.full(n, np.nan)
+    return columns
+
+
+def row_count(columns: Columns) -> int:
+    for values in columns.values():
+        return len(values)
+    return 0
+
+
+def take(columns: Columns, rows: Iterable[int] | np.ndarray) -> Columns:
+    """The given rows of every column."""
+    index = np.asarray(list(rows) if not isinstance(rows, np.ndarray) else rows)
+    return {name: values[index] for name, values in columns.items()}

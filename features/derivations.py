@@ -1,0 +1,114 @@
+"""Named derivations a feature can use (`Feature.derive`).
+
+Each takes raw column arrays (see `features.columns`) and returns one array
+of the same length: floats with NaN for missing, or objects for categories.
+They are pure numpy, so one lead and a million leads go through the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from data.contract import SEGMENT_UPPER_BOUNDS, Segment, Seniority
+
+_SENIORITY_RANK = {level.value: float(rank) for rank, level in enumerate(Seniority, start=1)}
+_TITLE_FUNCTIONS = (
+    ("executive", ("ceo", "chief", "founder", "owner", "president", "cfo", "cto", "coo", "cmo")),
+    ("it", (" it", "it ", "engineer", "technology", "developer", "cio", "data")),
+    ("sales", ("sales", "revenue", "business development", "account")),
+    ("marketing", ("marketing", "growth", "brand", "demand")),
+    ("finance", ("finance", "financial", "controller", "accounting")),
+    ("operations", ("operations", "ops", "supply", "logistics", "procurement")),
+)
+
+
+def ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator; NaN where either is missing or the denominator is 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = numerator / denominator
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+def per_minute_ratio(seconds: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """Minutes per unit, e.g. minutes on site per visit."""
+    return ratio(seconds / 60.0, denominator)
+
+
+def seniority_rank(seniority: np.ndarray) -> np.ndarray:
+    """entry=1 ... c_level=5, so the model can use the order."""
+    return np.fromiter(
+        (_SENIORITY_RANK.get(v, np.nan) if v is not None else np.nan for v in seniority),
+        dtype=np.float64,
+        count=len(seniority),
+    )
+
+
+def segment(company_size: np.ndarray) -> np.ndarray:
+    """smb / mid_market / enterprise from head count (None if unknown)."""
+    out = np.full(len(company_size), Segment.enterprise.value, dtype=object)
+    for name, upper in reversed(SEGMENT_UPPER_BOUNDS):
+        out[company_size < upper] = name.value
+    out[np.isnan(company_size)] = None
+    return out
+
+
+def title_function(title: np.ndarray) -> np.ndarray:
+    """The department a job title belongs to, by keyword (None if no match)."""
+    out = np.full(len(title), None, dtype=object)
+    for i, raw in enumerate(title):
+        if raw is None:
+            continue
+        text = f" {raw.lower()} "
+        for name, keywords in _TITLE_FUNCTIONS:
+            if any(k in text for k in keywords):
+                out[i] = name
+                break
+    return out
+
+
+def _calendar(times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    valid = ~np.isnat(times)
+    months = np.where(valid, times.astype("datetime64[M]").astype(np.int64) % 12 + 1, 0)
+    return months.astype(np.float64), valid
+
+
+def month(times: np.ndarray) -> np.ndarray:
+    """Month of the year, 1-12 (seasonality)."""
+    months, valid = _calendar(times)
+    return np.where(valid, months, np.nan)
+
+
+def month_in_quarter(times: np.ndarray) -> np.ndarray:
+    """1, 2 or 3: buying picks up in the last month of a quarter."""
+    months, valid = _calendar(times)
+    return np.where(valid, (months - 1) % 3 + 1, np.nan)
+
+
+def weekday(times: np.ndarray) -> np.ndarray:
+    """0 = Monday ... 6 = Sunday."""
+    valid = ~np.isnat(times)
+    days = times.astype("datetime64[D]").astype(np.int64)
+    return np.where(valid, (days + 3) % 7, np.nan).astype(np.float64)
+
+
+def hour(times: np.ndarray) -> np.ndarray:
+    """Hour of day (UTC) the lead arrived."""
+    valid = ~np.isnat(times)
+    hours = times.astype("datetime64[h]").astype(np.int64) % 24
+    return np.where(valid, hours, np.nan).astype(np.float64)
+
+
+DERIVATIONS: dict[str, Callable[..., np.ndarray]] = {
+    "ratio": ratio,
+    "per_minute_ratio": per_minute_ratio,
+    "seniority_rank": seniority_rank,
+    "segment": segment,
+    "title_function": title_function,
+    "month": month,
+    "month_in_quarter": month_in_quarter,
+    "weekday": weekday,
+    "hour": hour,
+}

@@ -1,0 +1,91 @@
+"""The default lead-score features for each channel.
+
+Inbound leads carry web behaviour, outbound prospects carry touches and
+replies; both carry firmographics, the contact and the calendar. Rep ids,
+names and the lead id are deliberately not features: a score must not depend
+on who typed the lead in or what it is called.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from types import NoneType, UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
+
+from data.contract import Channel, Lead
+from features.columns import FieldType
+from features.spec import Feature, FeatureSpec
+
+COMMON: tuple[dict[str, Any], ...] = (
+    {"name": "source", "kind": "categorical"},
+    {"name": "company_industry", "kind": "categorical"},
+    {"name": "company_size", "kind": "numeric"},
+    {"name": "company_revenue", "kind": "numeric"},
+    {"name": "revenue_per_employee", "kind": "numeric", "derive": "ratio",
+     "fields": ["company_revenue", "company_size"]},
+    {"name": "company_region", "kind": "categorical"},
+    {"name": "company_country", "kind": "categorical"},
+    {"name": "contact_seniority_rank", "kind": "numeric", "derive": "seniority_rank",
+     "fields": ["contact_seniority"]},
+    {"name": "contact_function", "kind": "categorical", "derive": "title_function",
+     "fields": ["contact_title"]},
+    {"name": "created_month", "kind": "numeric", "derive": "month", "fields": ["created_at"]},
+    {"name": "created_month_in_quarter", "kind": "numeric", "derive": "month_in_quarter",
+     "fields": ["created_at"]},
+    {"name": "created_weekday", "kind": "numeric", "derive": "weekday", "fields": ["created_at"]},
+    {"name": "created_hour", "kind": "numeric", "derive": "hour", "fields": ["created_at"]},
+)  # fmt: skip
+
+INBOUND: tuple[dict[str, Any], ...] = (
+    {"name": "web_visits", "kind": "numeric"},
+    {"name": "time_on_site_sec", "kind": "numeric"},
+    {"name": "pages_viewed", "kind": "numeric"},
+    {"name": "pages_per_visit", "kind": "numeric", "derive": "ratio",
+     "fields": ["pages_viewed", "web_visits"]},
+    {"name": "minutes_per_visit", "kind": "numeric", "derive": "per_minute_ratio",
+     "fields": ["time_on_site_sec", "web_visits"]},
+    {"name": "content_downloads", "kind": "numeric"},
+    {"name": "webinar_attended", "kind": "boolean"},
+    {"name": "demo_requested", "kind": "boolean"},
+    {"name": "form_fills", "kind": "numeric"},
+)  # fmt: skip
+
+OUTBOUND: tuple[dict[str, Any], ...] = (
+    {"name": "touches", "kind": "numeric"},
+    {"name": "calls", "kind": "numeric"},
+    {"name": "emails_sent", "kind": "numeric"},
+    {"name": "replies", "kind": "numeric"},
+    {"name": "reply_rate", "kind": "numeric", "derive": "ratio", "fields": ["replies", "touches"]},
+    {"name": "call_share", "kind": "numeric", "derive": "ratio", "fields": ["calls", "touches"]},
+    {"name": "meeting_booked", "kind": "boolean"},
+)  # fmt: skip
+
+
+def _field_type(annotation: Any) -> FieldType:
+    origin = get_origin(annotation)
+    if origin in (Union, UnionType):
+        (inner,) = (a for a in get_args(annotation) if a is not NoneType)
+        return _field_type(inner)
+    if origin is Annotated:
+        return _field_type(get_args(annotation)[0])
+    if annotation is bool:
+        return FieldType.boolean
+    if annotation in (int, float):
+        return FieldType.number
+    if annotation is datetime:
+        return FieldType.time
+    return FieldType.text
+
+
+LEAD_FIELD_TYPES: dict[str, FieldType] = {
+    name: _field_type(info.annotation) for name, info in Lead.model_fields.items()
+}
+
+
+def default_spec(channel: Channel | str) -> FeatureSpec:
+    """The unfitted default spec of a channel's lead-score model."""
+    specific = INBOUND if Channel(channel) is Channel.inbound else OUTBOUND
+    return FeatureSpec(
+        features=tuple(Feature.from_dict(raw) for raw in COMMON + specific),
+        field_types=LEAD_FIELD_TYPES,
+    )

@@ -1,0 +1,176 @@
+"""The feature spec: which features a model uses and how each is computed.
+
+A spec is data (a list of `Feature` records, e.g. from YAML), so a user's own
+columns can be added without code. `FeatureSpec.fit` learns what must be
+learnt from training rows (the category vocabularies); the fitted spec is
+pickled with the model in MLflow, so serving computes exactly what training
+computed. Missing values and unseen categories become NaN, never an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from features.columns import Columns, FieldType, row_count
+from features.derivations import DERIVATIONS
+
+
+class Kind(StrEnum):
+    numeric = "numeric"
+    boolean = "boolean"
+    categorical = "categorical"
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One model input.
+
+    `fields` are the raw columns it reads; the first one is the field a
+    reason names when this feature moves a score. `derive` names a function
+    in `features.derivations.DERIVATIONS`; without it the feature is the
+    first field as it is.
+    """
+
+    name: str
+    kind: Kind
+    fields: tuple[str, ...]
+    derive: str | None = None
+    max_categories: int = 200
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Feature:
+        """Build from a config mapping, naming the bad key on error."""
+        unknown = set(raw) - {"name", "kind", "fields", "derive", "max_categories"}
+        if unknown:
+            raise ValueError(f"feature {raw.get('name')!r}: unknown keys {sorted(unknown)}")
+        try:
+            kind = Kind(raw["kind"])
+        except ValueError as exc:
+            raise ValueError(
+                f"feature {raw.get('name')!r}: kind must be one of {[k.value for k in Kind]}"
+            ) from exc
+        fields = raw.get("fields") or [raw["name"]]
+        derive = raw.get("derive")
+        if derive is not None and derive not in DERIVATIONS:
+            raise ValueError(
+                f"feature {raw['name']!r}: unknown derive {derive!r}; known: {sorted(DERIVATIONS)}"
+            )
+        return cls(
+            name=str(raw["name"]),
+            kind=kind,
+            fields=tuple(str(f) for f in fields),
+            derive=derive,
+            max_categories=int(raw.get("max_categories", 200)),
+        )
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """An ordered list of features plus the types of the raw fields they read."""
+
+    features: tuple[Feature, ...]
+    field_types: Mapping[str, FieldType]
+    vocabularies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        names = [f.name for f in self.features]
+        if len(set(names)) != len(names):
+            raise ValueError(
+                f"feature names repeat: {sorted({n for n in names if names.count(n) > 1})}"
+            )
+        missing = {f for feat in self.features for f in feat.fields} - set(self.field_types)
+        if missing:
+            raise ValueError(f"features read fields with no declared type: {sorted(missing)}")
+
+    @property
+    def names(self) -> list[str]:
+        return [f.name for f in self.features]
+
+    @property
+    def categorical_indices(self) -> list[int]:
+        return [i for i, f in enumerate(self.features) if f.kind is Kind.categorical]
+
+    @property
+    def input_fields(self) -> dict[str, FieldType]:
+        """The raw fields this spec reads, with their types."""
+        needed = {f for feat in self.features for f in feat.fields}
+        return {name: kind for name, kind in self.field_types.items() if name in needed}
+
+    @property
+    def is_fitted(self) -> bool:
+        return all(f.name in self.vocabularies for f in self.features if f.kind is Kind.categorical)
+
+    def fit(self, columns: Columns) -> FeatureSpec:
+        """Learn category vocabularies (most frequent first, capped) from training rows."""
+        vocabularies: dict[str, tuple[str, ...]] = {}
+        for feat in self.features:
+            if feat.kind is Kind.categorical:
+                values = _raw_values(feat, columns)
+                present = values[values != None]  # noqa: E711 - elementwise on object arrays
+                uniques, counts = np.unique(present.astype(str), return_counts=True)
+                order = np.lexsort((uniques, -counts))[: feat.max_categories]
+                vocabularies[feat.name] = tuple(str(u) for u in uniques[order])
+        return replace(self, vocabularies=vocabularies)
+
+    def transform(self, columns: Columns) -> np.ndarray:
+        """The model matrix (rows x features, float64, NaN = missing)."""
+        if not self.is_fitted:
+            raise RuntimeError("FeatureSpec.transform before fit: vocabularies are unknown")
+        n = row_count(columns)
+        matrix = np.empty((n, len(self.features)), dtype=np.float64)
+        for j, feat in enumerate(self.features):
+            values = _raw_values(feat, columns)
+            if feat.kind is Kind.categorical:
+                matrix[:, j] = _codes(values, self._lookups[feat.name])
+            else:
+                matrix[:, j] = values
+        return matrix
+
+    @cached_property
+    def _lookups(self) -> dict[str, dict[str, float]]:
+        return {
+            name: {v: float(i) for i, v in enumerate(vocabulary)}
+            for name, vocabulary in self.vocabularies.items()
+        }
+
+    def unknown_categories(self, columns: Columns) -> list[tuple[int, str, str]]:
+        """(row, field, value) for category values never seen in training."""
+        found = []
+        for feat in self.features:
+            if feat.kind is not Kind.categorical or feat.derive is not None:
+                continue
+            known = set(self.vocabularies[feat.name])
+            for row, value in enumerate(columns[feat.fields[0]]):
+                if value is not None and value not in known:
+                    found.append((row, feat.fields[0], str(value)))
+        return found
+
+    def with_features(
+        self, extra: Sequence[Feature], field_types: Mapping[str, FieldType]
+    ) -> FeatureSpec:
+        """A new (unfitted) spec with more features, e.g. a customer's own columns."""
+        return FeatureSpec(
+            features=self.features + tuple(extra),
+            field_types={**self.field_types, **field_types},
+        )
+
+
+def _raw_values(feat: Feature, columns: Columns) -> np.ndarray:
+    if feat.derive is None:
+        return columns[feat.fields[0]]
+    derive: Callable[..., np.ndarray] = DERIVATIONS[feat.derive]
+    return derive(*(columns[f] for f in feat.fields))
+
+
+def _codes(values: np.ndarray, lookup: Mapping[str, float]) -> np.ndarray:
+    return np.fromiter(
+        (lookup.get(v, np.nan) if v is not None else np.nan for v in values),
+        dtype=np.float64,
+        count=len(values),
+    )

@@ -1,0 +1,139 @@
+"""The lead-score model of one channel: features -> LightGBM -> calibrated
+probability -> 1-99 score, A-D grade and the reasons behind it.
+
+This object is what travels in MLflow (inside `models.packaging`), and both
+the API and batch re-scoring call `score()` on it, so there is one scoring
+code path. `score()` works on `Columns`, which a single API lead and a Parquet
+batch both become.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+
+from features.columns import Columns, FieldType
+from features.spec import FeatureSpec
+from models.scale import PlattCalibration, ScoreScale
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One field that moved a lead's score, with its effect in score points."""
+
+    field: str
+    value: Any
+    effect: float
+
+
+@dataclass
+class ScoredLeads:
+    """Scores of a batch of leads, row-aligned with the input."""
+
+    probability: np.ndarray
+    score: np.ndarray
+    grade: np.ndarray
+    reasons: list[list[Reason]] | None = None
+
+
+@dataclass
+class LeadScoreModel:
+    """Everything needed to score one channel's leads, fixed at training time."""
+
+    channel: str
+    spec: FeatureSpec
+    booster: lgb.Booster
+    calibration: PlattCalibration
+    scale: ScoreScale
+    target: str = "won"
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._reason_groups = _reason_groups(self.spec)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._reason_groups = _reason_groups(self.spec)
+
+    def raw_score(self, matrix: np.ndarray, threads: int = 0) -> np.ndarray:
+        """LightGBM log-odds before calibration."""
+        params = {"num_threads": threads} if threads else {}
+        return np.asarray(self.booster.predict(matrix, raw_score=True, **params), dtype=np.float64)
+
+    def probability(self, matrix: np.ndarray, threads: int = 0) -> np.ndarray:
+        return self.calibration.probability(self.raw_score(matrix, threads))
+
+    def score(self, columns: Columns, reasons: int = 0, threads: int = 0) -> ScoredLeads:
+        """Score leads; with `reasons=k`, also the top k fields up and k down."""
+        matrix = self.spec.transform(columns)
+        if not reasons:
+            probability = self.probability(matrix, threads)
+            return ScoredLeads(
+                probability=probability,
+                score=self.scale.score(probability),
+                grade=self.scale.grade(probability),
+            )
+        params = {"num_threads": threads} if threads else {}
+        contrib = np.asarray(self.booster.predict(matrix, pred_contrib=True, **params))
+        raw = contrib.sum(axis=1)
+        probability = self.calibration.probability(raw)
+        score = self.scale.score(probability)
+        return ScoredLeads(
+            probability=probability,
+            score=score,
+            grade=self.scale.grade(probability),
+            reasons=self._reasons(columns, contrib, raw, score, reasons),
+        )
+
+    def _reasons(
+        self, columns: Columns, contrib: np.ndarray, raw: np.ndarray, score: np.ndarray, k: int
+    ) -> list[list[Reason]]:
+        fields = list(self._reason_groups)
+        grouped = np.stack(
+            [contrib[:, idx].sum(axis=1) for idx in self._reason_groups.values()], axis=1
+        )
+        # Effect of a field = the score with it minus the score without its contribution.
+        without = self.scale.score(self.calibration.probability(raw[:, None] - grouped))
+        effects = score[:, None] - without
+        out: list[list[Reason]] = []
+        for row in range(len(raw)):
+            order = np.argsort(effects[row], kind="stable")
+            ups = [j for j in order[::-1][:k] if effects[row, j] >= 0.05]
+            downs = [j for j in order[:k] if effects[row, j] <= -0.05]
+            out.append(
+                [
+                    Reason(
+                        field=fields[j],
+                        value=_plain(columns[fields[j]][row], self.spec.field_types[fields[j]]),
+                        effect=round(float(effects[row, j]), 1),
+                    )
+                    for j in ups + downs
+                ]
+            )
+        return out
+
+
+def _reason_groups(spec: FeatureSpec) -> dict[str, list[int]]:
+    """Feature columns grouped by the raw field a reason names (the feature's first field)."""
+    groups: dict[str, list[int]] = {}
+    for index, feat in enumerate(spec.features):
+        groups.setdefault(feat.fields[0], []).append(index)
+    return groups
+
+
+def _plain(value: Any, kind: FieldType) -> Any:
+    """A JSON-friendly version of a raw column value."""
+    if value is None:
+        return None
+    if kind is FieldType.boolean:
+        return None if np.isnan(value) else bool(value)
+    if isinstance(value, np.datetime64):
+        return None if np.isnat(value) else str(value.astype("datetime64[s]"))
+    if isinstance(value, np.floating | float):
+        if np.isnan(value):
+            return None
+        return int(value) if float(value).is_integer() else round(float(value), 4)
+    return value

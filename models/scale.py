@@ -1,0 +1,69 @@
+"""From a calibrated probability to what sales people read: a 1-99 score and a grade.
+
+The score is the probability's percentile among the training leads of the
+same channel (score 80: more likely to convert than 80% of past leads), so it
+spreads over 1-99 even when won deals are rare. Grades are probability
+thresholds fixed at training time from the same distribution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+GRADE_SHARES: tuple[tuple[str, float], ...] = (("A", 0.10), ("B", 0.20), ("C", 0.30))
+"""Default grade sizes: the top 10% are A, the next 20% B, the next 30% C, the rest D."""
+
+
+@dataclass(frozen=True)
+class PlattCalibration:
+    """P(won) = sigmoid(slope * raw + intercept), fitted on held-out rows."""
+
+    slope: float
+    intercept: float
+
+    @classmethod
+    def fit(cls, raw: np.ndarray, y: np.ndarray) -> PlattCalibration:
+        from sklearn.linear_model import LogisticRegression
+
+        model = LogisticRegression(C=1e6, max_iter=1000)
+        model.fit(raw.reshape(-1, 1), y)
+        return cls(slope=float(model.coef_[0, 0]), intercept=float(model.intercept_[0]))
+
+    def logit(self, raw: np.ndarray) -> np.ndarray:
+        return self.slope * raw + self.intercept
+
+    def probability(self, raw: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.logit(raw)))
+
+
+@dataclass(frozen=True)
+class ScoreScale:
+    """Percentile cut points (1st..99th) of the reference probabilities, and grade thresholds."""
+
+    cuts: tuple[float, ...]
+    grade_thresholds: tuple[tuple[str, float], ...]
+
+    @classmethod
+    def fit(
+        cls, probability: np.ndarray, grade_shares: tuple[tuple[str, float], ...] = GRADE_SHARES
+    ) -> ScoreScale:
+        cuts = np.quantile(probability, np.linspace(0.01, 0.99, 99))
+        # np.interp needs increasing x: break ties among equal cut points.
+        cuts = np.maximum.accumulate(cuts + np.arange(99) * 1e-12)
+        thresholds, top = [], 0.0
+        for grade, share in grade_shares:
+            top += share
+            thresholds.append((grade, float(np.quantile(probability, 1.0 - top))))
+        return cls(cuts=tuple(float(c) for c in cuts), grade_thresholds=tuple(thresholds))
+
+    def score(self, probability: np.ndarray) -> np.ndarray:
+        """Continuous 1-99 score (round it to show it)."""
+        return np.interp(probability, self.cuts, np.arange(1.0, 100.0))
+
+    def grade(self, probability: np.ndarray) -> np.ndarray:
+        grades = np.full(probability.shape, "D", dtype=object)
+        for grade, threshold in reversed(self.grade_thresholds):
+            grades[probability >= threshold] = grade
+        return grades
