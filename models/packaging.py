@@ -1,0 +1,119 @@
+"""Lead-score models as MLflow pyfunc models.
+
+The pickled `LeadScoreModel` (fitted feature spec, booster, calibration,
+score scale) travels inside the MLflow model, so whoever loads
+`models:/lead-score-inbound@champion` - the API, batch re-scoring, or
+`mlflow models serve` - computes exactly what training computed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.models import ModelSignature
+from mlflow.pyfunc import PythonModel
+from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
+from mlflow.types.schema import AnyType
+
+from data.contract import Lead
+from features.columns import FieldType, from_frame
+from features.lead_features import LEAD_FIELD_TYPES
+from models.lead_score import LeadScoreModel
+
+MODEL_NAMES = {"inbound": "lead-score-inbound", "outbound": "lead-score-outbound"}
+CODE_PACKAGES = ("data", "features", "models")
+
+
+def registered_name(channel: str) -> str:
+    return MODEL_NAMES[channel]
+
+
+class LeadScorePyfunc(PythonModel):  # type: ignore[misc]
+    """pyfunc face of a `LeadScoreModel`: a frame of leads in, scores out.
+
+    `params={"reasons": 3}` adds the top reasons as a JSON column.
+    """
+
+    def __init__(self, model: LeadScoreModel) -> None:
+        self.model = model
+
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        reasons = int((params or {}).get("reasons", 0))
+        columns = from_frame(model_input, self.model.spec.input_fields)
+        scored = self.model.score(columns, reasons=reasons)
+        out = pd.DataFrame(
+            {
+                "probability": scored.probability,
+                "score": np.rint(scored.score).astype(np.int64),
+                "grade": scored.grade.astype(str),
+            }
+        )
+        if scored.reasons is not None:
+            out["reasons"] = [
+                json.dumps([r.__dict__ for r in row], default=str) for row in scored.reasons
+            ]
+        return out
+
+
+def lead_signature() -> ModelSignature:
+    """The model signature, derived from the lead contract (optional fields optional).
+
+    Numbers, flags and times are typed `any`: MLflow's schema check refuses
+    integers with missing values as `long` and plain integers as `double`,
+    and a CRM export has both; the feature spec does the real type checking.
+    """
+    inputs = Schema(
+        [
+            ColSpec(
+                "string" if LEAD_FIELD_TYPES[name] is FieldType.text else AnyType(),
+                name,
+                required=info.is_required(),
+            )
+            for name, info in Lead.model_fields.items()
+        ]
+    )
+    outputs = Schema(
+        [ColSpec("double", "probability"), ColSpec("long", "score"), ColSpec("string", "grade")]
+    )
+    return ModelSignature(
+        inputs=inputs, outputs=outputs, params=ParamSchema([ParamSpec("reasons", "long", 0)])
+    )
+
+
+def log_lead_model(
+    model: LeadScoreModel, input_example: pd.DataFrame, registered_model_name: str | None = None
+) -> Any:
+    """Log `model` to the active run (and register it); returns MLflow's ModelInfo."""
+    example = input_example.head(3).reset_index(drop=True)
+    return mlflow.pyfunc.log_model(
+        name="model",
+        python_model=LeadScorePyfunc(model),
+        signature=lead_signature(),
+        input_example=example,
+        registered_model_name=registered_model_name,
+        pip_requirements=_requirements(),
+    )
+
+
+def _requirements() -> list[str]:
+    from importlib.metadata import version
+
+    return [
+        f"{package}=={version(package)}"
+        for package in ("lightgbm", "scikit-learn", "pandas", "numpy", "pyarrow", "mlflow")
+    ]
+
+
+def load_lead_model(uri: str) -> LeadScoreModel:
+    """The `LeadScoreModel` inside a logged or registered pyfunc model."""
+    pyfunc_model = mlflow.pyfunc.load_model(uri)
+    wrapper = pyfunc_model.unwrap_python_model()
+    if not isinstance(wrapper, LeadScorePyfunc):
+        raise TypeError(f"{uri} is not a leadscore lead-score model")
+    return wrapper.model
