@@ -1,0 +1,1 @@
+"""Pipelines that train, evaluate, compare and register models in MLflow."""
