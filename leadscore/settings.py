@@ -48,9 +48,14 @@ class Settings(BaseSettings):
     @property
     def artifact_location(self) -> str | None:
         """Where a new experiment keeps artifacts; None lets a tracking server decide."""
-        if self.tracking_uri.startswith("sqlite:"):
+        if self.tracking_uri.startswith(("sqlite:", "file:")) or "://" not in self.tracking_uri:
             return (self.home / "mlartifacts").resolve().as_uri()
         return None
+
+    @property
+    def data_dir(self) -> Path:
+        """Default folder for the generated CRM history."""
+        return self.home / "data"
 
 
 @lru_cache
