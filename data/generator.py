@@ -554,7 +554,8 @@ def _customers(
             "account_manager_id": am_ids[am],
             "start_date": start,
             "company_industry": lead_rows["company_industry"].to_numpy(dtype=object),
-            "company_size": lead_rows["company_size"].astype("Int64").to_numpy(),
+            # `.array` keeps the nullable Int64 dtype; `.to_numpy()` turned it into float.
+            "company_size": lead_rows["company_size"].astype("Int64").array,
             "company_region": lead_rows["company_region"].to_numpy(dtype=object),
             "account_value": value,
             "retained_12m": pd.Series(retained, dtype="boolean").where(known),
