@@ -113,7 +113,8 @@ class GeneratorConfig:
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-x))
+    return out
 
 
 def _segment_codes(size: np.ndarray) -> np.ndarray:
@@ -545,7 +546,7 @@ def _customers(
         value * rng.gamma(1.5, 0.12, m) * np.exp(eff["growth"].to_numpy()) * retained, -1
     )
     start = won["closed_at"].to_numpy(dtype="datetime64[us]") + np.timedelta64(7, "D")
-    known = start + np.timedelta64(365, "D") <= config.as_of
+    known = np.asarray(start + np.timedelta64(365, "D") <= config.as_of, dtype=bool)
     customers = pd.DataFrame(
         {
             "customer_id": np.char.add("C", np.char.zfill((np.arange(m) + 1).astype(str), 7)),

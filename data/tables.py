@@ -43,4 +43,5 @@ def read_table(folder: Path, name: str) -> pd.DataFrame:
             f"{path}: no '{name}' table in {folder} (expected {name}.parquet; "
             "`leadscore generate --out DIR` writes a synthetic set)"
         )
-    return pq.read_table(path).to_pandas()
+    frame: pd.DataFrame = pq.read_table(path).to_pandas()
+    return frame
