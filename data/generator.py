@@ -116,7 +116,8 @@ class GeneratorConfig:
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-x))
+    return out
 
 
 def _segment_codes(size: np.ndarray) -> np.ndarray:
@@ -557,7 +558,7 @@ def _customers(
         value * rng.gamma(1.5, 0.12, m) * np.exp(eff["growth"].to_numpy()) * retained, -1
     )
     start = won["closed_at"].to_numpy(dtype="datetime64[us]") + np.timedelta64(7, "D")
-    known = start + np.timedelta64(365, "D") <= config.as_of
+    known = np.asarray(start + np.timedelta64(365, "D") <= config.as_of, dtype=bool)
     customers = pd.DataFrame(
         {
             "customer_id": np.char.add("C", np.char.zfill((np.arange(m) + 1).astype(str), 7)),
@@ -566,7 +567,8 @@ def _customers(
             "account_manager_id": am_ids[am],
             "start_date": start,
             "company_industry": lead_rows["company_industry"].to_numpy(dtype=object),
-            "company_size": lead_rows["company_size"].astype("Int64").to_numpy(),
+            # `.array` keeps the nullable Int64 dtype; `.to_numpy()` turned it into float.
+            "company_size": lead_rows["company_size"].astype("Int64").array,
             "company_region": lead_rows["company_region"].to_numpy(dtype=object),
             "account_value": value,
             "retained_12m": pd.Series(retained, dtype="boolean").where(known),

@@ -35,12 +35,16 @@ def write_table(frame: pd.DataFrame, folder: Path, name: str) -> Path:
     return path
 
 
-def read_table(folder: Path, name: str) -> pd.DataFrame:
-    """Read contract table `name` from `folder`, with a clear error if it is absent."""
+def read_table(folder: Path, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read contract table `name` from `folder`, with a clear error if it is absent.
+
+    `columns` reads only those columns, which is much cheaper on wide tables.
+    """
     path = table_path(folder, name)
     if not path.exists():
         raise MissingTableError(
             f"{path}: no '{name}' table in {folder} (expected {name}.parquet; "
             "`leadscore generate --out DIR` writes a synthetic set)"
         )
-    return pq.read_table(path).to_pandas()
+    frame: pd.DataFrame = pq.read_table(path, columns=columns).to_pandas()
+    return frame

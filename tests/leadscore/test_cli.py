@@ -1,0 +1,52 @@
+"""The CLI as a user runs it: options in, files and a summary out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from data.contract import TABLES
+from leadscore.cli import app
+from leadscore.settings import get_settings
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh LEADSCORE_HOME; the settings cache is cleared on both sides."""
+    monkeypatch.setenv("LEADSCORE_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
+    yield tmp_path / "home"
+    get_settings.cache_clear()
+
+
+def test_generate_writes_the_four_tables(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["generate", "--out", str(tmp_path), "--leads", "500"])
+    assert result.exit_code == 0, result.output
+    for name in TABLES:
+        assert (tmp_path / f"{name}.parquet").is_file()
+    assert (tmp_path / "truth").is_dir()
+    assert "inbound leads" in result.output
+    assert "500" in result.output
+
+
+def test_generate_defaults_to_the_home_folder(home: Path) -> None:
+    result = runner.invoke(app, ["generate", "--leads", "200", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    assert (home / "data" / "leads.parquet").is_file()
+
+
+def test_too_few_leads_is_refused_naming_the_option(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["generate", "--out", str(tmp_path), "--leads", "5"])
+    assert result.exit_code != 0
+    assert "--leads" in result.output
+    assert not (tmp_path / "leads.parquet").exists()
+
+
+def test_no_arguments_shows_the_commands() -> None:
+    result = runner.invoke(app, [])
+    assert "generate" in result.output
