@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from data.generator import GeneratorConfig, generate
-from data.labels import lead_outcomes
+from data.labels import MATURITY_DAYS, export_time, lead_outcomes
 
 
 def _opportunities(rows: list[tuple[str, str, str | None, bool | None]]) -> pd.DataFrame:
@@ -22,29 +22,41 @@ def _opportunities(rows: list[tuple[str, str, str | None, bool | None]]) -> pd.D
     )
 
 
-def test_outcomes_of_the_four_kinds_of_lead() -> None:
-    leads = pd.DataFrame({"lead_id": ["no_opp", "won", "lost", "open"]})
+def _leads(created: dict[str, str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"lead_id": list(created), "created_at": pd.to_datetime(list(created.values()))}
+    )
+
+
+def test_outcomes_of_the_five_kinds_of_lead() -> None:
+    old = "2025-01-01"
+    leads = _leads(
+        {"no_opp": old, "won": old, "lost": old, "open": old, "young_won": "2025-06-20"}
+    )
     opps = _opportunities(
         [
             ("won", "2025-01-10", "2025-02-01", True),
             ("lost", "2025-01-11", "2025-02-02", False),
             ("open", "2025-01-12", None, None),
+            ("young_won", "2025-06-22", "2025-06-25", True),
         ]
     )
-    got = lead_outcomes(leads, opps).set_index("lead_id")
+    got = lead_outcomes(leads, opps, as_of=pd.Timestamp("2025-07-01")).set_index("lead_id")
     expected = pd.DataFrame(
         {
-            "qualified": [0, 1, 1, 1],
-            "won": [0, 1, 0, 0],
-            "resolved": [True, True, True, False],
+            "qualified": [0, 1, 1, 1, 1],
+            "won": [0, 1, 0, 0, 1],
+            # A lead younger than the maturity window is not judged yet, even if it
+            # already won: counting quick wins but not pending losses would bias it.
+            "resolved": [True, True, True, False, False],
         },
-        index=pd.Index(["no_opp", "won", "lost", "open"], name="lead_id"),
+        index=pd.Index(["no_opp", "won", "lost", "open", "young_won"], name="lead_id"),
     )
     pd.testing.assert_frame_equal(got, expected, check_dtype=False)
 
 
 def test_the_latest_opportunity_decides() -> None:
-    leads = pd.DataFrame({"lead_id": ["requalified"]})
+    leads = _leads({"requalified": "2024-12-01"})
     opps = _opportunities(
         [
             ("requalified", "2025-05-01", "2025-06-01", True),
@@ -61,5 +73,8 @@ def test_outcomes_agree_with_generated_opportunities() -> None:
     got = lead_outcomes(leads, opps)
     assert got["lead_id"].tolist() == leads["lead_id"].tolist()
     assert got["qualified"].sum() == len(opps)
-    assert (~got["resolved"]).sum() == opps["won"].isna().sum()
+    as_of = export_time(leads, opps)
+    young = leads["created_at"] > as_of - pd.Timedelta(days=MATURITY_DAYS)
+    open_lead = leads["lead_id"].isin(opps.loc[opps["won"].isna(), "lead_id"])
+    assert (~got["resolved"]).sum() == (young | open_lead).sum()
     assert got["won"].sum() == opps["won"].fillna(False).astype(bool).sum()
