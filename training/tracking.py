@@ -9,7 +9,12 @@ import mlflow
 from mlflow import MlflowClient
 
 # MLflow logs every database migration and experiment creation at INFO.
-_NOISY_LOGGERS = ("mlflow.store.db.utils", "mlflow.tracking.fluent", "alembic.runtime.migration")
+_NOISY_LOGGERS = (
+    "mlflow.store.db.utils",
+    "mlflow.tracking.fluent",
+    "mlflow.pyfunc",
+    "alembic.runtime.migration",
+)
 
 
 @dataclass(frozen=True)
