@@ -185,7 +185,9 @@ def _nullable(frame: pd.DataFrame) -> None:
 
 def _blank(frame: pd.DataFrame, column: str, hide: np.ndarray) -> None:
     if frame[column].dtype == object:
-        frame[column] = frame[column].where(~hide, None)
+        values = frame[column].to_numpy(dtype=object, copy=True)
+        values[hide] = None
+        frame[column] = values
     else:
         frame[column] = frame[column].mask(hide)
 
@@ -358,8 +360,8 @@ def _qualification_truth(leads: pd.DataFrame, quarter_end: np.ndarray) -> pd.Dat
     industry_code = industry.fillna(-1).to_numpy(dtype=np.int64)
     known = (industry_code >= 0) & (seg >= 0)
     fit += np.where(known, ICP_FIT[industry_code.clip(0), seg.clip(0)], 0.0)
-    rank = leads["contact_seniority"].map({name: i for i, name in enumerate(SENIORITIES)})
-    rank = rank.fillna(-1).to_numpy(dtype=np.int64)
+    seniority = leads["contact_seniority"].map({name: i for i, name in enumerate(SENIORITIES)})
+    rank = seniority.fillna(-1).to_numpy(dtype=np.int64)
 
     visits = _observed(leads, "web_visits", 1.0)
     pages = _observed(leads, "pages_viewed", 0.0)

@@ -66,12 +66,12 @@ def _series_column(series: pd.Series, kind: FieldType) -> np.ndarray:
     if kind is FieldType.time:
         times = pd.to_datetime(series, utc=True, errors="coerce").dt.tz_convert(None)
         return times.to_numpy(dtype="datetime64[us]")
-    text = series.astype(object)
-    return np.asarray(text.where(text.notna(), None).map(_text), dtype=object)
-
-
-def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
+    if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
+        text = series.to_numpy(dtype=object, copy=True)
+    else:
+        text = series.astype(str).to_numpy(dtype=object)
+    text[series.isna().to_numpy()] = None
+    return text
 
 
 def from_frame(frame: pd.DataFrame, fields: Mapping[str, FieldType]) -> Columns:

@@ -7,6 +7,7 @@ They are pure numpy, so one lead and a million leads go through the same code.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -14,13 +15,19 @@ import numpy as np
 from data.contract import SEGMENT_UPPER_BOUNDS, Segment, Seniority
 
 _SENIORITY_RANK = {level.value: float(rank) for rank, level in enumerate(Seniority, start=1)}
-_TITLE_FUNCTIONS = (
-    ("executive", ("ceo", "chief", "founder", "owner", "president", "cfo", "cto", "coo", "cmo")),
-    ("it", (" it", "it ", "engineer", "technology", "developer", "cio", "data")),
-    ("sales", ("sales", "revenue", "business development", "account")),
-    ("marketing", ("marketing", "growth", "brand", "demand")),
-    ("finance", ("finance", "financial", "controller", "accounting")),
-    ("operations", ("operations", "ops", "supply", "logistics", "procurement")),
+_TITLE_FUNCTIONS = tuple(
+    (name, re.compile(rf"\b(?:{'|'.join(words)})\b"))
+    for name, words in (
+        (
+            "executive",
+            ("ceo", "chief", "founder", "owner", "president", "cfo", "cto", "coo", "cmo"),
+        ),
+        ("it", ("it", "engineering", "engineer", "technology", "developer", "cio", "data")),
+        ("sales", ("sales", "revenue", "business development", "account")),
+        ("marketing", ("marketing", "growth", "brand", "demand")),
+        ("finance", ("finance", "financial", "controller", "accounting")),
+        ("operations", ("operations", "ops", "supply", "logistics", "procurement")),
+    )
 )
 
 
@@ -28,6 +35,7 @@ def ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     """numerator / denominator; NaN where either is missing or the denominator is 0."""
     with np.errstate(divide="ignore", invalid="ignore"):
         out = numerator / denominator
+    out = np.asarray(out, dtype=np.float64)
     out[~np.isfinite(out)] = np.nan
     return out
 
@@ -61,9 +69,9 @@ def title_function(title: np.ndarray) -> np.ndarray:
     for i, raw in enumerate(title):
         if raw is None:
             continue
-        text = f" {raw.lower()} "
-        for name, keywords in _TITLE_FUNCTIONS:
-            if any(k in text for k in keywords):
+        text = raw.lower()
+        for name, pattern in _TITLE_FUNCTIONS:
+            if pattern.search(text):
                 out[i] = name
                 break
     return out

@@ -3,7 +3,8 @@
 Inbound leads carry web behaviour, outbound prospects carry touches and
 replies; both carry firmographics, the contact and the calendar. Rep ids,
 names and the lead id are deliberately not features: a score must not depend
-on who typed the lead in or what it is called.
+on who typed the lead in or what it is called. The clearest buying signals
+are monotone: asking for a demo or booking a meeting never lowers a score.
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ INBOUND: tuple[dict[str, Any], ...] = (
     {"name": "minutes_per_visit", "kind": "numeric", "derive": "per_minute_ratio",
      "fields": ["time_on_site_sec", "web_visits"]},
     {"name": "content_downloads", "kind": "numeric"},
-    {"name": "webinar_attended", "kind": "boolean"},
-    {"name": "demo_requested", "kind": "boolean"},
+    {"name": "webinar_attended", "kind": "boolean", "monotone": 1},
+    {"name": "demo_requested", "kind": "boolean", "monotone": 1},
     {"name": "form_fills", "kind": "numeric"},
 )  # fmt: skip
 
@@ -54,10 +55,10 @@ OUTBOUND: tuple[dict[str, Any], ...] = (
     {"name": "touches", "kind": "numeric"},
     {"name": "calls", "kind": "numeric"},
     {"name": "emails_sent", "kind": "numeric"},
-    {"name": "replies", "kind": "numeric"},
+    {"name": "replies", "kind": "numeric", "monotone": 1},
     {"name": "reply_rate", "kind": "numeric", "derive": "ratio", "fields": ["replies", "touches"]},
     {"name": "call_share", "kind": "numeric", "derive": "ratio", "fields": ["calls", "touches"]},
-    {"name": "meeting_booked", "kind": "boolean"},
+    {"name": "meeting_booked", "kind": "boolean", "monotone": 1},
 )  # fmt: skip
 
 

@@ -42,11 +42,13 @@ class Feature:
     fields: tuple[str, ...]
     derive: str | None = None
     max_categories: int = 200
+    monotone: int = 0
+    """+1: more of it never lowers the score (e.g. a demo request); -1: never raises it."""
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Feature:
         """Build from a config mapping, naming the bad key on error."""
-        unknown = set(raw) - {"name", "kind", "fields", "derive", "max_categories"}
+        unknown = set(raw) - {"name", "kind", "fields", "derive", "max_categories", "monotone"}
         if unknown:
             raise ValueError(f"feature {raw.get('name')!r}: unknown keys {sorted(unknown)}")
         try:
@@ -61,12 +63,18 @@ class Feature:
             raise ValueError(
                 f"feature {raw['name']!r}: unknown derive {derive!r}; known: {sorted(DERIVATIONS)}"
             )
+        monotone = int(raw.get("monotone", 0))
+        if monotone not in (-1, 0, 1):
+            raise ValueError(f"feature {raw['name']!r}: monotone must be -1, 0 or 1")
+        if monotone and kind is Kind.categorical:
+            raise ValueError(f"feature {raw['name']!r}: a categorical feature has no order")
         return cls(
             name=str(raw["name"]),
             kind=kind,
             fields=tuple(str(f) for f in fields),
             derive=derive,
             max_categories=int(raw.get("max_categories", 200)),
+            monotone=monotone,
         )
 
 
@@ -95,6 +103,10 @@ class FeatureSpec:
     @property
     def categorical_indices(self) -> list[int]:
         return [i for i, f in enumerate(self.features) if f.kind is Kind.categorical]
+
+    @property
+    def monotone_constraints(self) -> list[int]:
+        return [f.monotone for f in self.features]
 
     @property
     def input_fields(self) -> dict[str, FieldType]:

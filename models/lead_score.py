@@ -59,9 +59,10 @@ class LeadScoreModel:
         self._reason_groups = _reason_groups(self.spec)
 
     def raw_score(self, matrix: np.ndarray, threads: int = 0) -> np.ndarray:
-        """LightGBM log-odds before calibration."""
-        params = {"num_threads": threads} if threads else {}
-        return np.asarray(self.booster.predict(matrix, raw_score=True, **params), dtype=np.float64)
+        """LightGBM log-odds before calibration; `threads=0` means LightGBM's default."""
+        return np.asarray(
+            self.booster.predict(matrix, raw_score=True, num_threads=threads), dtype=np.float64
+        )
 
     def probability(self, matrix: np.ndarray, threads: int = 0) -> np.ndarray:
         return self.calibration.probability(self.raw_score(matrix, threads))
@@ -76,8 +77,9 @@ class LeadScoreModel:
                 score=self.scale.score(probability),
                 grade=self.scale.grade(probability),
             )
-        params = {"num_threads": threads} if threads else {}
-        contrib = np.asarray(self.booster.predict(matrix, pred_contrib=True, **params))
+        contrib = np.asarray(
+            self.booster.predict(matrix, pred_contrib=True, num_threads=threads), dtype=np.float64
+        )
         raw = contrib.sum(axis=1)
         probability = self.calibration.probability(raw)
         score = self.scale.score(probability)

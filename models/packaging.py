@@ -15,7 +15,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 from mlflow.models import ModelSignature
-from mlflow.pyfunc import PythonModel
+from mlflow.pyfunc.model import PythonModel
 from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 from mlflow.types.schema import AnyType
 
@@ -32,7 +32,7 @@ def registered_name(channel: str) -> str:
     return MODEL_NAMES[channel]
 
 
-class LeadScorePyfunc(PythonModel):  # type: ignore[misc]
+class LeadScorePyfunc(PythonModel):
     """pyfunc face of a `LeadScoreModel`: a frame of leads in, scores out.
 
     `params={"reasons": 3}` adds the top reasons as a JSON column.
@@ -71,7 +71,7 @@ def lead_signature() -> ModelSignature:
     inputs = Schema(
         [
             ColSpec(
-                "string" if LEAD_FIELD_TYPES[name] is FieldType.text else AnyType(),
+                "string" if LEAD_FIELD_TYPES[name] is FieldType.text else AnyType(),  # type: ignore[no-untyped-call]
                 name,
                 required=info.is_required(),
             )

@@ -35,7 +35,7 @@ class PlattCalibration:
         return self.slope * raw + self.intercept
 
     def probability(self, raw: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-self.logit(raw)))
+        return np.asarray(1.0 / (1.0 + np.exp(-self.logit(raw))), dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class ScoreScale:
 
     def score(self, probability: np.ndarray) -> np.ndarray:
         """Continuous 1-99 score (round it to show it)."""
-        return np.interp(probability, self.cuts, np.arange(1.0, 100.0))
+        return np.asarray(np.interp(probability, self.cuts, np.arange(1.0, 100.0)))
 
     def grade(self, probability: np.ndarray) -> np.ndarray:
         grades = np.full(probability.shape, "D", dtype=object)

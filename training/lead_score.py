@@ -21,7 +21,6 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 
 from data.labels import LABELS, lead_outcomes
 from features.columns import Columns, from_frame, take
-from features.lead_features import default_spec
 from features.spec import FeatureSpec
 from models.lead_score import LeadScoreModel
 from models.scale import PlattCalibration, ScoreScale
@@ -158,8 +157,15 @@ def fit_channel(
         free_raw_data=False,
     )
     calib_set = train_set.create_valid(matrix[split.calibration], data.y[split.calibration])
-    params = {**config.lgbm_params, "num_threads": config.threads, "seed": config.seed}
-    callbacks = [lgb.early_stopping(config.early_stopping_rounds, verbose=False)]
+    params = {
+        **config.lgbm_params,
+        "num_threads": config.threads,
+        "seed": config.seed,
+        "monotone_constraints": fitted_spec.monotone_constraints,
+    }
+    callbacks: list[Callable[..., Any]] = [
+        lgb.early_stopping(config.early_stopping_rounds, verbose=False)
+    ]
     if progress is not None:
         callbacks.append(_progress_callback(progress, config.max_rounds))
     booster = lgb.train(
@@ -199,7 +205,7 @@ def _progress_callback(progress: Progress, total: int) -> Callable[[Any], None]:
 
 
 def _signed_log(x: np.ndarray) -> np.ndarray:
-    return np.sign(x) * np.log1p(np.abs(x))
+    return np.asarray(np.sign(x) * np.log1p(np.abs(x)), dtype=np.float64)
 
 
 def fit_baseline(matrix: np.ndarray, y: np.ndarray, spec: FeatureSpec) -> Pipeline:
@@ -230,7 +236,3 @@ def fit_baseline(matrix: np.ndarray, y: np.ndarray, spec: FeatureSpec) -> Pipeli
     pipeline = Pipeline([("features", transform), ("logistic", LogisticRegression(max_iter=2000))])
     pipeline.fit(matrix, y)
     return pipeline
-
-
-def default_channel_spec(channel: str) -> FeatureSpec:
-    return default_spec(channel)

@@ -18,6 +18,7 @@ import pandas as pd
 
 from data.tables import read_table
 from features.columns import take
+from features.lead_features import default_spec
 from models.packaging import log_lead_model, registered_name
 from training.gate import GateDecision, champion_metric, decide
 from training.lead_score import (
@@ -26,7 +27,6 @@ from training.lead_score import (
     Progress,
     TrainingConfig,
     channel_data,
-    default_spec,
     fit_channel,
 )
 from training.metrics import bootstrap_interval, evaluate

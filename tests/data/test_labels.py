@@ -30,9 +30,7 @@ def _leads(created: dict[str, str]) -> pd.DataFrame:
 
 def test_outcomes_of_the_five_kinds_of_lead() -> None:
     old = "2025-01-01"
-    leads = _leads(
-        {"no_opp": old, "won": old, "lost": old, "open": old, "young_won": "2025-06-20"}
-    )
+    leads = _leads({"no_opp": old, "won": old, "lost": old, "open": old, "young_won": "2025-06-20"})
     opps = _opportunities(
         [
             ("won", "2025-01-10", "2025-02-01", True),

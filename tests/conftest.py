@@ -1,0 +1,62 @@
+"""Shared fixtures: a generated CRM history and models trained on it for real.
+
+Generating and training are the expensive parts of the suite, so each is done
+once per session and shared; tests that change state get their own stores.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from data.generator import GeneratorConfig, generate, write_history
+from features.lead_features import default_spec
+from training.lead_score import (
+    ChannelData,
+    FittedChannel,
+    TrainingConfig,
+    channel_data,
+    fit_channel,
+)
+from training.tracking import TrackingTarget
+
+QUALITY_LEADS = 100_000
+HISTORY_LEADS = 30_000
+
+
+@pytest.fixture(scope="session")
+def quality_tables() -> dict[str, pd.DataFrame]:
+    """A history large enough to judge model quality against the hidden truth."""
+    return generate(GeneratorConfig(leads=QUALITY_LEADS, seed=1))
+
+
+@pytest.fixture(scope="session")
+def fitted(quality_tables: dict[str, pd.DataFrame]) -> dict[str, FittedChannel]:
+    """Both channels' models fitted (without MLflow) on the quality history."""
+    out = {}
+    for channel in ("inbound", "outbound"):
+        spec = default_spec(channel)
+        data: ChannelData = channel_data(
+            quality_tables["leads"], quality_tables["opportunities"], channel, "won", spec
+        )
+        out[channel] = fit_channel(data, spec, TrainingConfig())
+    return out
+
+
+@pytest.fixture(scope="session")
+def history_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small history written as Parquet, as `leadscore generate` writes it."""
+    folder = tmp_path_factory.mktemp("history")
+    write_history(GeneratorConfig(leads=HISTORY_LEADS, seed=5), folder)
+    return folder
+
+
+def tracking_in(folder: Path) -> TrackingTarget:
+    """An embedded MLflow store (SQLite + local artifacts) inside `folder`."""
+    return TrackingTarget(
+        uri=f"sqlite:///{folder / 'mlflow.db'}",
+        experiment="leadscore-test",
+        artifact_location=(folder / "artifacts").as_uri(),
+    )

@@ -1,0 +1,108 @@
+"""The training pipeline against a real (embedded) MLflow store: what a data
+scientist finds in the UI, and the champion gate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from data.generator import GeneratorConfig, write_history
+from data.tables import MissingTableError
+from features.columns import from_frame
+from models.packaging import load_lead_model
+from tests.conftest import tracking_in
+from training.lead_score import DEFAULT_LGBM_PARAMS, NotEnoughDataError, TrainingConfig
+from training.pipeline import ChannelReport, train_lead_scores
+from training.tracking import TrackingTarget
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> TrackingTarget:
+    return tracking_in(tmp_path_factory.mktemp("mlflow"))
+
+
+@pytest.fixture(scope="module")
+def first(history_dir: Path, store: TrackingTarget) -> list[ChannelReport]:
+    return train_lead_scores(history_dir, store)
+
+
+def test_both_channels_are_registered_and_become_champion(
+    first: list[ChannelReport], store: TrackingTarget
+) -> None:
+    client = MlflowClient(store.uri, store.uri)
+    for report in first:
+        assert report.gate.promote
+        champion = client.get_model_version_by_alias(report.model_name, "champion")
+        assert str(champion.version) == report.version
+        assert champion.tags["gate"] == "promoted"
+    assert {r.model_name for r in first} == {"lead-score-inbound", "lead-score-outbound"}
+
+
+def test_the_run_holds_metrics_for_model_and_baseline_and_the_plots(
+    first: list[ChannelReport], store: TrackingTarget
+) -> None:
+    client = MlflowClient(store.uri, store.uri)
+    for report in first:
+        run = client.get_run(report.run_id)
+        for metric in ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "lift_top_decile"):
+            assert f"val_{metric}" in run.data.metrics
+            assert f"baseline_val_{metric}" in run.data.metrics
+        assert run.data.metrics["val_roc_auc_ci_low"] < run.data.metrics["val_roc_auc"]
+        assert run.data.params["channel"] == report.channel
+        artifacts = {a.path for a in client.list_artifacts(report.run_id, "plots")}
+        assert artifacts == {"plots/calibration.png", "plots/cumulative_gains.png",
+                             "plots/feature_importance.png"}  # fmt: skip
+        assert "model_card.json" in {a.path for a in client.list_artifacts(report.run_id)}
+
+
+def test_the_registered_model_round_trips_with_identical_numbers(
+    first: list[ChannelReport], store: TrackingTarget, history_dir: Path
+) -> None:
+    mlflow.set_tracking_uri(store.uri)
+    leads = pd.read_parquet(history_dir / "leads.parquet")
+    inbound = leads[leads["channel"] == "inbound"].head(200)
+    pyfunc = mlflow.pyfunc.load_model("models:/lead-score-inbound@champion")
+    served = pyfunc.predict(inbound)
+    model = load_lead_model("models:/lead-score-inbound@champion")
+    direct = model.score(from_frame(inbound, model.spec.input_fields))
+    np.testing.assert_allclose(served["probability"], direct.probability, rtol=1e-12)
+    assert served["score"].between(1, 99).all()
+    assert set(served["grade"]) <= set("ABCD")
+    signature = pyfunc.metadata.get_input_schema()
+    assert "lead_id" in signature.input_names()
+
+
+def test_a_worse_model_does_not_become_champion(
+    first: list[ChannelReport], store: TrackingTarget, history_dir: Path
+) -> None:
+    weak = TrainingConfig(
+        max_rounds=2, lgbm_params={**DEFAULT_LGBM_PARAMS, "num_leaves": 2, "learning_rate": 0.01}
+    )
+    (report,) = train_lead_scores(history_dir, store, weak, channels=["inbound"])
+    client = MlflowClient(store.uri, store.uri)
+    before = next(r for r in first if r.channel == "inbound")
+    assert not report.gate.promote
+    assert report.gate.champion == pytest.approx(before.metrics["roc_auc"])
+    champion = client.get_model_version_by_alias("lead-score-inbound", "champion")
+    assert str(champion.version) == before.version
+    assert client.get_model_version("lead-score-inbound", report.version).tags["gate"] == "rejected"
+    run = client.get_run(report.run_id)
+    assert run.data.params["gate_decision"] == "kept champion"
+    assert run.data.metrics["champion_val_roc_auc"] == pytest.approx(before.metrics["roc_auc"])
+
+
+def test_missing_tables_and_too_little_data_are_clear_errors(
+    tmp_path: Path, store: TrackingTarget
+) -> None:
+    with pytest.raises(MissingTableError, match=r"leads\.parquet"):
+        train_lead_scores(tmp_path, store)
+    write_history(GeneratorConfig(leads=600, seed=2), tmp_path)
+    with pytest.raises(NotEnoughDataError, match="at least 40 of each"):
+        train_lead_scores(tmp_path, store)
