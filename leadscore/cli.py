@@ -7,25 +7,17 @@ tests call it as plain functions.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from data.generator import GeneratorConfig, write_history
-from data.summary import HistorySummary, summarize_history
 from data.tables import MissingTableError
-from leadscore.settings import Settings, get_settings
+from leadscore.jobs import generate_history, train_models
+from leadscore.settings import get_settings
 from training.lead_score import NotEnoughDataError, TrainingConfig
-from training.pipeline import ChannelReport, train_lead_scores
-from training.tracking import TrackingTarget
 
 MIN_LEADS = 100
 
@@ -38,7 +30,7 @@ app = typer.Typer(
 
 @app.callback()
 def main() -> None:
-    """Keep `generate` a named sub-command, so later commands can join it."""
+    """leadscore: generate, train, serve, demo."""
 
 
 @app.command()
@@ -60,27 +52,7 @@ def generate(
     probabilities and rep skills, for evaluations only (training never reads it).
     """
     folder = out if out is not None else get_settings().data_dir
-    console = Console()
-    started = time.perf_counter()
-    with console.status(f"Generating {leads:,} leads into {folder} ..."):
-        write_history(GeneratorConfig(leads=leads, seed=seed), folder)
-        summary = summarize_history(folder)
-    elapsed = time.perf_counter() - started
-    console.print(_summary_table(summary, folder))
-    console.print(f"Done in {elapsed:.1f} s; hidden truth in {folder / 'truth'}")
-
-
-def _summary_table(summary: HistorySummary, folder: Path) -> Table:
-    table = Table(title=f"CRM history in {folder}", title_justify="left")
-    table.add_column("")
-    table.add_column("count", justify="right")
-    for name, count in summary.rows.items():
-        table.add_row(f"{name} rows", f"{count:,}")
-    for channel, count in summary.leads_by_channel.items():
-        table.add_row(f"{channel} leads", f"{count:,}")
-    table.add_row("won rate (closed opportunities)", f"{summary.win_rate:.1%}")
-    table.add_row("won rate (all leads)", f"{summary.lead_win_rate:.1%}")
-    return table
+    generate_history(Console(), folder, leads, seed)
 
 
 class ChannelOption(StrEnum):
@@ -91,27 +63,6 @@ class ChannelOption(StrEnum):
 class TargetOption(StrEnum):
     won = "won"
     qualified = "qualified"
-
-
-def tracking_target(settings: Settings) -> TrackingTarget:
-    return TrackingTarget(
-        uri=settings.tracking_uri,
-        experiment=settings.experiment,
-        artifact_location=settings.artifact_location,
-    )
-
-
-@contextmanager
-def _boosting_progress(console: Console) -> Iterator[Progress]:
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("rounds at most (early stopping)"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, transient=True) as progress:
-        yield progress
 
 
 @app.command()
@@ -140,54 +91,40 @@ def train(
     folder = data if data is not None else settings.data_dir
     channels = [c.value for c in channel] if channel else ["inbound", "outbound"]
     console = Console()
-    started = time.perf_counter()
-    with _boosting_progress(console) as progress:
-
-        def on_channel(name: str) -> Callable[[int, int], None]:
-            task = progress.add_task(f"{name}: boosting", total=None)
-
-            def advance(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
-
-            return advance
-
-        try:
-            reports = train_lead_scores(
-                folder,
-                tracking_target(settings),
-                TrainingConfig(target=target.value, seed=seed),
-                channels=channels,
-                alias=alias,
-                progress=on_channel,
-                say=lambda message: console.log(message),
-            )
-        except (MissingTableError, NotEnoughDataError, ValueError) as error:
-            console.print(f"[red]error:[/red] {error}")
-            raise typer.Exit(1) from error
-    console.print(_training_table(reports, alias))
-    console.print(
-        f"Done in {time.perf_counter() - started:.1f} s. Runs and models: "
-        f"mlflow ui --backend-store-uri {settings.tracking_uri}"
-    )
-
-
-def _training_table(reports: list[ChannelReport], alias: str) -> Table:
-    table = Table(title="Validation on the newest period (model vs logistic baseline)",
-                  title_justify="left")  # fmt: skip
-    for column in ("model", "v", "AUC (95% CI)", "base AUC", "PR AUC",
-                   "log loss", "ECE", "lift@10%", alias):  # fmt: skip
-        table.add_column(column, justify="right" if column != "model" else "left")
-    for r in reports:
-        m, b = r.metrics, r.baseline
-        table.add_row(
-            r.model_name.removeprefix("lead-score-"),
-            r.version,
-            f"{m['roc_auc']:.3f} ({r.roc_auc_interval[0]:.3f}-{r.roc_auc_interval[1]:.3f})",
-            f"{b['roc_auc']:.3f}",
-            f"{m['pr_auc']:.3f}",
-            f"{m['log_loss']:.4f}",
-            f"{m['ece']:.4f}",
-            f"{m['lift_top_decile']:.2f}",
-            "promoted" if r.gate.promote else f"kept v{r.gate.champion_version}",
+    try:
+        train_models(
+            console,
+            settings,
+            folder,
+            TrainingConfig(target=target.value, seed=seed),
+            channels=channels,
+            alias=alias,
         )
-    return table
+    except (MissingTableError, NotEnoughDataError, ValueError) as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(1) from error
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface; default LEADSCORE_API__HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port; default LEADSCORE_API__PORT.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes.")] = 1,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve the scoring API on the registry's champion models."""
+    from serving.server import run
+
+    settings = get_settings()
+    api = settings.api.model_copy(
+        update={k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    )
+    run(settings.model_copy(update={"api": api}), workers=workers, log_level=log_level)
+
+
+@app.command()
+def demo() -> None:
+    """Generate a CRM history, train and register the models, serve them and score fresh leads."""
+    from leadscore.demo import run_demo
+
+    run_demo(get_settings(), Console())

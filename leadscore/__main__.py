@@ -1,0 +1,5 @@
+"""`python -m leadscore`: the same CLI as the `leadscore` command."""
+
+from leadscore.cli import app
+
+app()

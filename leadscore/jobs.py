@@ -1,0 +1,93 @@
+"""The jobs behind the CLI commands, with their console output.
+
+Each job wires settings to the packages and prints progress and results; the
+CLI and `make demo` call the same functions, so the demo shows exactly what
+the commands do.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from data.generator import GeneratorConfig, write_history
+from data.summary import summarize_history
+from leadscore.settings import Settings
+from leadscore.tables import summary_table, training_table
+from training.lead_score import TrainingConfig
+from training.pipeline import ChannelReport, train_lead_scores
+from training.tracking import TrackingTarget
+
+
+def tracking_target(settings: Settings) -> TrackingTarget:
+    return TrackingTarget(
+        uri=settings.tracking_uri,
+        experiment=settings.experiment,
+        artifact_location=settings.artifact_location,
+    )
+
+
+def generate_history(console: Console, folder: Path, leads: int, seed: int) -> None:
+    started = time.perf_counter()
+    with console.status(f"Generating {leads:,} leads into {folder} ..."):
+        write_history(GeneratorConfig(leads=leads, seed=seed), folder)
+        summary = summarize_history(folder)
+    console.print(summary_table(summary, folder))
+    console.print(
+        f"Done in {time.perf_counter() - started:.1f} s; hidden truth in {folder / 'truth'}"
+    )
+
+
+@contextmanager
+def _boosting_progress(console: Console) -> Iterator[Progress]:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("rounds at most (early stopping)"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as progress:
+        yield progress
+
+
+def train_models(
+    console: Console,
+    settings: Settings,
+    folder: Path,
+    config: TrainingConfig,
+    channels: Sequence[str] = ("inbound", "outbound"),
+    alias: str = "champion",
+) -> list[ChannelReport]:
+    """Train and register; errors propagate for the caller to report."""
+    started = time.perf_counter()
+    with _boosting_progress(console) as progress:
+
+        def on_channel(name: str) -> Callable[[int, int], None]:
+            task = progress.add_task(f"{name}: boosting", total=None)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            return advance
+
+        reports = train_lead_scores(
+            folder,
+            tracking_target(settings),
+            config,
+            channels=channels,
+            alias=alias,
+            progress=on_channel,
+            say=lambda message: console.log(message),
+        )
+    console.print(training_table(reports, alias))
+    console.print(
+        f"Trained in {time.perf_counter() - started:.1f} s. Runs and models: "
+        f"mlflow ui --backend-store-uri {settings.tracking_uri}"
+    )
+    return reports
