@@ -127,6 +127,13 @@ def _segment_codes(size: np.ndarray) -> np.ndarray:
     return codes
 
 
+def _ids(prefix: str, numbers: np.ndarray, width: int = 7) -> np.ndarray:
+    """Ids like L0000042, vectorised (and fine with no rows)."""
+    if numbers.size == 0:
+        return np.array([], dtype=object)
+    return np.char.add(prefix, np.char.zfill(numbers.astype(str), width))
+
+
 def _names(rng: np.random.Generator, n: int) -> np.ndarray:
     first = rng.choice(FIRST_NAMES, n)
     last = rng.choice(LAST_NAMES, n)
@@ -264,7 +271,7 @@ def generate(config: GeneratorConfig) -> dict[str, pd.DataFrame]:
 
     leads = pd.DataFrame(
         {
-            "lead_id": np.char.add("L", np.char.zfill(np.arange(1, n + 1).astype(str), 7)),
+            "lead_id": _ids("L", np.arange(1, n + 1)),
             "channel": channel,
             "source": source.astype(object),
             "created_at": created,
@@ -283,17 +290,13 @@ def generate(config: GeneratorConfig) -> dict[str, pd.DataFrame]:
             "webinar_attended": webinar,
             "demo_requested": demo,
             "form_fills": form_fills,
-            "specialist_id": np.char.add("IS", np.char.zfill(specialist.astype(str), 3)).astype(
-                object
-            ),
+            "specialist_id": _ids("IS", specialist, 3).astype(object),
             "touches": touches,
             "calls": calls,
             "emails_sent": emails,
             "replies": replies,
             "meeting_booked": meeting,
-            "prospector_id": np.char.add("PR", np.char.zfill(prospector.astype(str), 3)).astype(
-                object
-            ),
+            "prospector_id": _ids("PR", prospector, 3).astype(object),
         }
     )
     _nullable(leads)
@@ -497,9 +500,7 @@ def _deals(
     idx = np.flatnonzero(has_opp)
     opportunities = pd.DataFrame(
         {
-            "opportunity_id": np.char.add(
-                "O", np.char.zfill((np.arange(idx.size) + 1).astype(str), 7)
-            ),
+            "opportunity_id": _ids("O", np.arange(1, idx.size + 1)),
             "lead_id": leads["lead_id"].to_numpy()[idx],
             "closer_id": np.array(closer_ids, dtype=object)[chosen[idx]],
             "opened_at": opened[idx],
@@ -563,7 +564,7 @@ def _customers(
     known = np.asarray(start + np.timedelta64(365, "D") <= config.as_of, dtype=bool)
     customers = pd.DataFrame(
         {
-            "customer_id": np.char.add("C", np.char.zfill((np.arange(m) + 1).astype(str), 7)),
+            "customer_id": _ids("C", np.arange(1, m + 1)),
             "lead_id": won["lead_id"].to_numpy(),
             "opportunity_id": won["opportunity_id"].to_numpy(),
             "account_manager_id": am_ids[am],

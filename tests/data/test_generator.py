@@ -269,3 +269,10 @@ def test_closer_industry_skill_shows_in_win_rates() -> None:
     pairs = rates[rates["size"] >= 30].merge(effects, on=["closer_id", "company_industry"])
     assert len(pairs) >= 40
     assert pairs["effect"].corr(pairs["mean"]) > 0.3
+
+
+def test_a_short_fresh_period_generates_even_with_no_deals_closed() -> None:
+    """The demo's fresh leads: two weeks, a few hundred leads, maybe no customers yet."""
+    tables = generate(GeneratorConfig(leads=150, seed=4, days=14))
+    assert len(tables["leads"]) == 150
+    assert tables["customers"]["customer_id"].is_unique
