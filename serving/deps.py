@@ -69,7 +69,7 @@ async def get_lead_batch(request: Request) -> LeadBatch:
     """
     raw = await request.body()
     try:
-        parsed = from_json(raw)
+        parsed = from_json(raw, allow_inf_nan=False)  # NaN and Infinity are not JSON
     except ValueError as exc:
         raise _invalid("json_invalid", f"the body is not valid JSON: {exc}") from exc
     try:

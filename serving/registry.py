@@ -37,16 +37,14 @@ class RegistryLoader:
         name = registered_name(channel)
         try:
             version = self.client.get_model_version_by_alias(name, self.alias)
-        except MlflowException as exc:
-            if exc.error_code in _NOT_FOUND:
+        except Exception as exc:  # not found, or e.g. the tracking server is unreachable
+            if isinstance(exc, MlflowException) and exc.error_code in _NOT_FOUND:
                 return MissingModel(
                     channel=channel,
                     name=name,
                     alias=self.alias,
                     reason=f"no version of {name} carries the alias '{self.alias}'; {TRAIN_HINT}",
                 )
-            return self._failed(channel, name, f"the registry did not answer for {name}", exc)
-        except Exception as exc:  # e.g. the tracking server is unreachable
             return self._failed(channel, name, f"the registry did not answer for {name}", exc)
         try:
             # The version, not the alias: the alias may move while we download.

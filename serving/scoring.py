@@ -36,13 +36,14 @@ def score_leads(models: ModelSet, leads: Sequence[Lead], reasons: int) -> list[L
     for channel in groups:
         if channel not in models.loaded:
             raise ModelUnavailableError(models.missing[channel])
-    out: list[LeadScore | None] = [None] * len(leads)
+    if len(groups) == 1:  # the usual case: no regrouping needed
+        ((channel, _),) = groups.items()
+        return _score_group(models.loaded[channel], leads, reasons)
+    by_row: dict[int, LeadScore] = {}
     for channel, rows in groups.items():
-        entry = models.loaded[channel]
         group = [leads[i] for i in rows]
-        for i, scored in zip(rows, _score_group(entry, group, reasons), strict=True):
-            out[i] = scored
-    return out  # type: ignore[return-value]  # every slot is filled above
+        by_row.update(zip(rows, _score_group(models.loaded[channel], group, reasons), strict=True))
+    return [by_row[i] for i in range(len(leads))]
 
 
 def _score_group(entry: LoadedModel, leads: Sequence[Lead], reasons: int) -> list[LeadScore]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -56,9 +57,9 @@ def test_a_list_of_one_gives_a_list(client: TestClient, sample: pd.DataFrame) ->
 
 
 def test_a_parquet_row_posts_as_it_is(
-    client: TestClient, registry: Registry, tmp_path: object
+    client: TestClient, registry: Registry, tmp_path: Path
 ) -> None:
-    path = f"{tmp_path}/leads.parquet"
+    path = tmp_path / "leads.parquet"
     registry.leads.head(20).to_parquet(path)
     leads = leads_json(pd.read_parquet(path))
     assert set(leads[0]) == LEAD_FIELDS
