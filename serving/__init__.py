@@ -1,0 +1,1 @@
+"""The FastAPI scoring service: `create_app(settings)` builds it, `run(settings)` serves it."""

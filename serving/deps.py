@@ -1,0 +1,104 @@
+"""Shared dependencies of the routes, as `Annotated` aliases.
+
+They are `async def` on purpose: they only read app state or the request
+body, and a plain `def` dependency would cost a thread-pool hop per request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import TypeAdapter, ValidationError
+from pydantic_core import from_json
+
+from data.contract import Lead
+from leadscore.settings import Settings
+from serving.model_store import ModelSet, ModelStore
+
+
+async def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def get_model_store(request: Request) -> ModelStore:
+    store: ModelStore = request.app.state.model_store
+    return store
+
+
+ModelStoreDep = Annotated[ModelStore, Depends(get_model_store)]
+
+
+async def get_models(request: Request) -> ModelSet:
+    """The models in use, read once so the whole request sees one set."""
+    models: ModelSet | None = request.app.state.model_store.current
+    if models is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the models are still loading")
+    return models
+
+
+ModelsDep = Annotated[ModelSet, Depends(get_models)]
+
+
+@dataclass(frozen=True)
+class LeadBatch:
+    leads: Sequence[Lead]
+    single: bool
+    """The client sent one object (answer with one) rather than a list."""
+
+
+_ONE = TypeAdapter(Lead)
+_MANY = TypeAdapter(list[Lead])
+
+
+async def get_lead_batch(request: Request) -> LeadBatch:
+    """The request's leads: one `Lead` object or a non-empty list of them.
+
+    Read here rather than as a FastAPI body parameter: one parse and one
+    validation pass, the list's size checked before its leads are validated,
+    and error locations without pydantic's union branch names, e.g.
+    ["body", 2, "channel"]. Errors are FastAPI's usual 422. The OpenAPI
+    request body is declared on the route (`serving.openapi`).
+    """
+    raw = await request.body()
+    try:
+        parsed = from_json(raw, allow_inf_nan=False)  # NaN and Infinity are not JSON
+    except ValueError as exc:
+        raise _invalid("json_invalid", f"the body is not valid JSON: {exc}") from exc
+    try:
+        if not isinstance(parsed, list):
+            return LeadBatch(leads=(_ONE.validate_python(parsed),), single=True)
+        limit: int = request.app.state.settings.api.max_batch
+        if not parsed:
+            raise _invalid("too_short", "the list of leads is empty; send at least one lead")
+        if len(parsed) > limit:
+            raise _invalid(
+                "too_long",
+                f"too many leads: {len(parsed)} in one request, at most {limit} "
+                "(setting api.max_batch); split the list",
+                count=len(parsed),
+                max_batch=limit,
+            )
+        return LeadBatch(leads=_MANY.validate_python(parsed), single=False)
+    except ValidationError as exc:
+        errors = [
+            {**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)
+        ]
+        raise RequestValidationError(errors, body=parsed) from None
+
+
+def _invalid(kind: str, message: str, **context: Any) -> RequestValidationError:
+    error: dict[str, Any] = {"type": kind, "loc": ("body",), "msg": message}
+    if context:
+        error["ctx"] = context
+    return RequestValidationError([error])
+
+
+LeadBatchDep = Annotated[LeadBatch, Depends(get_lead_batch)]

@@ -1,0 +1,1 @@
+"""HTTP routes: each module translates HTTP to calls on the serving objects and back."""

@@ -1,0 +1,115 @@
+"""Response bodies of the API (the request body is `data.contract.Lead`)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from data.contract import Channel
+from serving.model_store import LoadedModel, MissingModel, ModelSet
+
+ReasonValue = str | bool | int | float | None
+
+
+class Reason(BaseModel):
+    """A field that moved the score, its value and by how many score points."""
+
+    field: str = Field(description="The lead field, as named in the request.")
+    value: ReasonValue = Field(description="The lead's value of that field (null: missing).")
+    effect: float = Field(description="Score points this field adds (positive) or removes.")
+
+
+class ModelRef(BaseModel):
+    name: str = Field(description="Registered model name, e.g. lead-score-inbound.")
+    version: str = Field(description="Registered model version.")
+
+
+class LeadScore(BaseModel):
+    """The score of one lead."""
+
+    lead_id: str
+    channel: Channel
+    probability: float = Field(ge=0, le=1, description="Calibrated probability of the target.")
+    score: int = Field(ge=1, le=99, description="Percentile among past leads of the channel.")
+    grade: Literal["A", "B", "C", "D"]
+    reasons: list[Reason] = Field(
+        description="Top fields raising the score, then top fields lowering it."
+    )
+    model: ModelRef
+    warnings: list[str] = Field(
+        description="Things the client should know, e.g. a category value never seen in "
+        "training (scored as missing)."
+    )
+
+
+class ModelInfo(BaseModel):
+    channel: Channel
+    name: str
+    alias: str
+    version: str
+    run_id: str | None
+    metrics: dict[str, float] = Field(
+        description="Metrics of the training run of this version, as recorded in MLflow."
+    )
+
+    @classmethod
+    def of(cls, model: LoadedModel) -> ModelInfo:
+        return cls(
+            channel=Channel(model.channel),
+            name=model.name,
+            alias=model.alias,
+            version=model.version,
+            run_id=model.run_id,
+            metrics=dict(model.metrics),
+        )
+
+
+class MissingModelInfo(BaseModel):
+    channel: Channel
+    name: str
+    alias: str
+    reason: str
+
+    @classmethod
+    def of(cls, model: MissingModel) -> MissingModelInfo:
+        return cls(
+            channel=Channel(model.channel), name=model.name, alias=model.alias, reason=model.reason
+        )
+
+
+class ModelList(BaseModel):
+    models: list[ModelInfo] = Field(description="The models in use, one per channel.")
+    missing: list[MissingModelInfo] = Field(description="Channels without a model, and why.")
+    errors: list[str] = Field(
+        description="Versions that failed to load; the channel kept its previous model."
+    )
+
+    @classmethod
+    def of(cls, models: ModelSet) -> ModelList:
+        return cls(
+            models=[ModelInfo.of(m) for m in models.loaded.values()],
+            missing=[MissingModelInfo.of(m) for m in models.missing.values()],
+            errors=list(models.errors),
+        )
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not_ready"]
+    loaded: list[ModelInfo]
+    missing: list[MissingModelInfo]
+
+    @classmethod
+    def of(cls, models: ModelSet | None) -> Readiness:
+        """Ready once the models are loaded and every channel has one."""
+        if models is None:
+            return cls(status="not_ready", loaded=[], missing=[])
+        return cls(
+            status="ready" if models.complete else "not_ready",
+            loaded=[ModelInfo.of(m) for m in models.loaded.values()],
+            missing=[MissingModelInfo.of(m) for m in models.missing.values()],
+        )

@@ -1,0 +1,112 @@
+"""Real models in a real (temporary) MLflow registry, built once per session.
+
+~30,000 generated leads, both channels fitted with the production training
+code, logged and registered exactly as training does, with alias `champion`.
+Each test module builds its own app from `Settings` pointing at this store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from mlflow import MlflowClient
+from sklearn.metrics import brier_score_loss, roc_auc_score
+
+from data.generator import GeneratorConfig, generate
+from features.lead_features import default_spec
+from leadscore.settings import ApiSettings, Settings
+from models.lead_score import LeadScoreModel
+from models.packaging import log_lead_model, registered_name
+from serving.app import create_app
+from tests.serving.helpers import mlflow_tracking
+from training.lead_score import TrainingConfig, channel_data, fit_channel
+
+CHANNELS = ("inbound", "outbound")
+CHAMPION = "champion"
+
+
+@dataclass
+class Registry:
+    """The session's MLflow store and what was registered in it."""
+
+    tracking_uri: str
+    home: Path
+    client: MlflowClient
+    experiment_id: str
+    leads: pd.DataFrame
+    models: dict[str, LeadScoreModel]
+    examples: dict[str, pd.DataFrame]
+    metrics: dict[str, dict[str, float]]
+
+    def settings(self, **api: object) -> Settings:
+        return Settings(
+            mlflow_tracking_uri=self.tracking_uri,
+            home=self.home,
+            api=ApiSettings.model_validate(api),
+        )
+
+    def register(self, channel: str, *alias: str) -> str:
+        """Log and register the channel's model again (a new version); returns the version."""
+        with mlflow_tracking(self.tracking_uri), mlflow.start_run(experiment_id=self.experiment_id):
+            mlflow.log_metrics(self.metrics[channel])
+            info = log_lead_model(
+                self.models[channel],
+                self.examples[channel],
+                registered_model_name=registered_name(channel),
+            )
+        version = str(info.registered_model_version)
+        for name in alias:
+            self.client.set_registered_model_alias(registered_name(channel), name, version)
+        return version
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
+    home = tmp_path_factory.mktemp("leadscore")
+    uri = f"sqlite:///{home / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri)
+    experiment_id = client.create_experiment(
+        "serving-tests", artifact_location=(home / "artifacts").as_uri()
+    )
+    tables = generate(GeneratorConfig(leads=30_000, seed=5))
+    # One thread: LightGBM's OpenMP threads crawl when another process holds a core.
+    config = TrainingConfig(threads=1)
+    models, examples, metrics = {}, {}, {}
+    for channel in CHANNELS:
+        spec = default_spec(channel)
+        data = channel_data(tables["leads"], tables["opportunities"], channel, "won", spec)
+        fitted = fit_channel(data, spec, config)
+        validation = fitted.split.validation
+        columns = {k: v[validation] for k, v in data.columns.items()}
+        p = fitted.model.score(columns).probability
+        y = data.y[validation]
+        models[channel] = fitted.model
+        examples[channel] = data.leads.head(3)
+        metrics[channel] = {
+            "val_roc_auc": float(roc_auc_score(y, p)),
+            "val_brier": float(brier_score_loss(y, p)),
+        }
+    found = Registry(uri, home, client, experiment_id, tables["leads"], models, examples, metrics)
+    for channel in CHANNELS:
+        found.register(channel, CHAMPION)
+    return found
+
+
+@pytest.fixture(scope="module")
+def client(registry: Registry) -> Iterator[TestClient]:
+    """A fresh app per test module, serving the champions; lifespan run."""
+    with TestClient(create_app(registry.settings())) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+def sample(registry: Registry) -> pd.DataFrame:
+    """200 leads of both channels, in generated (time) order, from the newest period."""
+    leads = registry.leads
+    return leads.iloc[-400:].sample(200, random_state=1).sort_index()

@@ -1,0 +1,70 @@
+"""`serving.server.run`: the real uvicorn server, as `leadscore serve` starts it."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+
+from serving.server import SETTINGS_VARIABLE, app_from_environment
+from tests.serving.conftest import Registry
+from tests.serving.helpers import lead_json
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_run_serves_the_app_over_http(
+    registry: Registry, sample: pd.DataFrame, tmp_path: Path
+) -> None:
+    settings = registry.settings(port=free_port())
+    script = (
+        "import sys; from leadscore.settings import Settings; from serving.server import run; "
+        "run(Settings.model_validate_json(sys.argv[1]), log_level='warning')"
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-c", script, settings.model_dump_json()],
+        cwd=str(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{settings.api.port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, server.communicate()[0].decode()
+            try:
+                if httpx.get(f"{base}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the server did not get ready in 60 s"
+            time.sleep(0.2)
+        lead = lead_json(sample.iloc[0])
+        response = httpx.post(f"{base}/v1/leads/score", json=lead)
+        assert response.status_code == 200, response.text
+        assert response.json()["lead_id"] == lead["lead_id"]
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def test_worker_processes_build_the_app_from_the_settings_run_was_given(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = registry.settings(max_batch=7, model_alias="somewhere")
+    monkeypatch.setenv(SETTINGS_VARIABLE, settings.model_dump_json())
+    app = app_from_environment()
+    assert app.state.settings == settings
