@@ -107,7 +107,9 @@ def train(
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Interface; default LEADSCORE_API__HOST.")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Interface; default LEADSCORE_API__HOST.")
+    ] = None,
     port: Annotated[int | None, typer.Option(help="Port; default LEADSCORE_API__PORT.")] = None,
     workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes.")] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
