@@ -9,6 +9,7 @@ spec computes on that mapping only, so every path gives identical numbers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -34,14 +35,32 @@ def _float_array(values: Sequence[Any]) -> np.ndarray:
     return out
 
 
-def _time_value(value: Any) -> np.datetime64:
+def utc_time(value: Any) -> datetime | None:
+    """A naive UTC datetime from a datetime or an ISO 8601 string (None stays None)."""
     if value is None:
-        return np.datetime64("NaT", "us")
+        return None
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return np.datetime64(value, "us")
+    if not isinstance(value, datetime):  # also excludes the Any a str parse would leave
+        raise TypeError(f"expected a datetime or ISO 8601 text, got {value!r}")
+    if value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def _time_value(value: Any) -> np.datetime64:
+    time = utc_time(value)
+    return np.datetime64("NaT", "us") if time is None else np.datetime64(time, "us")
+
+
+def normalise(value: Any, kind: FieldType) -> Any:
+    """One raw value as the row path sees it: float (NaN if missing) for numbers
+    and flags, naive UTC datetime for times, str or None for text."""
+    if kind is FieldType.number or kind is FieldType.boolean:
+        return math.nan if value is None else float(value)
+    if kind is FieldType.time:
+        return utc_time(value)
+    return None if value is None else str(value)
 
 
 def from_records(records: Sequence[Mapping[str, Any]], fields: Mapping[str, FieldType]) -> Columns:

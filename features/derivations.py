@@ -1,14 +1,21 @@
 """Named derivations a feature can use (`Feature.derive`).
 
-Each takes raw column arrays (see `features.columns`) and returns one array
-of the same length: floats with NaN for missing, or objects for categories.
-They are pure numpy, so one lead and a million leads go through the same code.
+Each derivation has two faces that must agree to the last bit: `vector`
+takes raw column arrays (see `features.columns`) and returns one array of the
+same length (floats with NaN for missing, or objects for categories), for
+training and batches; `scalar` takes one lead's normalised values, for the
+online path, where numpy's per-call overhead would cost more than the work.
+`tests/features/test_spec.py` proves the two give identical matrices.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 import numpy as np
 
@@ -63,17 +70,20 @@ def segment(company_size: np.ndarray) -> np.ndarray:
     return out
 
 
-def title_function(title: np.ndarray) -> np.ndarray:
+def function_of_title(title: str | None) -> str | None:
     """The department a job title belongs to, by keyword (None if no match)."""
-    out = np.full(len(title), None, dtype=object)
-    for i, raw in enumerate(title):
-        if raw is None:
-            continue
-        text = raw.lower()
-        for name, pattern in _TITLE_FUNCTIONS:
-            if pattern.search(text):
-                out[i] = name
-                break
+    if title is None:
+        return None
+    text = title.lower()
+    for name, pattern in _TITLE_FUNCTIONS:
+        if pattern.search(text):
+            return name
+    return None
+
+
+def title_function(title: np.ndarray) -> np.ndarray:
+    out = np.empty(len(title), dtype=object)
+    out[:] = [function_of_title(raw) for raw in title]
     return out
 
 
@@ -109,14 +119,60 @@ def hour(times: np.ndarray) -> np.ndarray:
     return np.where(valid, hours, np.nan).astype(np.float64)
 
 
-DERIVATIONS: dict[str, Callable[..., np.ndarray]] = {
-    "ratio": ratio,
-    "per_minute_ratio": per_minute_ratio,
-    "seniority_rank": seniority_rank,
-    "segment": segment,
-    "title_function": title_function,
-    "month": month,
-    "month_in_quarter": month_in_quarter,
-    "weekday": weekday,
-    "hour": hour,
+def ratio_one(numerator: float, denominator: float) -> float:
+    if math.isnan(numerator) or math.isnan(denominator) or denominator == 0:
+        return math.nan
+    out = numerator / denominator
+    return out if math.isfinite(out) else math.nan
+
+
+def per_minute_ratio_one(seconds: float, denominator: float) -> float:
+    return ratio_one(seconds / 60.0, denominator)
+
+
+def seniority_rank_one(seniority: str | None) -> float:
+    return math.nan if seniority is None else _SENIORITY_RANK.get(seniority, math.nan)
+
+
+def segment_one(company_size: float) -> str | None:
+    if math.isnan(company_size):
+        return None
+    for name, upper in SEGMENT_UPPER_BOUNDS:
+        if company_size < upper:
+            return name.value
+    return Segment.enterprise.value
+
+
+def month_one(time: datetime | None) -> float:
+    return math.nan if time is None else float(time.month)
+
+
+def month_in_quarter_one(time: datetime | None) -> float:
+    return math.nan if time is None else float((time.month - 1) % 3 + 1)
+
+
+def weekday_one(time: datetime | None) -> float:
+    return math.nan if time is None else float(time.weekday())
+
+
+def hour_one(time: datetime | None) -> float:
+    return math.nan if time is None else float(time.hour)
+
+
+@dataclass(frozen=True)
+class Derivation:
+    vector: Callable[..., np.ndarray]
+    scalar: Callable[..., Any]
+
+
+DERIVATIONS: dict[str, Derivation] = {
+    "ratio": Derivation(ratio, ratio_one),
+    "per_minute_ratio": Derivation(per_minute_ratio, per_minute_ratio_one),
+    "seniority_rank": Derivation(seniority_rank, seniority_rank_one),
+    "segment": Derivation(segment, segment_one),
+    "title_function": Derivation(title_function, function_of_title),
+    "month": Derivation(month, month_one),
+    "month_in_quarter": Derivation(month_in_quarter, month_in_quarter_one),
+    "weekday": Derivation(weekday, weekday_one),
+    "hour": Derivation(hour, hour_one),
 }

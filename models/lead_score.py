@@ -9,15 +9,23 @@ batch both become.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import lightgbm as lgb
 import numpy as np
 
-from features.columns import Columns, FieldType
+from features.columns import Columns, FieldType, from_records
 from features.spec import FeatureSpec
 from models.scale import PlattCalibration, ScoreScale
+
+ROW_PATH_MAX = 16
+"""Up to this many leads, features are computed row by row in plain Python."""
+
+
+MIN_REASON_EFFECT = 0.5
+"""A field that moves the score by less than half a point is no reason worth showing."""
 
 
 @dataclass(frozen=True)
@@ -71,23 +79,32 @@ class LeadScoreModel:
         """Score leads; with `reasons=k`, also the top k fields up and k down."""
         matrix = self.spec.transform(columns)
         if not reasons:
-            probability = self.probability(matrix, threads)
-            return ScoredLeads(
-                probability=probability,
-                score=self.scale.score(probability),
-                grade=self.scale.grade(probability),
-            )
+            return self._scored(self.probability(matrix, threads))
         contrib = np.asarray(
             self.booster.predict(matrix, pred_contrib=True, num_threads=threads), dtype=np.float64
         )
         raw = contrib.sum(axis=1)
-        probability = self.calibration.probability(raw)
-        score = self.scale.score(probability)
+        scored = self._scored(self.calibration.probability(raw))
+        scored.reasons = self._reasons(columns, contrib, raw, scored.score, reasons)
+        return scored
+
+    def score_records(
+        self, records: Sequence[Mapping[str, Any]], reasons: int = 0, threads: int = 0
+    ) -> ScoredLeads:
+        """`score` for dict-like leads (the API's validated bodies), same numbers.
+
+        Without reasons, a handful of leads take the spec's row-by-row path;
+        reasons need the columns for the leads' own values.
+        """
+        if reasons or len(records) > ROW_PATH_MAX:
+            return self.score(from_records(records, self.spec.input_fields), reasons, threads)
+        return self._scored(self.probability(self.spec.transform_records(records), threads))
+
+    def _scored(self, probability: np.ndarray) -> ScoredLeads:
         return ScoredLeads(
             probability=probability,
-            score=score,
+            score=self.scale.score(probability),
             grade=self.scale.grade(probability),
-            reasons=self._reasons(columns, contrib, raw, score, reasons),
         )
 
     def _reasons(
@@ -103,8 +120,8 @@ class LeadScoreModel:
         out: list[list[Reason]] = []
         for row in range(len(raw)):
             order = np.argsort(effects[row], kind="stable")
-            ups = [j for j in order[::-1][:k] if effects[row, j] >= 0.05]
-            downs = [j for j in order[:k] if effects[row, j] <= -0.05]
+            ups = [j for j in order[::-1][:k] if effects[row, j] >= MIN_REASON_EFFECT]
+            downs = [j for j in order[:k] if effects[row, j] <= -MIN_REASON_EFFECT]
             out.append(
                 [
                     Reason(

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 import numpy as np
 
 from data.contract import Channel, Lead
-from features.columns import from_records
 from models.lead_score import ScoredLeads
 from serving.model_store import LoadedModel, MissingModel, ModelSet
 from serving.schemas import LeadScore, ModelRef, Reason
@@ -48,10 +47,10 @@ def score_leads(models: ModelSet, leads: Sequence[Lead], reasons: int) -> list[L
 
 def _score_group(entry: LoadedModel, leads: Sequence[Lead], reasons: int) -> list[LeadScore]:
     # `__dict__` of a validated, frozen Lead is its field mapping: no copy, no dump.
-    columns = from_records([lead.__dict__ for lead in leads], entry.input_fields)
-    scored = entry.model.score(columns, reasons=reasons, threads=1)
+    records = [lead.__dict__ for lead in leads]
+    scored = entry.model.score_records(records, reasons=reasons, threads=1)
     warnings: list[list[str]] = [[] for _ in leads]
-    for row, field, value in entry.model.spec.unknown_categories(columns):
+    for row, field, value in entry.model.spec.unknown_in_records(records):
         warnings[row].append(
             f"{field} '{value}' was not seen in training; the lead was scored as if it were missing"
         )

@@ -38,6 +38,29 @@ def test_frame_and_records_paths_give_identical_matrices(leads: pd.DataFrame, ch
     assert np.isnan(batch).any(), "generated leads have missing values; they must stay NaN"
 
 
+@pytest.mark.parametrize("channel", ["inbound", "outbound"])
+def test_the_row_path_gives_the_batch_numbers_bit_for_bit(
+    leads: pd.DataFrame, channel: str
+) -> None:
+    """The online fast path (plain Python per lead) against the vectorised training path."""
+    rows = leads[leads["channel"] == channel]
+    spec = default_spec(channel)
+    fitted = spec.fit(from_frame(rows.iloc[::2], spec.input_fields))  # unseen values remain
+    records = _records(rows)
+    records[0] |= {
+        "company_industry": "aerospace",
+        "contact_title": "Chief Happiness Officer",
+        "web_visits": 0,
+        "touches": 0,
+        "created_at": "2025-12-31T23:30:00-05:00",  # a new year in UTC
+    }
+    batch = fitted.transform(from_records(records, spec.input_fields))
+    np.testing.assert_array_equal(fitted.transform_records(records), batch)
+    assert fitted.unknown_in_records(records) == fitted.unknown_categories(
+        from_records(records, spec.input_fields)
+    )
+
+
 def test_unknown_categories_and_missing_fields_never_raise(leads: pd.DataFrame) -> None:
     spec = default_spec("inbound")
     fitted = spec.fit(from_frame(leads, spec.input_fields))
