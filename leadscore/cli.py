@@ -117,11 +117,9 @@ def serve(
     """Serve the scoring API on the registry's champion models."""
     from serving.server import run
 
-    settings = get_settings()
-    api = settings.api.model_copy(
-        update={k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-    )
-    run(settings.model_copy(update={"api": api}), workers=workers, log_level=log_level)
+    config = get_settings().serving()
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    run(config.model_copy(update=overrides), workers=workers, log_level=log_level)
 
 
 @app.command()

@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from serving.config import ServingConfig
+
 
 class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
@@ -51,6 +53,16 @@ class Settings(BaseSettings):
         if self.tracking_uri.startswith(("sqlite:", "file:")) or "://" not in self.tracking_uri:
             return (self.home / "mlartifacts").resolve().as_uri()
         return None
+
+    def serving(self) -> ServingConfig:
+        """The scoring service's configuration, from these settings."""
+        return ServingConfig(
+            tracking_uri=self.tracking_uri,
+            model_alias=self.api.model_alias,
+            max_batch=self.api.max_batch,
+            host=self.api.host,
+            port=self.api.port,
+        )
 
     @property
     def data_dir(self) -> Path:

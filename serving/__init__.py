@@ -1,1 +1,1 @@
-"""The FastAPI scoring service: `create_app(settings)` builds it, `run(settings)` serves it."""
+"""The FastAPI scoring service: `create_app(config)` builds it, `run(config)` serves it."""

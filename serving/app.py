@@ -1,4 +1,4 @@
-"""`create_app(settings)`: the FastAPI application, built on demand, never at import."""
+"""`create_app(config)`: the FastAPI application, built on demand, never at import."""
 
 from __future__ import annotations
 
@@ -9,16 +9,16 @@ from importlib.metadata import version
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from leadscore.settings import Settings
+from serving.config import ServingConfig
 from serving.model_store import ModelStore
 from serving.openapi import add_lead_schemas
 from serving.registry import RegistryLoader
 from serving.routes import health, leads, models
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(config: ServingConfig) -> FastAPI:
     """The scoring API; its lifespan loads each channel's model by alias from the registry."""
-    store = ModelStore(RegistryLoader(settings.tracking_uri, settings.api.model_alias))
+    store = ModelStore(RegistryLoader(config.tracking_uri, config.model_alias))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -31,7 +31,7 @@ def create_app(settings: Settings) -> FastAPI:
         version=version("leadscore"),
         lifespan=lifespan,
     )
-    app.state.settings = settings
+    app.state.config = config
     app.state.model_store = store
     app.include_router(health.router)
     app.include_router(leads.router)

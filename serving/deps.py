@@ -16,16 +16,16 @@ from pydantic import TypeAdapter, ValidationError
 from pydantic_core import from_json
 
 from data.contract import Lead
-from leadscore.settings import Settings
+from serving.config import ServingConfig
 from serving.model_store import ModelSet, ModelStore
 
 
-async def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+async def get_config(request: Request) -> ServingConfig:
+    config: ServingConfig = request.app.state.config
+    return config
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+ConfigDep = Annotated[ServingConfig, Depends(get_config)]
 
 
 async def get_model_store(request: Request) -> ModelStore:
@@ -75,14 +75,14 @@ async def get_lead_batch(request: Request) -> LeadBatch:
     try:
         if not isinstance(parsed, list):
             return LeadBatch(leads=(_ONE.validate_python(parsed),), single=True)
-        limit: int = request.app.state.settings.api.max_batch
+        limit: int = request.app.state.config.max_batch
         if not parsed:
             raise _invalid("too_short", "the list of leads is empty; send at least one lead")
         if len(parsed) > limit:
             raise _invalid(
                 "too_long",
                 f"too many leads: {len(parsed)} in one request, at most {limit} "
-                "(setting api.max_batch); split the list",
+                "(setting LEADSCORE_API__MAX_BATCH); split the list",
                 count=len(parsed),
                 max_batch=limit,
             )

@@ -7,25 +7,25 @@ import os
 import uvicorn
 from fastapi import FastAPI
 
-from leadscore.settings import Settings
+from serving.config import ServingConfig
 
-SETTINGS_VARIABLE = "LEADSCORE_SERVE_SETTINGS_JSON"
-"""How `run` hands its settings to worker processes, which import the app by name."""
+CONFIG_VARIABLE = "LEADSCORE_SERVING_CONFIG_JSON"
+"""How `run` hands its configuration to worker processes, which import the app by name."""
 
 
-def run(settings: Settings, workers: int = 1, log_level: str = "info") -> None:
-    """Serve on `settings.api.host:port` until interrupted.
+def run(config: ServingConfig, workers: int = 1, log_level: str = "info") -> None:
+    """Serve on `config.host:config.port` until interrupted.
 
     uvicorn gets a factory, so the app (and its models) is built when the
     server starts, once per worker process.
     """
     if workers > 1:
-        os.environ[SETTINGS_VARIABLE] = settings.model_dump_json()
+        os.environ[CONFIG_VARIABLE] = config.model_dump_json()
         uvicorn.run(
             "serving.server:app_from_environment",
             factory=True,
-            host=settings.api.host,
-            port=settings.api.port,
+            host=config.host,
+            port=config.port,
             workers=workers,
             log_level=log_level,
         )
@@ -34,17 +34,16 @@ def run(settings: Settings, workers: int = 1, log_level: str = "info") -> None:
     def factory() -> FastAPI:
         from serving.app import create_app
 
-        return create_app(settings)
+        return create_app(config)
 
-    uvicorn.run(
-        factory, factory=True, host=settings.api.host, port=settings.api.port, log_level=log_level
-    )
+    uvicorn.run(factory, factory=True, host=config.host, port=config.port, log_level=log_level)
 
 
 def app_from_environment() -> FastAPI:
-    """The app of a worker process: the settings `run` passed on, else `LEADSCORE_*`."""
-    from leadscore.settings import get_settings
+    """The app of a worker process, from the configuration `run` passed on."""
     from serving.app import create_app
 
-    raw = os.environ.get(SETTINGS_VARIABLE)
-    return create_app(Settings.model_validate_json(raw) if raw else get_settings())
+    raw = os.environ.get(CONFIG_VARIABLE)
+    if not raw:
+        raise RuntimeError(f"{CONFIG_VARIABLE} is not set: start workers with serving.server.run")
+    return create_app(ServingConfig.model_validate_json(raw))

@@ -2,7 +2,7 @@
 
 ~30,000 generated leads, both channels fitted with the production training
 code, logged and registered exactly as training does, with alias `champion`.
-Each test module builds its own app from `Settings` pointing at this store.
+Each test module builds its own app from a `ServingConfig` pointing at this store.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from data.generator import GeneratorConfig, generate
 from features.lead_features import default_spec
-from leadscore.settings import ApiSettings, Settings
 from models.lead_score import LeadScoreModel
 from models.packaging import log_lead_model, registered_name
 from serving.app import create_app
+from serving.config import ServingConfig
 from tests.serving.helpers import mlflow_tracking
 from training.lead_score import TrainingConfig, channel_data, fit_channel
 
@@ -44,12 +44,8 @@ class Registry:
     examples: dict[str, pd.DataFrame]
     metrics: dict[str, dict[str, float]]
 
-    def settings(self, **api: object) -> Settings:
-        return Settings(
-            mlflow_tracking_uri=self.tracking_uri,
-            home=self.home,
-            api=ApiSettings.model_validate(api),
-        )
+    def settings(self, **options: object) -> ServingConfig:
+        return ServingConfig.model_validate({"tracking_uri": self.tracking_uri, **options})
 
     def register(self, channel: str, *alias: str) -> str:
         """Log and register the channel's model again (a new version); returns the version."""

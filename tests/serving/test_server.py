@@ -12,7 +12,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from serving.server import SETTINGS_VARIABLE, app_from_environment
+from serving.server import CONFIG_VARIABLE, app_from_environment
 from tests.serving.conftest import Registry
 from tests.serving.helpers import lead_json
 
@@ -29,18 +29,18 @@ def free_port() -> int:
 def test_run_serves_the_app_over_http(
     registry: Registry, sample: pd.DataFrame, tmp_path: Path
 ) -> None:
-    settings = registry.settings(port=free_port())
+    config = registry.settings(port=free_port())
     script = (
-        "import sys; from leadscore.settings import Settings; from serving.server import run; "
-        "run(Settings.model_validate_json(sys.argv[1]), log_level='warning')"
+        "import sys; from serving.config import ServingConfig; from serving.server import run; "
+        "run(ServingConfig.model_validate_json(sys.argv[1]), log_level='warning')"
     )
     server = subprocess.Popen(
-        [sys.executable, "-c", script, settings.model_dump_json()],
+        [sys.executable, "-c", script, config.model_dump_json()],
         cwd=str(tmp_path),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    base = f"http://127.0.0.1:{settings.api.port}"
+    base = f"http://127.0.0.1:{config.port}"
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -61,10 +61,16 @@ def test_run_serves_the_app_over_http(
         server.wait(timeout=20)
 
 
-def test_worker_processes_build_the_app_from_the_settings_run_was_given(
+def test_worker_processes_build_the_app_from_the_config_run_was_given(
     registry: Registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = registry.settings(max_batch=7, model_alias="somewhere")
-    monkeypatch.setenv(SETTINGS_VARIABLE, settings.model_dump_json())
+    config = registry.settings(max_batch=7, model_alias="somewhere")
+    monkeypatch.setenv(CONFIG_VARIABLE, config.model_dump_json())
     app = app_from_environment()
-    assert app.state.settings == settings
+    assert app.state.config == config
+
+
+def test_a_worker_without_its_config_says_how_to_start_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(CONFIG_VARIABLE, raising=False)
+    with pytest.raises(RuntimeError, match=CONFIG_VARIABLE):
+        app_from_environment()

@@ -1,0 +1,19 @@
+"""What the scoring service needs to know, and nothing else.
+
+The service is configured by its caller (`leadscore serve` maps the
+`LEADSCORE_*` settings onto this), so `serving` depends on no shell module.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ServingConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tracking_uri: str = Field(description="MLflow tracking and registry URI to load models from.")
+    model_alias: str = Field(default="champion", description="Registry alias the API serves.")
+    max_batch: int = Field(default=1000, ge=1, description="Most leads in one scoring request.")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
