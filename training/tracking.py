@@ -17,6 +17,15 @@ _NOISY_LOGGERS = (
 )
 
 
+class _KnownPickleNotice(logging.Filter):
+    """Drop MLflow's notice that a python_model object is pickled: we know, and
+    `models.packaging` documents why (the fitted spec must travel with the model)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "CloudPickle" not in record.getMessage()
+
+
+
 @dataclass(frozen=True)
 class TrackingTarget:
     """Where runs and registered models go."""
@@ -35,6 +44,9 @@ def use_tracking(target: TrackingTarget) -> MlflowClient:
     """
     for name in _NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    pyfunc_logger = logging.getLogger("mlflow.pyfunc")
+    if not any(isinstance(f, _KnownPickleNotice) for f in pyfunc_logger.filters):
+        pyfunc_logger.addFilter(_KnownPickleNotice())
     mlflow.set_tracking_uri(target.uri)
     mlflow.set_registry_uri(target.uri)
     client = MlflowClient(tracking_uri=target.uri, registry_uri=target.uri)
