@@ -1,2 +1,2 @@
 """Model definitions: lead score per channel, calibration, score scale, reasons,
-and their packaging as MLflow models."""
+the assignment policy and its evaluation, and their packaging as MLflow models."""
