@@ -36,6 +36,12 @@ class Settings(BaseSettings):
         "Default: a SQLite store under `home`.",
     )
     experiment: str = "leadscore"
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the operational store (reps, leads, scores, "
+        "assignments, outcomes), e.g. postgresql+psycopg://user@host/leadscore. "
+        "Default: a SQLite file under `home`.",
+    )
     api: ApiSettings = ApiSettings()
 
     @property
@@ -46,6 +52,13 @@ class Settings(BaseSettings):
         if env := os.environ.get("MLFLOW_TRACKING_URI"):
             return env
         return f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
+
+    @property
+    def database(self) -> str:
+        """The operational store: the explicit URL, else the embedded SQLite file."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'leadscore.db').resolve()}"
 
     @property
     def artifact_location(self) -> str | None:

@@ -1,0 +1,36 @@
+"""Errors the store raises; each names the field and the value at fault.
+
+The API turns them into 4xx answers, so the message is written for the client:
+it says which field and which value, never an SQL error.
+"""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """A request the store refuses; `field` and `value` say what was wrong."""
+
+    def __init__(self, field: str, value: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.value = value
+
+
+class NotFoundError(StoreError, LookupError):
+    """The record named by `field` = `value` does not exist."""
+
+    def __init__(self, field: str, value: str, what: str | None = None) -> None:
+        noun = what or field.removesuffix("_id")
+        super().__init__(field, value, f"unknown {noun}: {field} {value!r} is not in the store")
+
+
+class ConflictError(StoreError):
+    """The id is taken by a different record (idempotency keys must not be reused)."""
+
+
+class ContradictionError(StoreError):
+    """The event contradicts one recorded earlier; `earlier` is that event's id."""
+
+    def __init__(self, field: str, value: str, earlier: str, message: str) -> None:
+        super().__init__(field, value, message)
+        self.earlier = earlier

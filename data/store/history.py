@@ -1,0 +1,134 @@
+"""Leads, customers and the score history: what the service has seen and said.
+
+`record_scores` is on the batch path (a nightly re-scoring writes millions of
+rows), so it writes with one executemany per table and no per-row round trips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, case, insert, select
+
+from data.contract import Lead
+from data.store.engine import insert_for
+from data.store.records import CustomerIn, CustomerRecord, LeadRecord, ScoreIn, ScoreRecord
+from data.store.schema import customers, leads, scores
+
+
+def upsert_leads(
+    connection: Connection, rows: Sequence[tuple[Lead, datetime | None]], now: datetime
+) -> None:
+    """Insert or refresh leads: (lead, scored_at, or None when seen but not scored).
+
+    The payload is the last one written; `last_scored_at` only moves forward;
+    `first_seen_at` is set once. A lead twice in `rows` is written once (the
+    last payload, the latest score time): PostgreSQL refuses to upsert one row
+    twice in a statement.
+    """
+    latest: dict[str, dict[str, Any]] = {}
+    for lead, scored_at in rows:
+        first_seen: datetime = scored_at or now
+        last_scored = scored_at
+        if (before := latest.get(lead.lead_id)) is not None:
+            first_seen = min(first_seen, before["first_seen_at"])
+            earlier = before["last_scored_at"]
+            if earlier is not None and (last_scored is None or earlier > last_scored):
+                last_scored = earlier
+        latest[lead.lead_id] = {
+            "lead_id": lead.lead_id,
+            "channel": lead.channel,
+            "created_at": lead.created_at,
+            "payload": lead.model_dump(mode="json"),
+            "first_seen_at": first_seen,
+            "last_scored_at": last_scored,
+        }
+    if not latest:
+        return
+    insert_ = insert_for(connection, leads)
+    new = insert_.excluded.last_scored_at
+    old = leads.c.last_scored_at
+    statement = insert_.on_conflict_do_update(
+        index_elements=[leads.c.lead_id],
+        set_={
+            "channel": insert_.excluded.channel,
+            "created_at": insert_.excluded.created_at,
+            "payload": insert_.excluded.payload,
+            "last_scored_at": case((old.is_(None), new), (new > old, new), else_=old),
+        },
+    )
+    connection.execute(statement, list(latest.values()))
+
+
+def put_lead(connection: Connection, lead: Lead, now: datetime) -> LeadRecord:
+    """Record a lead without scoring it (routing and outcomes need it known)."""
+    upsert_leads(connection, [(lead, None)], now)
+    record = get_lead(connection, lead.lead_id)
+    assert record is not None
+    return record
+
+
+def record_scores(connection: Connection, rows: Sequence[ScoreIn], now: datetime) -> int:
+    """Upsert every scored lead and append one score row each."""
+    if not rows:
+        return 0
+    upsert_leads(connection, [(row.lead, row.scored_at or now) for row in rows], now)
+    connection.execute(
+        insert(scores),
+        [
+            {
+                "lead_id": row.lead.lead_id,
+                "scored_at": row.scored_at or now,
+                "model_name": row.model_name,
+                "model_version": row.model_version,
+                "probability": row.probability,
+                "score": row.score,
+                "grade": row.grade,
+                "reasons": row.reasons,
+            }
+            for row in rows
+        ],
+    )
+    return len(rows)
+
+
+def score_history(connection: Connection, lead_id: str, limit: int) -> list[ScoreRecord]:
+    query = (
+        select(scores)
+        .where(scores.c.lead_id == lead_id)
+        .order_by(scores.c.scored_at.desc(), scores.c.id.desc())
+        .limit(limit)
+    )
+    return [ScoreRecord.model_validate(dict(row._mapping)) for row in connection.execute(query)]
+
+
+def get_lead(connection: Connection, lead_id: str) -> LeadRecord | None:
+    row = connection.execute(select(leads).where(leads.c.lead_id == lead_id)).first()
+    if row is None:
+        return None
+    return LeadRecord(
+        lead=Lead.model_validate(row.payload),
+        first_seen_at=row.first_seen_at,
+        last_scored_at=row.last_scored_at,
+    )
+
+
+def put_customer(connection: Connection, customer: CustomerIn, now: datetime) -> CustomerRecord:
+    """Insert or refresh a customer; `first_seen_at` is set once."""
+    insert_ = insert_for(connection, customers)
+    statement = insert_.values(**customer.model_dump(), first_seen_at=now).on_conflict_do_update(
+        index_elements=[customers.c.customer_id],
+        set_={"lead_id": insert_.excluded.lead_id, "payload": insert_.excluded.payload},
+    )
+    connection.execute(statement)
+    record = get_customer(connection, customer.customer_id)
+    assert record is not None
+    return record
+
+
+def get_customer(connection: Connection, customer_id: str) -> CustomerRecord | None:
+    query = select(customers).where(customers.c.customer_id == customer_id)
+    row = connection.execute(query).first()
+    return None if row is None else CustomerRecord.model_validate(dict(row._mapping))

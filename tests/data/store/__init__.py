@@ -1,0 +1,1 @@
+"""Tests of the operational store, on SQLite and on a real PostgreSQL."""

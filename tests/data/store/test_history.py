@@ -1,0 +1,114 @@
+"""Leads and the score history: upserts, order, content, and all-or-nothing batches."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from data.store import CustomerIn, ScoreIn, Store
+from tests.data.store.helpers import NOW, count, make_lead
+
+REASONS = [
+    {"field": "demo_requested", "value": True, "effect": 12.5},
+    {"field": "company_size", "value": None, "effect": -3.0},
+]
+
+
+def scored(lead_id: str, minutes: int, score: int = 50, **lead_fields: object) -> ScoreIn:
+    return ScoreIn(
+        lead=make_lead(lead_id, **lead_fields),
+        model_name="lead-score-inbound",
+        model_version=str(1 + minutes // 100),
+        probability=score / 100,
+        score=score,
+        grade="A" if score >= 75 else "C",
+        reasons=REASONS,
+        scored_at=NOW + timedelta(minutes=minutes),
+    )
+
+
+def test_history_is_newest_first_with_everything_the_model_said(store: Store) -> None:
+    assert store.record_scores([scored("L1", 0, 40), scored("L2", 5, 60)]) == 2
+    assert store.record_scores([scored("L1", 10, 80)]) == 1
+    history = store.score_history("L1")
+    assert [(h.score, h.scored_at) for h in history] == [
+        (80, NOW + timedelta(minutes=10)),
+        (40, NOW),
+    ]
+    newest = history[0]
+    assert (newest.lead_id, newest.model_name, newest.grade) == ("L1", "lead-score-inbound", "A")
+    assert newest.probability == pytest.approx(0.8)
+    assert newest.reasons == REASONS
+    assert [h.score for h in store.score_history("L1", limit=1)] == [80]
+    assert store.score_history("nobody") == []
+
+
+def test_lead_is_upserted_with_its_payload(store: Store) -> None:
+    store.record_scores([scored("L1", 10, web_visits=3)])
+    store.record_scores([scored("L1", 0, web_visits=9)])  # a late, older scoring
+    record = store.get_lead("L1")
+    assert record is not None
+    assert record.lead == make_lead("L1", web_visits=9)  # the last payload written
+    assert record.first_seen_at == NOW + timedelta(minutes=10)
+    assert record.last_scored_at == NOW + timedelta(minutes=10)  # never moves back
+    store.record_scores([scored("L1", 20)])
+    refreshed = store.get_lead("L1")
+    assert refreshed is not None
+    assert refreshed.last_scored_at == NOW + timedelta(minutes=20)
+    assert refreshed.first_seen_at == NOW + timedelta(minutes=10)
+    assert store.get_lead("nobody") is None
+
+
+def test_a_lead_twice_in_one_batch(store: Store) -> None:
+    store.record_scores([scored("L1", 5, 30), scored("L1", 1, 70, web_visits=1)])
+    record = store.get_lead("L1")
+    assert record is not None
+    assert record.lead.web_visits == 1
+    assert (record.first_seen_at, record.last_scored_at) == (
+        NOW + timedelta(minutes=1),
+        NOW + timedelta(minutes=5),
+    )
+    assert [h.score for h in store.score_history("L1")] == [30, 70]
+
+
+def test_put_lead_without_a_score(store: Store) -> None:
+    record = store.put_lead(make_lead("L9"))
+    assert record.last_scored_at is None
+    assert record.lead == make_lead("L9")
+    assert count(store, "scores") == 0
+
+
+def test_customers(store: Store) -> None:
+    customer = CustomerIn(customer_id="CU1", lead_id="L1", payload={"account_value": 1000.0})
+    first = store.put_customer(customer)
+    assert store.get_customer("CU1") == first
+    again = store.put_customer(customer.model_copy(update={"payload": {"account_value": 2.0}}))
+    assert again.payload == {"account_value": 2.0}
+    assert again.first_seen_at == first.first_seen_at
+    assert store.get_customer("nobody") is None
+
+
+def test_many_rows_in_one_call(store: Store) -> None:
+    rows = [scored(f"L{i}", i % 50) for i in range(5000)]
+    started = time.perf_counter()
+    assert store.record_scores(rows) == 5000
+    elapsed = time.perf_counter() - started
+    assert count(store, "leads") == 5000
+    assert count(store, "scores") == 5000
+    assert elapsed < 10, f"5000 score rows took {elapsed:.1f} s"
+
+
+def test_a_failing_row_stores_nothing_of_the_batch(store: Store) -> None:
+    store.record_scores([scored("L0", 0)])
+    # Bypass validation so the database itself refuses the third row (score 500).
+    broken = scored("L3", 3).model_construct(**{**dict(scored("L3", 3)), "score": 500})
+    with pytest.raises(IntegrityError):
+        store.record_scores([scored("L1", 1), scored("L0", 2), broken])
+    assert count(store, "leads") == 1
+    assert count(store, "scores") == 1
+    record = store.get_lead("L0")
+    assert record is not None
+    assert record.last_scored_at == NOW
