@@ -128,3 +128,29 @@ def demo() -> None:
     from leadscore.demo import run_demo
 
     run_demo(get_settings(), Console())
+
+
+db_app = typer.Typer(
+    no_args_is_help=True, help="The operational store (roster, history, outcomes)."
+)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations (LEADSCORE_DATABASE_URL, default SQLite in LEADSCORE_HOME)."""
+    from data.store import current_revision, head_revision, upgrade
+
+    settings = get_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    before = current_revision(settings.database)
+    upgrade(settings.database)
+    Console().print(
+        f"database {_redacted(settings.database)}: schema {before or 'empty'} -> {head_revision()}"
+    )
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

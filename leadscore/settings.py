@@ -72,6 +72,7 @@ class Settings(BaseSettings):
         return ServingConfig(
             tracking_uri=self.tracking_uri,
             model_alias=self.api.model_alias,
+            database_url=self.database,
             max_batch=self.api.max_batch,
             host=self.api.host,
             port=self.api.port,

@@ -10,20 +10,37 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from serving.config import ServingConfig
+from serving.database import open_store
+from serving.history import HistoryWriter
 from serving.model_store import ModelStore
 from serving.openapi import add_lead_schemas
 from serving.registry import RegistryLoader
-from serving.routes import health, leads, models
+from serving.routes import health, leads, models, outcomes, reps
 
 
 def create_app(config: ServingConfig) -> FastAPI:
-    """The scoring API; its lifespan loads each channel's model by alias from the registry."""
-    store = ModelStore(RegistryLoader(config.tracking_uri, config.model_alias))
+    """The API; its lifespan opens the store and loads each channel's model by alias."""
+    model_store = ModelStore(RegistryLoader(config.tracking_uri, config.model_alias))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(store.load)
-        yield
+        store = (
+            await run_in_threadpool(open_store, config.database_url)
+            if config.database_url
+            else None
+        )
+        history = HistoryWriter(store) if store is not None else None
+        if history is not None:
+            history.start()
+        app.state.store, app.state.history = store, history
+        await run_in_threadpool(model_store.load)
+        try:
+            yield
+        finally:
+            if history is not None:
+                await run_in_threadpool(history.close)
+            if store is not None:
+                store.close()
 
     app = FastAPI(
         title="leadscore",
@@ -32,9 +49,12 @@ def create_app(config: ServingConfig) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.config = config
-    app.state.model_store = store
+    app.state.model_store = model_store
+    app.state.store = app.state.history = None
     app.include_router(health.router)
     app.include_router(leads.router)
     app.include_router(models.router)
+    app.include_router(reps.router)
+    app.include_router(outcomes.router)
     add_lead_schemas(app)
     return app

@@ -14,6 +14,11 @@ class ServingConfig(BaseModel):
 
     tracking_uri: str = Field(description="MLflow tracking and registry URI to load models from.")
     model_alias: str = Field(default="champion", description="Registry alias the API serves.")
+    database_url: str | None = Field(
+        default=None,
+        description="Operational store (SQLAlchemy URL): roster, score history, assignments, "
+        "outcomes. Without one, only scoring works.",
+    )
     max_batch: int = Field(default=1000, ge=1, description="Most leads in one scoring request.")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)

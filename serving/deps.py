@@ -16,7 +16,9 @@ from pydantic import TypeAdapter, ValidationError
 from pydantic_core import from_json
 
 from data.contract import Lead
+from data.store import Store
 from serving.config import ServingConfig
+from serving.history import HistoryWriter
 from serving.model_store import ModelSet, ModelStore
 
 
@@ -26,6 +28,28 @@ async def get_config(request: Request) -> ServingConfig:
 
 
 ConfigDep = Annotated[ServingConfig, Depends(get_config)]
+
+
+async def get_store(request: Request) -> Store:
+    store: Store | None = request.app.state.store
+    if store is None:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "no operational store is configured: set LEADSCORE_DATABASE_URL "
+            "(or run through `leadscore serve`, which defaults to SQLite)",
+        )
+    return store
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+
+
+async def get_history(request: Request) -> HistoryWriter | None:
+    history: HistoryWriter | None = request.app.state.history
+    return history
+
+
+HistoryDep = Annotated[HistoryWriter | None, Depends(get_history)]
 
 
 async def get_model_store(request: Request) -> ModelStore:

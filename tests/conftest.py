@@ -6,6 +6,8 @@ once per session and shared; tests that change state get their own stores.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +15,7 @@ import pytest
 
 from data.generator import GeneratorConfig, generate, write_history
 from features.lead_features import default_spec
+from tests.postgres import PostgresNotInstalledError, not_installed, start_postgres
 from training.lead_score import (
     ChannelData,
     FittedChannel,
@@ -60,3 +63,20 @@ def tracking_in(folder: Path) -> TrackingTarget:
         experiment="leadscore-test",
         artifact_location=(folder / "artifacts").as_uri(),
     )
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL for this session (`LEADSCORE_TEST_POSTGRES_URL`, or a cluster
+    started on loopback and removed afterwards); fails in CI if there is none."""
+    if url := os.environ.get("LEADSCORE_TEST_POSTGRES_URL"):
+        yield url
+        return
+    try:
+        url, stop = start_postgres()
+    except PostgresNotInstalledError as error:
+        not_installed(error)
+    try:
+        yield url
+    finally:
+        stop()

@@ -25,7 +25,6 @@ class _KnownPickleNotice(logging.Filter):
         return "CloudPickle" not in record.getMessage()
 
 
-
 @dataclass(frozen=True)
 class TrackingTarget:
     """Where runs and registered models go."""

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
-from serving.deps import LeadBatchDep, ModelsDep
+from data.contract import Lead
+from data.store import ScoreIn, ScoreRecord
+from serving.deps import HistoryDep, LeadBatchDep, ModelsDep, StoreDep
 from serving.openapi import LEADS_BODY
 from serving.schemas import LeadScore
 from serving.scoring import ModelUnavailableError, score_leads
@@ -38,6 +41,7 @@ _MANY = TypeAdapter(list[LeadScore])
 async def score(
     batch: LeadBatchDep,
     models: ModelsDep,
+    history: HistoryDep,
     reasons: Annotated[
         int,
         Query(
@@ -56,6 +60,45 @@ async def score(
             scores = await run_in_threadpool(score_leads, models, batch.leads, reasons)
     except ModelUnavailableError as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
+    if history is not None:
+        history.add(_history_rows(batch.leads, scores))
     # Built by our own code from typed values: serialise directly, no second validation.
     body = _ONE.dump_json(scores[0]) if batch.single else _MANY.dump_json(scores)
     return Response(body, media_type="application/json")
+
+
+def _history_rows(leads: Sequence[Lead], scores: Sequence[LeadScore]) -> list[ScoreIn]:
+    # Built from values the API just validated and computed: no second validation.
+    return [
+        ScoreIn.model_construct(
+            lead=lead,
+            model_name=s.model.name,
+            model_version=s.model.version,
+            probability=s.probability,
+            score=s.score,
+            grade=s.grade,
+            reasons=[r.model_dump() for r in s.reasons],
+            scored_at=None,
+        )
+        for lead, s in zip(leads, scores, strict=True)
+    ]
+
+
+@router.get(
+    "/{lead_id}/scores",
+    summary="Score history of a lead, newest first",
+    response_model=list[ScoreRecord],
+    responses={status.HTTP_404_NOT_FOUND: {"description": "The lead was never scored."}},
+)
+async def score_history(
+    lead_id: Annotated[str, Path(min_length=1, max_length=128)],
+    store: StoreDep,
+    history: HistoryDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[ScoreRecord]:
+    if history is not None:
+        await run_in_threadpool(history.flush)  # read your own writes
+    rows = await run_in_threadpool(store.score_history, lead_id, limit)
+    if not rows and await run_in_threadpool(store.get_lead, lead_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"lead_id '{lead_id}' was never scored")
+    return rows

@@ -50,3 +50,17 @@ def test_too_few_leads_is_refused_naming_the_option(tmp_path: Path) -> None:
 def test_no_arguments_shows_the_commands() -> None:
     result = runner.invoke(app, [])
     assert "generate" in result.output
+
+
+def test_db_upgrade_creates_the_schema_and_is_repeatable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEADSCORE_HOME", str(tmp_path))
+    get_settings.cache_clear()
+    first = runner.invoke(app, ["db", "upgrade"])
+    again = runner.invoke(app, ["db", "upgrade"])
+    get_settings.cache_clear()
+    assert first.exit_code == 0, first.output
+    assert "schema empty ->" in first.output
+    assert again.exit_code == 0
+    assert (tmp_path / "leadscore.db").exists()

@@ -16,31 +16,10 @@ import pytest
 from sqlalchemy import text
 
 from data.store import Store, upgrade
-from tests.postgres import (
-    PostgresNotInstalledError,
-    fresh_schema,
-    not_installed,
-    start_postgres,
-)
+from tests.postgres import fresh_schema
 
 BACKENDS = ["sqlite", "postgresql"]
 TABLES = "reps, leads, customers, scores, assignments, outcomes"
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A PostgreSQL database for this session; fails in CI if there is none."""
-    if url := os.environ.get("LEADSCORE_TEST_POSTGRES_URL"):
-        yield url
-        return
-    try:
-        url, stop = start_postgres()
-    except PostgresNotInstalledError as error:
-        not_installed(error)
-    try:
-        yield url
-    finally:
-        stop()
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,45 @@
+"""Outcome events from the CRM: what the next models learn from."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, HTTPException, Response, status
+from starlette.concurrency import run_in_threadpool
+
+from data.store import ConflictError, ContradictionError, NotFoundError, OutcomeIn, OutcomeResult
+from serving.deps import StoreDep
+
+router = APIRouter(prefix="/v1/outcomes", tags=["outcomes"])
+
+
+@router.post(
+    "",
+    summary="Report an outcome (idempotent by event_id)",
+    response_model=OutcomeResult,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"description": "The same event was already stored; answered as the first time."},
+        404: {"description": "The lead or customer is unknown."},
+        409: {"description": "The event_id was used for a different event."},
+        422: {"description": "Invalid, or contradicts an earlier outcome (won after lost)."},
+    },
+)
+async def post_outcome(
+    store: StoreDep, event: Annotated[OutcomeIn, Body()], response: Response
+) -> OutcomeResult:
+    """qualified / won / lost for leads, renewed / churned for customers.
+
+    Won or lost releases the closer's capacity; churned the account manager's.
+    """
+    try:
+        result = await run_in_threadpool(store.record_outcome, event)
+    except NotFoundError as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
+    except ConflictError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
+    except ContradictionError as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from error
+    if result.duplicate:
+        response.status_code = status.HTTP_200_OK
+    return result
