@@ -109,6 +109,47 @@ def hour(times: np.ndarray) -> np.ndarray:
     return np.where(valid, hours, np.nan).astype(np.float64)
 
 
+def same(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """1 where two text fields agree, 0 where they differ, NaN where either is unknown.
+
+    A rep with no region or segment serves any, so "no restriction" is not a mismatch.
+    """
+    return np.fromiter(
+        (
+            np.nan if a is None or b is None else float(a == b)
+            for a, b in zip(left, right, strict=True)
+        ),
+        dtype=np.float64,
+        count=len(left),
+    )
+
+
+def same_segment(company_size: np.ndarray, rep_segment: np.ndarray) -> np.ndarray:
+    """Whether the company's segment (from its head count) is the rep's segment."""
+    return same(segment(company_size), rep_segment)
+
+
+def contains(value: np.ndarray, collection: np.ndarray) -> np.ndarray:
+    """1 if a value is among a row's items (e.g. a closer's focus industries), NaN if unknown."""
+    return np.fromiter(
+        (
+            np.nan if v is None or items is None else float(v in items)
+            for v, items in zip(value, collection, strict=True)
+        ),
+        dtype=np.float64,
+        count=len(value),
+    )
+
+
+def count_items(collection: np.ndarray) -> np.ndarray:
+    """How many items a row holds (e.g. focus industries); NaN if unknown."""
+    return np.fromiter(
+        (np.nan if items is None else float(len(items)) for items in collection),
+        dtype=np.float64,
+        count=len(collection),
+    )
+
+
 DERIVATIONS: dict[str, Callable[..., np.ndarray]] = {
     "ratio": ratio,
     "per_minute_ratio": per_minute_ratio,
@@ -119,4 +160,8 @@ DERIVATIONS: dict[str, Callable[..., np.ndarray]] = {
     "month_in_quarter": month_in_quarter,
     "weekday": weekday,
     "hour": hour,
+    "same": same,
+    "same_segment": same_segment,
+    "contains": contains,
+    "count_items": count_items,
 }
