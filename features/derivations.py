@@ -159,6 +159,63 @@ def hour_one(time: datetime | None) -> float:
     return math.nan if time is None else float(time.hour)
 
 
+def same(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """1 where two text fields agree, 0 where they differ, NaN where either is unknown.
+
+    A rep with no region or segment serves any, so "no restriction" is not a mismatch.
+    """
+    return np.fromiter(
+        (
+            np.nan if a is None or b is None else float(a == b)
+            for a, b in zip(left, right, strict=True)
+        ),
+        dtype=np.float64,
+        count=len(left),
+    )
+
+
+def same_segment(company_size: np.ndarray, rep_segment: np.ndarray) -> np.ndarray:
+    """Whether the company's segment (from its head count) is the rep's segment."""
+    return same(segment(company_size), rep_segment)
+
+
+def contains(value: np.ndarray, collection: np.ndarray) -> np.ndarray:
+    """1 if a value is among a row's items (e.g. a closer's focus industries), NaN if unknown."""
+    return np.fromiter(
+        (
+            np.nan if v is None or items is None else float(v in items)
+            for v, items in zip(value, collection, strict=True)
+        ),
+        dtype=np.float64,
+        count=len(value),
+    )
+
+
+def count_items(collection: np.ndarray) -> np.ndarray:
+    """How many items a row holds (e.g. focus industries); NaN if unknown."""
+    return np.fromiter(
+        (np.nan if items is None else float(len(items)) for items in collection),
+        dtype=np.float64,
+        count=len(collection),
+    )
+
+
+def same_one(left: str | None, right: str | None) -> float:
+    return math.nan if left is None or right is None else float(left == right)
+
+
+def same_segment_one(company_size: float, rep_segment: str | None) -> float:
+    return same_one(segment_one(company_size), rep_segment)
+
+
+def contains_one(value: str | None, items: Any) -> float:
+    return math.nan if value is None or items is None else float(value in items)
+
+
+def count_items_one(items: Any) -> float:
+    return math.nan if items is None else float(len(items))
+
+
 @dataclass(frozen=True)
 class Derivation:
     vector: Callable[..., np.ndarray]
@@ -175,4 +232,8 @@ DERIVATIONS: dict[str, Derivation] = {
     "month_in_quarter": Derivation(month_in_quarter, month_in_quarter_one),
     "weekday": Derivation(weekday, weekday_one),
     "hour": Derivation(hour, hour_one),
+    "same": Derivation(same, same_one),
+    "same_segment": Derivation(same_segment, same_segment_one),
+    "contains": Derivation(contains, contains_one),
+    "count_items": Derivation(count_items, count_items_one),
 }

@@ -13,6 +13,8 @@ from datetime import datetime
 from types import NoneType, UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
+from pydantic import BaseModel
+
 from data.contract import Channel, Lead
 from features.columns import FieldType
 from features.spec import Feature, FeatureSpec
@@ -78,9 +80,12 @@ def _field_type(annotation: Any) -> FieldType:
     return FieldType.text
 
 
-LEAD_FIELD_TYPES: dict[str, FieldType] = {
-    name: _field_type(info.annotation) for name, info in Lead.model_fields.items()
-}
+def contract_field_types(model: type[BaseModel]) -> dict[str, FieldType]:
+    """The feature-spec type of every field of a contract table."""
+    return {name: _field_type(info.annotation) for name, info in model.model_fields.items()}
+
+
+LEAD_FIELD_TYPES: dict[str, FieldType] = contract_field_types(Lead)
 
 
 def default_spec(channel: Channel | str) -> FeatureSpec:

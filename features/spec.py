@@ -78,6 +78,10 @@ class Feature:
             monotone=monotone,
         )
 
+    def values(self, columns: Columns) -> np.ndarray:
+        """The feature's raw values (derived if it has a derivation), before encoding."""
+        return _raw_values(self, columns)
+
 
 @dataclass(frozen=True)
 class FeatureSpec:

@@ -9,6 +9,7 @@ score scale) travels inside the MLflow model, so whoever loads
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import mlflow
@@ -18,6 +19,7 @@ from mlflow.models import ModelSignature
 from mlflow.pyfunc.model import PythonModel
 from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 from mlflow.types.schema import AnyType
+from pydantic import BaseModel
 
 from data.contract import Lead
 from features.columns import FieldType, from_frame
@@ -68,22 +70,32 @@ def lead_signature() -> ModelSignature:
     integers with missing values as `long` and plain integers as `double`,
     and a CRM export has both; the feature spec does the real type checking.
     """
-    inputs = Schema(
-        [
-            ColSpec(
-                "string" if LEAD_FIELD_TYPES[name] is FieldType.text else AnyType(),  # type: ignore[no-untyped-call]
-                name,
-                required=info.is_required(),
-            )
-            for name, info in Lead.model_fields.items()
-        ]
-    )
+    inputs = contract_schema(Lead, LEAD_FIELD_TYPES)
     outputs = Schema(
         [ColSpec("double", "probability"), ColSpec("long", "score"), ColSpec("string", "grade")]
     )
     return ModelSignature(
         inputs=inputs, outputs=outputs, params=ParamSchema([ParamSpec("reasons", "long", 0)])
     )
+
+
+def contract_schema(
+    model: type[BaseModel],
+    field_types: Mapping[str, FieldType],
+    exclude: Sequence[str] = (),
+    extra: Sequence[ColSpec] = (),
+) -> Schema:
+    """Input schema of a contract table: text as string, the rest `any` (see above)."""
+    columns: list[ColSpec | Any] = [
+        ColSpec(
+            "string" if field_types[name] is FieldType.text else AnyType(),  # type: ignore[no-untyped-call]
+            name,
+            required=info.is_required(),
+        )
+        for name, info in model.model_fields.items()
+        if name not in exclude
+    ]
+    return Schema([*columns, *extra])
 
 
 def log_lead_model(
@@ -97,11 +109,12 @@ def log_lead_model(
         signature=lead_signature(),
         input_example=example,
         registered_model_name=registered_model_name,
-        pip_requirements=_requirements(),
+        pip_requirements=pip_requirements(),
     )
 
 
-def _requirements() -> list[str]:
+def pip_requirements() -> list[str]:
+    """Pinned versions of what unpickling and running a leadscore model needs."""
     from importlib.metadata import version
 
     return [

@@ -13,8 +13,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from data.contract import Role
 from data.generator import GeneratorConfig, generate, write_history
 from features.lead_features import default_spec
+from features.rep_features import account_manager_spec, closer_spec
 from tests.postgres import PostgresNotInstalledError, not_installed, start_postgres
 from training.lead_score import (
     ChannelData,
@@ -23,10 +25,15 @@ from training.lead_score import (
     channel_data,
     fit_channel,
 )
+from training.rep_data import account_manager_data, closer_data
+from training.rep_fit import FittedRep, fit_rep, rep_training_config
 from training.tracking import TrackingTarget
 
 QUALITY_LEADS = 100_000
 HISTORY_LEADS = 30_000
+REP_LEADS = 200_000
+"""~31k closed opportunities and ~5.7k customers with a known 12-month retention: the
+account-manager model needs this many customers for a validation period of ~1.1k."""
 
 
 @pytest.fixture(scope="session")
@@ -46,6 +53,28 @@ def fitted(quality_tables: dict[str, pd.DataFrame]) -> dict[str, FittedChannel]:
         )
         out[channel] = fit_channel(data, spec, TrainingConfig())
     return out
+
+
+@pytest.fixture(scope="session")
+def rep_tables() -> dict[str, pd.DataFrame]:
+    """A history large enough to judge the closer and account-manager fit models."""
+    return generate(GeneratorConfig(leads=REP_LEADS, seed=1))
+
+
+@pytest.fixture(scope="session")
+def fitted_reps(rep_tables: dict[str, pd.DataFrame]) -> dict[Role, FittedRep]:
+    """Both fit models and their lead-only baselines, fitted (without MLflow)."""
+    config = rep_training_config()
+    closers = closer_spec()
+    managers = account_manager_spec()
+    closer_rows = closer_data(
+        rep_tables["leads"], rep_tables["opportunities"], rep_tables["reps"], closers
+    )
+    manager_rows = account_manager_data(rep_tables["customers"], rep_tables["reps"], managers)
+    return {
+        Role.closer: fit_rep(closer_rows, closers, config),
+        Role.account_manager: fit_rep(manager_rows, managers, config),
+    }
 
 
 @pytest.fixture(scope="session")

@@ -1,19 +1,25 @@
 """The promotion gate: the alias moves only to a model at least as good as
-the current holder, judged on the same validation rows."""
+the current holder, judged on the same validation rows.
+
+The gate knows nothing of model kinds: the caller passes a `ChampionScorer`
+that loads a model URI and scores the candidate's validation rows, so lead
+scores and rep fits share one gate.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from features.columns import from_frame
-from models.lead_score import LeadScoreModel
-from models.packaging import load_lead_model
 from training.metrics import evaluate
+
+ChampionScorer = Callable[[str], np.ndarray]
+"""Model URI -> that model's probabilities on the candidate's validation rows (raw
+rows, so a champion with other features computes its own)."""
 
 
 @dataclass(frozen=True)
@@ -61,15 +67,33 @@ def champion_metric(
     client: MlflowClient,
     name: str,
     alias: str,
-    validation: pd.DataFrame,
+    score: ChampionScorer,
     y: np.ndarray,
     metric: str,
 ) -> tuple[float | None, str | None]:
-    """The current champion's `metric` on the candidate's validation leads (raw rows,
-    so a champion with other features computes its own)."""
+    """The current champion's `metric` on the candidate's validation rows."""
     version = current_holder(client, name, alias)
     if version is None:
         return None, None
-    champion: LeadScoreModel = load_lead_model(f"models:/{name}/{version}")
-    probability = champion.score(from_frame(validation, champion.spec.input_fields)).probability
-    return evaluate(y, probability)[metric], version
+    return evaluate(y, score(f"models:/{name}/{version}"))[metric], version
+
+
+def apply_gate(
+    client: MlflowClient,
+    name: str,
+    alias: str,
+    version: str,
+    candidate: float,
+    score: ChampionScorer,
+    y: np.ndarray,
+    metric: str,
+) -> GateDecision:
+    """Judge registered `version` against the alias holder, tag it, and move the alias if due."""
+    champion, champion_version = champion_metric(client, name, alias, score, y, metric)
+    gate = decide(candidate, champion, champion_version, metric)
+    client.set_model_version_tag(name, version, "gate", "promoted" if gate.promote else "rejected")
+    client.set_model_version_tag(name, version, "gate_reason", gate.reason)
+    client.set_model_version_tag(name, version, f"val_{metric}", f"{candidate:.6f}")
+    if gate.promote:
+        client.set_registered_model_alias(name, alias, version)
+    return gate

@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 
 from data.tables import read_table
-from features.columns import take
+from features.columns import from_frame, take
 from features.lead_features import default_spec
-from models.packaging import log_lead_model, registered_name
-from training.gate import GateDecision, champion_metric, decide
+from models.packaging import load_lead_model, log_lead_model, registered_name
+from training.gate import GateDecision, apply_gate
 from training.lead_score import (
     ChannelData,
     FittedChannel,
@@ -133,16 +133,16 @@ def _gate(
     metrics: dict[str, float],
 ) -> GateDecision:
     validation_leads = data.leads.iloc[validation_rows]
-    champion, champion_version = champion_metric(
-        client, name, alias, validation_leads, data.y[validation_rows], GATE_METRIC
+
+    def champion_probability(uri: str) -> np.ndarray:
+        champion = load_lead_model(uri)
+        columns = from_frame(validation_leads, champion.spec.input_fields)
+        return champion.score(columns).probability
+
+    y = data.y[validation_rows]
+    return apply_gate(
+        client, name, alias, version, metrics[GATE_METRIC], champion_probability, y, GATE_METRIC
     )
-    gate = decide(metrics[GATE_METRIC], champion, champion_version, GATE_METRIC)
-    client.set_model_version_tag(name, version, "gate", "promoted" if gate.promote else "rejected")
-    client.set_model_version_tag(name, version, "gate_reason", gate.reason)
-    client.set_model_version_tag(name, version, f"val_{GATE_METRIC}", f"{metrics[GATE_METRIC]:.6f}")
-    if gate.promote:
-        client.set_registered_model_alias(name, alias, version)
-    return gate
 
 
 def _log_run(

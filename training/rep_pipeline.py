@@ -1,0 +1,214 @@
+"""Train, evaluate, log and register the rep-fit models: one MLflow run per role.
+
+The edge where files and MLflow meet `training.rep_fit`; the lead-score
+twin is `training.pipeline`, and both share the champion gate.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+from data.contract import Role
+from data.tables import read_table
+from features.rep_features import RepFeatureSpec, account_manager_spec, closer_spec
+from models.rep_packaging import load_rep_model, log_rep_model, rep_registered_name
+from training.gate import GateDecision, apply_gate
+from training.lead_score import TrainingConfig
+from training.metrics import bootstrap_interval, evaluate
+from training.plots import calibration_figure, gains_figure, importance_figure
+from training.rep_data import RepData, account_manager_data, closer_data
+from training.rep_fit import FittedRep, fit_rep, rep_training_config
+from training.tracking import TrackingTarget, use_tracking
+
+GATE_METRIC = "roc_auc"
+
+
+@dataclass(frozen=True)
+class RepReport:
+    """What one role's training produced, for the console and the tests."""
+
+    role: str
+    model_name: str
+    version: str
+    run_id: str
+    metrics: dict[str, float]
+    baseline: dict[str, float]
+    roc_auc_interval: tuple[float, float]
+    expansion: dict[str, float]
+    gate: GateDecision
+    rows: dict[str, int]
+
+
+def role_data(data_dir: Path, role: Role, spec: RepFeatureSpec) -> RepData:
+    """A role's training rows from the contract tables in `data_dir`."""
+    reps = read_table(data_dir, "reps")
+    if role is Role.closer:
+        leads = read_table(data_dir, "leads")
+        return closer_data(leads, read_table(data_dir, "opportunities"), reps, spec)
+    return account_manager_data(read_table(data_dir, "customers"), reps, spec)
+
+
+def train_rep_fits(
+    data_dir: Path,
+    tracking: TrackingTarget,
+    config: TrainingConfig | None = None,
+    roles: Sequence[Role | str] = (Role.closer, Role.account_manager),
+    alias: str = "champion",
+    say: Callable[[str], None] = lambda _: None,
+) -> list[RepReport]:
+    """Train each role's fit model on `data_dir`, log everything, register, and gate `alias`."""
+    config = config or rep_training_config()
+    client = use_tracking(tracking)
+    reports = []
+    for role in (Role(r) for r in roles):
+        spec = closer_spec() if role is Role.closer else account_manager_spec()
+        data = role_data(data_dir, role, spec)
+        say(f"{role.value}: fitting on {len(data.y):,} decided {role.value} assignments")
+        with mlflow.start_run(run_name=rep_registered_name(role)) as run:
+            fitted = fit_rep(data, spec, config)
+            reports.append(_log_and_register(client, fitted, config, alias, run.info.run_id, say))
+    return reports
+
+
+def policy_values(probability: np.ndarray) -> dict[str, float]:
+    """The model's own estimate of the mean outcome if each row went to its best rep,
+    against spreading rows evenly (round-robin), ignoring capacity: an optimistic
+    upper bound that the assignment policy's constrained value sits below."""
+    return {
+        "policy_best_rep": float(probability.max(axis=1).mean()),
+        "policy_round_robin": float(probability.mean()),
+    }
+
+
+def expansion_metrics(fitted: FittedRep, given: np.ndarray | None) -> dict[str, float]:
+    """Errors of the expansion regressor on retained validation customers, beside the
+    error of predicting the training mean for all of them."""
+    value = fitted.data.expansion
+    if given is None or value is None:
+        return {}
+    rows = fitted.split.validation
+    keep = (fitted.data.y[rows] == 1) & np.isfinite(value[rows])
+    train = fitted.split.train
+    mean = np.nanmean(value[train][fitted.data.y[train] == 1])
+    actual = value[rows][keep]
+    return {
+        "expansion_val_mae": float(np.mean(np.abs(given[keep] - actual))),
+        "expansion_val_mae_constant": float(np.mean(np.abs(mean - actual))),
+        "expansion_val_mean_predicted": float(given[keep].mean()),
+        "expansion_val_mean_actual": float(actual.mean()),
+    }
+
+
+def _log_and_register(
+    client: Any,
+    fitted: FittedRep,
+    config: TrainingConfig,
+    alias: str,
+    run_id: str,
+    say: Callable[[str], None],
+) -> RepReport:
+    data, split, model = fitted.data, fitted.split, fitted.model
+    name = rep_registered_name(data.role)
+    y_val = data.y[split.validation]
+    scores, base_scores = fitted.validation_scores()
+    metrics = evaluate(y_val, scores.probability)
+    baseline = evaluate(y_val, base_scores.probability)
+    validation_rows = data.rows.iloc[split.validation].reset_index(drop=True)
+    metrics |= policy_values(model.fit(validation_rows))
+    interval = bootstrap_interval(y_val, scores.probability, "roc_auc", seed=config.seed)
+    expansion = expansion_metrics(fitted, scores.expansion_if_retained)
+    rows = {part: len(getattr(split, part)) for part in ("train", "calibration", "validation")}
+    predictions = {"lightgbm": scores.probability, "lead_only": base_scores.probability}
+    _log_run(fitted, config, metrics, baseline, interval, expansion, rows, y_val, predictions)
+    say(f"{data.role.value}: logging and registering {name}")
+    info = log_rep_model(model, validation_rows, registered_model_name=name)
+    version = str(info.registered_model_version)
+
+    def champion_probability(uri: str) -> np.ndarray:
+        return load_rep_model(uri).score_frame(validation_rows).probability
+
+    gate = apply_gate(
+        client, name, alias, version, metrics[GATE_METRIC], champion_probability, y_val, GATE_METRIC
+    )
+    mlflow.log_params({"gate_decision": "promoted" if gate.promote else "kept champion",
+                       "gate_reason": gate.reason[:500]})  # fmt: skip
+    if gate.champion is not None:
+        mlflow.log_metric("champion_val_roc_auc", gate.champion)
+    return RepReport(
+        role=data.role.value,
+        model_name=name,
+        version=version,
+        run_id=run_id,
+        metrics=metrics,
+        baseline=baseline,
+        roc_auc_interval=interval,
+        expansion=expansion,
+        gate=gate,
+        rows=rows,
+    )
+
+
+def _log_run(
+    fitted: FittedRep,
+    config: TrainingConfig,
+    metrics: dict[str, float],
+    baseline: dict[str, float],
+    interval: tuple[float, float],
+    expansion: dict[str, float],
+    rows: dict[str, int],
+    y_val: np.ndarray,
+    predictions: dict[str, np.ndarray],
+) -> None:
+    spec = fitted.model.spec
+    mlflow.set_tags({"role": spec.role.value, "kind": "rep-fit"})
+    mlflow.log_params(
+        {
+            "role": spec.role.value,
+            "validation_start": str(fitted.split.validation_start),
+            "best_iteration": fitted.best_iteration,
+            "baseline_best_iteration": fitted.baseline_iteration,
+            "features": len(spec.names),
+            "rate_prior": round(spec.rates.prior or 0.0, 6),
+            "rate_prior_strength": spec.rates.strength,
+            "rates_as_of": str(spec.rates.as_of),
+            **{f"rows_{part}": count for part, count in rows.items()},
+            **{f"lgbm_{key}": value for key, value in config.lgbm_params.items()},
+            "calibration": "platt",
+            "baseline": "same model without rep, match and rate features",
+            "expansion_model": fitted.model.expansion is not None,
+        }
+    )
+    mlflow.log_metrics({f"val_{k}": v for k, v in metrics.items()})
+    mlflow.log_metrics({f"baseline_val_{k}": v for k, v in baseline.items()})
+    mlflow.log_metrics({"val_roc_auc_ci_low": interval[0], "val_roc_auc_ci_high": interval[1]})
+    if expansion:
+        mlflow.log_metrics(expansion)
+    mlflow.log_dict(
+        {
+            "features": [f.__dict__ | {"kind": f.kind.value} for f in spec.features.features],
+            "rates": [rate.name for rate in spec.rates.rates],
+            "vocabularies": {k: list(v) for k, v in spec.features.vocabularies.items()},
+            "roster": list(fitted.model.rep_ids),
+            "calibration": fitted.model.calibration.__dict__,
+        },
+        "model_card.json",
+    )
+    mlflow.log_figure(calibration_figure(y_val, predictions), "plots/calibration.png")
+    mlflow.log_figure(gains_figure(y_val, predictions), "plots/cumulative_gains.png")
+    gains = fitted.model.booster.feature_importance(importance_type="gain")
+    mlflow.log_figure(
+        importance_figure(spec.names, gains, title="Feature importance (gain)"),
+        "plots/feature_importance.png",
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "validation_predictions.parquet"
+        pd.DataFrame({"y": y_val, **predictions}).to_parquet(path)
+        mlflow.log_artifact(str(path))
