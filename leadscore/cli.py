@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from data.tables import MissingTableError
-from leadscore.jobs import generate_history, train_models
+from leadscore.jobs import generate_history, train_fit_models, train_models
 from leadscore.settings import get_settings
 from training.lead_score import NotEnoughDataError, TrainingConfig
 
@@ -60,6 +60,12 @@ class ChannelOption(StrEnum):
     outbound = "outbound"
 
 
+class ModelsOption(StrEnum):
+    all = "all"
+    lead_score = "lead-score"
+    rep_fit = "rep-fit"
+
+
 class TargetOption(StrEnum):
     won = "won"
     qualified = "qualified"
@@ -85,21 +91,23 @@ def train(
         str, typer.Option(help="Registry alias to move when the new model is at least as good.")
     ] = "champion",
     seed: Annotated[int, typer.Option(help="Random seed of the boosting.")] = 7,
+    models: Annotated[
+        ModelsOption,
+        typer.Option(help="all four, only the lead scores, or only closer/account-manager fit."),
+    ] = ModelsOption.all,
 ) -> None:
-    """Train, evaluate and register the inbound and outbound lead-score models in MLflow."""
+    """Train, evaluate and register the models in MLflow: lead-score-inbound,
+    lead-score-outbound, closer-fit and account-manager-fit."""
     settings = get_settings()
     folder = data if data is not None else settings.data_dir
     channels = [c.value for c in channel] if channel else ["inbound", "outbound"]
     console = Console()
     try:
-        train_models(
-            console,
-            settings,
-            folder,
-            TrainingConfig(target=target.value, seed=seed),
-            channels=channels,
-            alias=alias,
-        )
+        if models is not ModelsOption.rep_fit:
+            config = TrainingConfig(target=target.value, seed=seed)
+            train_models(console, settings, folder, config, channels=channels, alias=alias)
+        if models is not ModelsOption.lead_score:
+            train_fit_models(console, settings, folder, alias=alias)
     except (MissingTableError, NotEnoughDataError, ValueError) as error:
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(1) from error

@@ -18,9 +18,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from data.generator import GeneratorConfig, write_history
 from data.summary import summarize_history
 from leadscore.settings import Settings
-from leadscore.tables import summary_table, training_table
+from leadscore.tables import rep_fit_table, summary_table, training_table
 from training.lead_score import TrainingConfig
 from training.pipeline import ChannelReport, train_lead_scores
+from training.rep_pipeline import RepReport, train_rep_fits
 from training.tracking import TrackingTarget
 
 
@@ -90,4 +91,26 @@ def train_models(
         f"Trained in {time.perf_counter() - started:.1f} s. Runs and models: "
         f"mlflow ui --backend-store-uri {settings.tracking_uri}"
     )
+    return reports
+
+
+def train_fit_models(
+    console: Console,
+    settings: Settings,
+    folder: Path,
+    roles: Sequence[str] = ("closer", "account_manager"),
+    alias: str = "champion",
+) -> list[RepReport]:
+    """Train and register closer-fit and account-manager-fit; errors propagate."""
+    started = time.perf_counter()
+    with console.status("Training the rep-fit models ..."):
+        reports = train_rep_fits(
+            folder,
+            tracking_target(settings),
+            roles=roles,
+            alias=alias,
+            say=lambda message: console.log(message),
+        )
+    console.print(rep_fit_table(reports, alias))
+    console.print(f"Trained in {time.perf_counter() - started:.1f} s.")
     return reports

@@ -8,6 +8,7 @@ from rich.table import Table
 
 from data.summary import HistorySummary
 from training.pipeline import ChannelReport
+from training.rep_pipeline import RepReport
 
 
 def summary_table(summary: HistorySummary, folder: Path) -> Table:
@@ -40,6 +41,25 @@ def training_table(reports: list[ChannelReport], alias: str) -> Table:
             f"{m['log_loss']:.4f}",
             f"{m['ece']:.4f}",
             f"{m['lift_top_decile']:.2f}",
+            "promoted" if r.gate.promote else f"kept v{r.gate.champion_version}",
+        )
+    return table
+
+
+def rep_fit_table(reports: list[RepReport], alias: str) -> Table:
+    table = Table(title="Rep fit on the newest period (model vs the same model without rep "
+                  "features)", title_justify="left")  # fmt: skip
+    for column in ("model", "v", "AUC (95% CI)", "base AUC", "log loss", "ECE", alias):
+        table.add_column(column, justify="right" if column != "model" else "left")
+    for r in reports:
+        m, b = r.metrics, r.baseline
+        table.add_row(
+            r.model_name,
+            r.version,
+            f"{m['roc_auc']:.3f} ({r.roc_auc_interval[0]:.3f}-{r.roc_auc_interval[1]:.3f})",
+            f"{b['roc_auc']:.3f}",
+            f"{m['log_loss']:.4f}",
+            f"{m['ece']:.4f}",
             "promoted" if r.gate.promote else f"kept v{r.gate.champion_version}",
         )
     return table

@@ -9,18 +9,34 @@ from importlib.metadata import version
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from data.contract import Channel, Role
+from models.packaging import load_lead_model, registered_name
+from models.rep_packaging import load_rep_model, rep_registered_name
 from serving.config import ServingConfig
 from serving.database import open_store
 from serving.history import HistoryWriter
-from serving.model_store import ModelStore
+from serving.model_store import FitModels, LeadModels, ModelStore
 from serving.openapi import add_lead_schemas
-from serving.registry import RegistryLoader
+from serving.registry import FIT_TRAIN_HINT, RegistryLoader
 from serving.routes import health, leads, models, outcomes, reps
 
 
 def create_app(config: ServingConfig) -> FastAPI:
     """The API; its lifespan opens the store and loads each channel's model by alias."""
-    model_store = ModelStore(RegistryLoader(config.tracking_uri, config.model_alias))
+    model_store: LeadModels = ModelStore(
+        RegistryLoader(config.tracking_uri, config.model_alias, registered_name, load_lead_model),
+        slots=tuple(Channel),
+    )
+    fit_models: FitModels = ModelStore(
+        RegistryLoader(
+            config.tracking_uri,
+            config.model_alias,
+            rep_registered_name,
+            load_rep_model,
+            train_hint=FIT_TRAIN_HINT,
+        ),
+        slots=(Role.closer.value, Role.account_manager.value),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -34,6 +50,7 @@ def create_app(config: ServingConfig) -> FastAPI:
             history.start()
         app.state.store, app.state.history = store, history
         await run_in_threadpool(model_store.load)
+        await run_in_threadpool(fit_models.load)
         try:
             yield
         finally:
@@ -50,6 +67,7 @@ def create_app(config: ServingConfig) -> FastAPI:
     )
     app.state.config = config
     app.state.model_store = model_store
+    app.state.fit_models = fit_models
     app.state.store = app.state.history = None
     app.include_router(health.router)
     app.include_router(leads.router)

@@ -19,7 +19,7 @@ from data.contract import Lead
 from data.store import Store
 from serving.config import ServingConfig
 from serving.history import HistoryWriter
-from serving.model_store import ModelSet, ModelStore
+from serving.model_store import LeadModels, LeadModelSet
 
 
 async def get_config(request: Request) -> ServingConfig:
@@ -52,23 +52,23 @@ async def get_history(request: Request) -> HistoryWriter | None:
 HistoryDep = Annotated[HistoryWriter | None, Depends(get_history)]
 
 
-async def get_model_store(request: Request) -> ModelStore:
-    store: ModelStore = request.app.state.model_store
+async def get_model_store(request: Request) -> LeadModels:
+    store: LeadModels = request.app.state.model_store
     return store
 
 
-ModelStoreDep = Annotated[ModelStore, Depends(get_model_store)]
+ModelStoreDep = Annotated[LeadModels, Depends(get_model_store)]
 
 
-async def get_models(request: Request) -> ModelSet:
+async def get_models(request: Request) -> LeadModelSet:
     """The models in use, read once so the whole request sees one set."""
-    models: ModelSet | None = request.app.state.model_store.current
+    models: LeadModelSet | None = request.app.state.model_store.current
     if models is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the models are still loading")
     return models
 
 
-ModelsDep = Annotated[ModelSet, Depends(get_models)]
+ModelsDep = Annotated[LeadModelSet, Depends(get_models)]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Pulling lead-score models from the MLflow registry by alias.
+"""Pulling models from the MLflow registry by alias.
 
 Every call goes through one `MlflowClient` bound to the configured tracking
 URI; nothing touches MLflow's process-wide tracking URI, so several apps (or
@@ -9,41 +9,57 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Callable
+from typing import Generic
 
 import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from models.packaging import load_lead_model, registered_name
-from serving.model_store import LoadedModel, MissingModel
+from serving.model_store import LoadedModel, M, MissingModel
 
 logger = logging.getLogger(__name__)
 
 TRAIN_HINT = "train and register one with `leadscore train --data DIR`"
+FIT_TRAIN_HINT = (
+    "train and register one with `leadscore train --data DIR --models rep-fit`; "
+    "until then routing falls back to weighted round-robin"
+)
 
 # What the registry answers when the model or the alias does not exist.
 _NOT_FOUND = {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"}
 
 
-class RegistryLoader:
-    """Loads `models:/lead-score-<channel>@<alias>` for one channel at a time."""
+class RegistryLoader(Generic[M]):
+    """Loads `models:/<name_of(slot)>@<alias>` for one slot at a time with `load`."""
 
-    def __init__(self, tracking_uri: str, alias: str) -> None:
+    def __init__(
+        self,
+        tracking_uri: str,
+        alias: str,
+        name_of: Callable[[str], str],
+        load: Callable[[str], M],
+        train_hint: str = TRAIN_HINT,
+    ) -> None:
         self.tracking_uri = tracking_uri
         self.alias = alias
         self.client = MlflowClient(tracking_uri=tracking_uri)
+        self._name_of = name_of
+        self._load = load
+        self._train_hint = train_hint
 
-    def __call__(self, channel: str) -> LoadedModel | MissingModel:
-        name = registered_name(channel)
+    def __call__(self, channel: str) -> LoadedModel[M] | MissingModel:
+        name = self._name_of(channel)
         try:
             version = self.client.get_model_version_by_alias(name, self.alias)
         except Exception as exc:  # not found, or e.g. the tracking server is unreachable
             if isinstance(exc, MlflowException) and exc.error_code in _NOT_FOUND:
                 return MissingModel(
-                    channel=channel,
+                    slot=channel,
                     name=name,
                     alias=self.alias,
-                    reason=f"no version of {name} carries the alias '{self.alias}'; {TRAIN_HINT}",
+                    reason=f"no version of {name} carries the alias '{self.alias}'; "
+                    + self._train_hint,
                 )
             return self._failed(channel, name, f"the registry did not answer for {name}", exc)
         try:
@@ -53,13 +69,13 @@ class RegistryLoader:
                 local = mlflow.artifacts.download_artifacts(
                     artifact_uri=source, dst_path=folder, tracking_uri=self.tracking_uri
                 )
-                model = load_lead_model(local)
+                model = self._load(local)
         except Exception as exc:
             return self._failed(
                 channel, name, f"{name} version {version.version} could not be loaded", exc
             )
         return LoadedModel(
-            channel=channel,
+            slot=channel,
             name=name,
             alias=self.alias,
             version=str(version.version),
@@ -81,7 +97,7 @@ class RegistryLoader:
     def _failed(self, channel: str, name: str, what: str, exc: BaseException) -> MissingModel:
         logger.error("%s (alias '%s')", what, self.alias, exc_info=exc)
         return MissingModel(
-            channel=channel,
+            slot=channel,
             name=name,
             alias=self.alias,
             reason=f"{what} (alias '{self.alias}'): {exc}",

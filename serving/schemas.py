@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from data.contract import Channel
-from serving.model_store import LoadedModel, MissingModel, ModelSet
+from serving.model_store import LeadModelSet, LoadedLeadModel, MissingModel
 
 ReasonValue = str | bool | int | float | None
 
@@ -54,9 +54,9 @@ class ModelInfo(BaseModel):
     )
 
     @classmethod
-    def of(cls, model: LoadedModel) -> ModelInfo:
+    def of(cls, model: LoadedLeadModel) -> ModelInfo:
         return cls(
-            channel=Channel(model.channel),
+            channel=Channel(model.slot),
             name=model.name,
             alias=model.alias,
             version=model.version,
@@ -74,7 +74,7 @@ class MissingModelInfo(BaseModel):
     @classmethod
     def of(cls, model: MissingModel) -> MissingModelInfo:
         return cls(
-            channel=Channel(model.channel), name=model.name, alias=model.alias, reason=model.reason
+            channel=Channel(model.slot), name=model.name, alias=model.alias, reason=model.reason
         )
 
 
@@ -86,7 +86,7 @@ class ModelList(BaseModel):
     )
 
     @classmethod
-    def of(cls, models: ModelSet) -> ModelList:
+    def of(cls, models: LeadModelSet) -> ModelList:
         return cls(
             models=[ModelInfo.of(m) for m in models.loaded.values()],
             missing=[MissingModelInfo.of(m) for m in models.missing.values()],
@@ -104,7 +104,7 @@ class Readiness(BaseModel):
     missing: list[MissingModelInfo]
 
     @classmethod
-    def of(cls, models: ModelSet | None) -> Readiness:
+    def of(cls, models: LeadModelSet | None) -> Readiness:
         """Ready once the models are loaded and every channel has one."""
         if models is None:
             return cls(status="not_ready", loaded=[], missing=[])

@@ -14,7 +14,7 @@ import numpy as np
 
 from data.contract import Channel, Lead
 from models.lead_score import ScoredLeads
-from serving.model_store import LoadedModel, MissingModel, ModelSet
+from serving.model_store import LeadModelSet, LoadedLeadModel, MissingModel
 from serving.schemas import LeadScore, ModelRef, Reason
 
 
@@ -24,10 +24,10 @@ class ModelUnavailableError(Exception):
     def __init__(self, missing: MissingModel) -> None:
         self.missing = missing
         then = "" if missing.failed else ", then POST /v1/models/reload"
-        super().__init__(f"no model to score {missing.channel} leads: {missing.reason}{then}")
+        super().__init__(f"no model to score {missing.slot} leads: {missing.reason}{then}")
 
 
-def score_leads(models: ModelSet, leads: Sequence[Lead], reasons: int) -> list[LeadScore]:
+def score_leads(models: LeadModelSet, leads: Sequence[Lead], reasons: int) -> list[LeadScore]:
     """Scores in input order; raises `ModelUnavailableError` up front if a model is missing."""
     groups: dict[str, list[int]] = {}
     for index, lead in enumerate(leads):
@@ -45,7 +45,7 @@ def score_leads(models: ModelSet, leads: Sequence[Lead], reasons: int) -> list[L
     return [by_row[i] for i in range(len(leads))]
 
 
-def _score_group(entry: LoadedModel, leads: Sequence[Lead], reasons: int) -> list[LeadScore]:
+def _score_group(entry: LoadedLeadModel, leads: Sequence[Lead], reasons: int) -> list[LeadScore]:
     # `__dict__` of a validated, frozen Lead is its field mapping: no copy, no dump.
     records = [lead.__dict__ for lead in leads]
     scored = entry.model.score_records(records, reasons=reasons, threads=1)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, HTTPException, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from data.store import ConflictError, ContradictionError, NotFoundError, OutcomeIn, OutcomeResult
-from serving.deps import StoreDep
+from serving.deps import HistoryDep, StoreDep
 
 router = APIRouter(prefix="/v1/outcomes", tags=["outcomes"])
 
@@ -26,12 +26,15 @@ router = APIRouter(prefix="/v1/outcomes", tags=["outcomes"])
     },
 )
 async def post_outcome(
-    store: StoreDep, event: Annotated[OutcomeIn, Body()], response: Response
+    store: StoreDep, history: HistoryDep, event: Annotated[OutcomeIn, Body()], response: Response
 ) -> OutcomeResult:
     """qualified / won / lost for leads, renewed / churned for customers.
 
     Won or lost releases the closer's capacity; churned the account manager's.
     """
+    if history is not None:
+        # A lead scored a moment ago must be known here, though its score is written async.
+        await run_in_threadpool(history.flush)
     try:
         result = await run_in_threadpool(store.record_outcome, event)
     except NotFoundError as error:
