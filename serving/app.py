@@ -18,7 +18,7 @@ from serving.history import HistoryWriter
 from serving.model_store import FitModels, LeadModels, ModelStore
 from serving.openapi import add_lead_schemas
 from serving.registry import FIT_TRAIN_HINT, RegistryLoader
-from serving.routes import health, leads, models, outcomes, reps
+from serving.routes import health, leads, models, outcomes, reps, routing
 
 
 def create_app(config: ServingConfig) -> FastAPI:
@@ -74,5 +74,6 @@ def create_app(config: ServingConfig) -> FastAPI:
     app.include_router(models.router)
     app.include_router(reps.router)
     app.include_router(outcomes.router)
+    app.include_router(routing.router)
     add_lead_schemas(app)
     return app

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.assignment import PolicyConfig
+
 
 class ServingConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -20,5 +22,15 @@ class ServingConfig(BaseModel):
         "outcomes. Without one, only scoring works.",
     )
     max_batch: int = Field(default=1000, ge=1, description="Most leads in one scoring request.")
+    exploration: float = Field(
+        default=0.05, ge=0, le=1, description="Share of routing decisions that explore."
+    )
+    fairness: float = Field(default=0.1, ge=0, description="Strength of the load balancing.")
+    policy_seed: int = Field(default=0, description="Seed of the exploration draws.")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+
+    def policy(self) -> PolicyConfig:
+        return PolicyConfig(
+            fairness=self.fairness, exploration=self.exploration, seed=self.policy_seed
+        )

@@ -19,7 +19,7 @@ from data.contract import Lead
 from data.store import Store
 from serving.config import ServingConfig
 from serving.history import HistoryWriter
-from serving.model_store import LeadModels, LeadModelSet
+from serving.model_store import FitModelSet, LeadModels, LeadModelSet
 
 
 async def get_config(request: Request) -> ServingConfig:
@@ -50,6 +50,15 @@ async def get_history(request: Request) -> HistoryWriter | None:
 
 
 HistoryDep = Annotated[HistoryWriter | None, Depends(get_history)]
+
+
+async def get_fit_models(request: Request) -> FitModelSet | None:
+    """The rep-fit models in use; None while loading (routing then falls back)."""
+    models: FitModelSet | None = request.app.state.fit_models.current
+    return models
+
+
+FitModelsDep = Annotated[FitModelSet | None, Depends(get_fit_models)]
 
 
 async def get_model_store(request: Request) -> LeadModels:
