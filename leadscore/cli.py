@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from data.tables import MissingTableError
-from leadscore.jobs import generate_history, train_fit_models, train_models
+from leadscore.jobs import generate_history, route_file, train_fit_models, train_models
 from leadscore.settings import get_settings
 from training.lead_score import NotEnoughDataError, TrainingConfig
 
@@ -109,6 +109,36 @@ def train(
         if models is not ModelsOption.lead_score:
             train_fit_models(console, settings, folder, alias=alias)
     except (MissingTableError, NotEnoughDataError, ValueError) as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(1) from error
+
+
+@app.command()
+def route(
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder with leads.parquet and reps.parquet; default: data/ in LEADSCORE_HOME."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Parquet file for the assignments; default DATA/assignments.parquet."),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Route only the newest N leads; default all.")
+    ] = 1000,
+    alias: Annotated[
+        str, typer.Option(help="Registry alias of the closer-fit model.")
+    ] = "champion",
+) -> None:
+    """Assign a batch of qualified leads to closers, optimally under capacity."""
+    settings = get_settings()
+    folder = data if data is not None else settings.data_dir
+    console = Console()
+    try:
+        route_file(console, settings, folder, out or folder / "assignments.parquet", limit, alias)
+    except (MissingTableError, ValueError) as error:
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(1) from error
 

@@ -1,8 +1,10 @@
 """`make demo`: the whole product on its embedded defaults, end to end.
 
-Generate a two-year CRM history, train and register both lead-score models in
+Generate a two-year CRM history, train and register the four models in
 MLflow, start the API as a real server process on a free local port, score
-fresh inbound leads and outbound prospects over HTTP, print them, and stop.
+fresh inbound leads and outbound prospects over HTTP, load the roster, route
+the best of them to closers and a won customer to an account manager, print
+who was chosen and why, and stop.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from rich.table import Table
 
 from data.generator import GeneratorConfig, generate
 from data.records import to_records
-from leadscore.jobs import generate_history, train_models
+from leadscore.demo_routing import route_and_assign
+from leadscore.jobs import generate_history, train_fit_models, train_models
 from leadscore.settings import Settings
 from training.lead_score import TrainingConfig
 
@@ -40,10 +43,13 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 @contextmanager
-def api_server(settings: Settings, port: int, timeout: float = 120.0) -> Iterator[str]:
+def api_server(
+    settings: Settings, port: int, database_url: str, timeout: float = 120.0
+) -> Iterator[str]:
     """`leadscore serve` in a child process; yields its base URL once it is ready."""
     env = {**os.environ, "LEADSCORE_HOME": str(settings.home.resolve()),
-           "LEADSCORE_API__PORT": str(port), "LEADSCORE_API__HOST": "127.0.0.1"}  # fmt: skip
+           "LEADSCORE_API__PORT": str(port), "LEADSCORE_API__HOST": "127.0.0.1",
+           "LEADSCORE_DATABASE_URL": database_url}  # fmt: skip
     if settings.mlflow_tracking_uri:
         env["LEADSCORE_MLFLOW_TRACKING_URI"] = settings.mlflow_tracking_uri
     process = subprocess.Popen(
@@ -94,7 +100,7 @@ def _spread(scored: list[dict[str, Any]], channel: str) -> list[dict[str, Any]]:
 
 def _reasons(reasons: list[dict[str, Any]], up: bool) -> str:
     chosen = [r for r in reasons if (r["effect"] > 0) == up][:3]
-    return "\n".join(f"{r['field']}={r['value']} ({r['effect']:+.0f})" for r in chosen) or "-"
+    return "\n".join(f"{r['field']}={r['value']} ({r['effect']:+.1f})" for r in chosen) or "-"
 
 
 def score_table(scored: list[dict[str, Any]], leads: pd.DataFrame) -> Table:
@@ -125,12 +131,15 @@ def run_demo(settings: Settings, console: Console) -> None:
     started = time.perf_counter()
     console.rule("1. A two-year CRM history")
     generate_history(console, settings.data_dir, DEMO_LEADS, seed=7)
-    console.rule("2. Train, evaluate and register the lead-score models in MLflow")
+    console.rule("2. Train, evaluate and register the four models in MLflow")
     train_models(console, settings, settings.data_dir, TrainingConfig())
+    train_fit_models(console, settings, settings.data_dir)
     console.rule("3. Serve the champions and score fresh leads over HTTP")
     port = free_port()
     leads = fresh_leads()
-    with api_server(settings, port) as url:
+    database = settings.home / "demo.db"
+    database.unlink(missing_ok=True)  # the demo's own store: a clean roster every run
+    with api_server(settings, port, f"sqlite:///{database.resolve()}") as url:
         console.print(f"API ready at {url} (OpenAPI at {url}/docs)")
         response = httpx.post(f"{url}/v1/leads/score", json=to_records(leads), timeout=60.0)
         response.raise_for_status()
@@ -147,6 +156,8 @@ def run_demo(settings: Settings, console: Console) -> None:
             f"Grades of all {len(scored)} fresh leads: "
             + ", ".join(f"{g}: {n}" for g, n in grades.items())
         )
+        console.rule("4. Who should work it: route qualified leads, assign a won customer")
+        route_and_assign(console, url, settings, leads, scored)
     console.rule("Done")
     console.print(
         f"Demo finished in {time.perf_counter() - started:.0f} s. Next: `make serve` and "

@@ -17,8 +17,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from data.generator import GeneratorConfig, write_history
 from data.summary import summarize_history
+from data.tables import read_table
 from leadscore.settings import Settings
-from leadscore.tables import rep_fit_table, summary_table, training_table
+from leadscore.tables import rep_fit_table, routing_table, summary_table, training_table
 from training.lead_score import TrainingConfig
 from training.pipeline import ChannelReport, train_lead_scores
 from training.rep_pipeline import RepReport, train_rep_fits
@@ -114,3 +115,37 @@ def train_fit_models(
     console.print(rep_fit_table(reports, alias))
     console.print(f"Trained in {time.perf_counter() - started:.1f} s.")
     return reports
+
+
+def route_file(
+    console: Console, settings: Settings, data: Path, out: Path, limit: int | None, alias: str
+) -> None:
+    """Route the newest leads of a data folder to its closers and write the assignments."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from models.rep_packaging import load_rep_model, rep_registered_name
+    from serving.batch_routing import read_leads_to_route, route_batch
+
+    leads = read_leads_to_route(data, limit)
+    reps = read_table(data, "reps")
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    name = rep_registered_name("closer")
+    try:
+        model = load_rep_model(f"models:/{name}@{alias}")
+    except MlflowException:
+        model = None
+        console.print(f"[yellow]{name}@{alias} is not registered: weighted round-robin[/yellow]")
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("routing", total=len(leads))
+        result = route_batch(
+            leads,
+            reps,
+            model,
+            settings.serving().policy(),
+            progress=lambda done, total: progress.update(task, completed=done),
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result.assignments.to_parquet(out, index=False)
+    console.print(routing_table(result))
+    console.print(f"Assignments of {len(result.assignments):,} leads written to {out}")

@@ -7,6 +7,7 @@ from pathlib import Path
 from rich.table import Table
 
 from data.summary import HistorySummary
+from serving.batch_routing import BatchRouting
 from training.pipeline import ChannelReport
 from training.rep_pipeline import RepReport
 
@@ -62,4 +63,22 @@ def rep_fit_table(reports: list[RepReport], alias: str) -> Table:
             f"{m['ece']:.4f}",
             "promoted" if r.gate.promote else f"kept v{r.gate.champion_version}",
         )
+    return table
+
+
+def routing_table(result: BatchRouting) -> Table:
+    assigned = result.assignments["rep_id"].notna().sum()
+    table = Table(title=f"Batch routing: {assigned:,} of {len(result.assignments):,} leads "
+                  "assigned under capacity", title_justify="left")  # fmt: skip
+    table.add_column("closer")
+    table.add_column("new leads", justify="right")
+    table.add_column("mean fit", justify="right")
+    by_rep = result.assignments.dropna(subset=["rep_id"]).groupby("rep_id")["fit"]
+    for rep_id, load in sorted(result.loads.items()):
+        fit = by_rep.mean().get(rep_id)
+        table.add_row(rep_id, str(load), "-" if fit is None else f"{fit:.3f}")
+    table.caption = (
+        f"P(win) of the chosen closers {result.mean_fit_chosen:.3f} vs "
+        f"{result.mean_fit_round_robin:.3f} for a random closer; load Gini {result.gini:.3f}"
+    )
     return table
