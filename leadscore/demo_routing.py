@@ -32,11 +32,7 @@ def _decision_table(title: str, answers: list[dict[str, Any]]) -> Table:
             f"{a['chosen']['rep_id']}\n{a['chosen']['name'] or ''}",
             "-" if a["chosen"]["fit"] is None else f"{a['chosen']['fit']:.2f}",
             f"{a['propensity']:.2f}" + (" (explored)" if a["explored"] else ""),
-            "\n".join(
-                f"{r['rep_id']} fit {r['fit']:.2f}" if r["fit"] is not None else r["rep_id"]
-                for r in runners
-            )
-            or "-",  # fmt: skip
+            "\n".join(_runner(r) for r in runners) or "-",
             a["chosen"]["reason"],
         )
     return table
