@@ -6,17 +6,10 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from serving.config import ServingConfig
-
-
-class ApiSettings(BaseModel):
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=0, le=65535)
-    max_batch: int = Field(default=1000, ge=1, description="Most leads in one scoring request.")
-    model_alias: str = Field(default="champion", description="Registry alias the API serves.")
+from serving.config import ApiOptions, ServingConfig
 
 
 class Settings(BaseSettings):
@@ -42,7 +35,7 @@ class Settings(BaseSettings):
         "assignments, outcomes), e.g. postgresql+psycopg://user@host/leadscore. "
         "Default: a SQLite file under `home`.",
     )
-    api: ApiSettings = ApiSettings()
+    api: ApiOptions = ApiOptions()
 
     @property
     def tracking_uri(self) -> str:
@@ -68,14 +61,9 @@ class Settings(BaseSettings):
         return None
 
     def serving(self) -> ServingConfig:
-        """The scoring service's configuration, from these settings."""
+        """The service's configuration, from these settings."""
         return ServingConfig(
-            tracking_uri=self.tracking_uri,
-            model_alias=self.api.model_alias,
-            database_url=self.database,
-            max_batch=self.api.max_batch,
-            host=self.api.host,
-            port=self.api.port,
+            **self.api.model_dump(), tracking_uri=self.tracking_uri, database_url=self.database
         )
 
     @property

@@ -1,7 +1,9 @@
-"""What the scoring service needs to know, and nothing else.
+"""What the service needs to know, and nothing else.
 
 The service is configured by its caller (`leadscore serve` maps the
 `LEADSCORE_*` settings onto this), so `serving` depends on no shell module.
+`ApiOptions` are the knobs a user sets (`LEADSCORE_API__*`); `ServingConfig`
+adds where the models and the store are.
 """
 
 from __future__ import annotations
@@ -11,26 +13,29 @@ from pydantic import BaseModel, ConfigDict, Field
 from models.assignment import PolicyConfig
 
 
-class ServingConfig(BaseModel):
+class ApiOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    tracking_uri: str = Field(description="MLflow tracking and registry URI to load models from.")
-    model_alias: str = Field(default="champion", description="Registry alias the API serves.")
-    database_url: str | None = Field(
-        default=None,
-        description="Operational store (SQLAlchemy URL): roster, score history, assignments, "
-        "outcomes. Without one, only scoring works.",
-    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
     max_batch: int = Field(default=1000, ge=1, description="Most leads in one scoring request.")
+    model_alias: str = Field(default="champion", description="Registry alias the API serves.")
     exploration: float = Field(
         default=0.05, ge=0, le=1, description="Share of routing decisions that explore."
     )
     fairness: float = Field(default=0.1, ge=0, description="Strength of the load balancing.")
     policy_seed: int = Field(default=0, description="Seed of the exploration draws.")
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=0, le=65535)
 
     def policy(self) -> PolicyConfig:
         return PolicyConfig(
             fairness=self.fairness, exploration=self.exploration, seed=self.policy_seed
         )
+
+
+class ServingConfig(ApiOptions):
+    tracking_uri: str = Field(description="MLflow tracking and registry URI to load models from.")
+    database_url: str | None = Field(
+        default=None,
+        description="Operational store (SQLAlchemy URL): roster, score history, assignments, "
+        "outcomes. Without one, only scoring works.",
+    )
