@@ -256,7 +256,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not (1 <= args.clients <= 256 and 1 <= args.duration <= 600 and 0 < args.warmup <= 60):
         parser.error("keep it bounded: 1-256 clients, 1-600 s per run, 0-60 s of warm-up")
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the `finally`s: stop servers
+    # Ctrl-C (even when started in the background) and SIGTERM run the `finally`s: servers stop.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     BENCH.mkdir(parents=True, exist_ok=True)
     load_before = os.getloadavg()
     folder = prepare_models(args.leads)
@@ -290,4 +292,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit("interrupted; every server started was stopped")
