@@ -18,6 +18,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -173,3 +174,28 @@ def _run_python(
     result = asyncio.run(_load(port, _requests(port, path, bodies), clients, seconds))
     cpu = (time.process_time() - before) / result.seconds
     return replace(result, client_cpu=cpu)
+
+
+def combine(slices: list[dict[str, Any]]) -> dict[str, Any]:
+    """Rounds of one target: req/s over all of them, medians of the latency percentiles."""
+
+    def merged(runs: list[dict[str, Any]]) -> dict[str, Any]:
+        requests, seconds = sum(r["requests"] for r in runs), sum(r["seconds"] for r in runs)
+        rps = [r["rps"] for r in runs]
+        return {
+            "rps": requests / seconds,
+            "rps_spread": (max(rps) - min(rps)) / 2 / (requests / seconds),
+            "requests": requests,
+            "errors": sum(r["errors"] for r in runs),
+            "p50_ms": float(np.median([r["p50_ms"] for r in runs])),
+            "p99_ms": float(np.median([r["p99_ms"] for r in runs])),
+            "client_cpu": float(np.mean([r["client_cpu"] for r in runs])),
+        }
+
+    return {
+        "loaded": merged([s["loaded"] for s in slices]),
+        "single": merged([s["single"] for s in slices]),
+        "server_cpu": float(np.mean([s["server_cpu"] for s in slices])),
+        "other_cpu": float(np.mean([s["other_cpu"] for s in slices])),
+        "rounds": slices,
+    }

@@ -25,7 +25,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from contextlib import ExitStack
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -35,9 +35,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # `python bench/serve.py` from anywhere
 
-from bench.loadgen import HOST, run_load, wrk_available  # noqa: E402
+from bench.loadgen import HOST, combine, run_load, wrk_available  # noqa: E402
 from bench.reference_apps import MODEL_URI, RowMapper  # noqa: E402
-from bench.servers import free_port, group_cpu_seconds, machine_cpu_ticks, server  # noqa: E402
+from bench.servers import Live, free_port, measure, server  # noqa: E402
 
 BENCH = ROOT / ".leadscore" / "bench"
 POOL = 256
@@ -132,24 +132,6 @@ def in_process(folder: Path, pool: Sequence[dict[str, Any]]) -> dict[str, float]
     }
 
 
-def measure(
-    pgid: int, port: int, path: str, bodies: list[bytes], args: argparse.Namespace
-) -> dict[str, Any]:
-    run_load(port, path, bodies, args.clients, args.warmup, args.client)
-    cpu, (busy, total), started = group_cpu_seconds(pgid), machine_cpu_ticks(), time.monotonic()
-    loaded = run_load(port, path, bodies, args.clients, args.duration, args.client)
-    server_cpu = (group_cpu_seconds(pgid) - cpu) / (time.monotonic() - started)
-    busy_after, total_after = machine_cpu_ticks()
-    machine = (busy_after - busy) / (total_after - total) * (os.cpu_count() or 1)
-    single = run_load(port, path, bodies, 1, args.duration, args.client)
-    return {
-        "loaded": asdict(loaded),
-        "single": asdict(single),
-        "server_cpu": server_cpu,
-        "other_cpu": max(0.0, machine - server_cpu - loaded.client_cpu),
-    }
-
-
 def plan(folder: Path, pool: list[dict[str, Any]]) -> dict[str, Server]:
     """Per server: command ({port} to fill in), environment, and what to measure on it."""
     leads = [json.dumps(lead).encode() for lead in pool]
@@ -183,36 +165,53 @@ def plan(folder: Path, pool: list[dict[str, Any]]) -> dict[str, Server]:
 def run_servers(
     folder: Path, pool: list[dict[str, Any]], args: argparse.Namespace
 ) -> dict[str, Any]:
-    """One server at a time: start, measure its targets, stop."""
-    results: dict[str, Any] = {}
-    for name, (command, env, targets) in plan(folder, pool).items():
-        if name == "mlflow" and args.skip_mlflow:
-            continue
-        port = free_port()
-        argv = [part.format(port=port) for part in command]
-        probe = (targets[0][1], targets[0][2][0])
-        with server(name, argv, env, probe, port, logs=BENCH, cwd=ROOT) as pgid:
-            for target, path, bodies in targets:
-                print(f"measuring {target} ...", flush=True)
-                results[target] = measure(pgid, port, path, bodies, args)
-    return results
+    """Start every server, warm each target up, then measure them in interleaved rounds.
+
+    Interleaving spreads whatever else the machine does over all targets
+    alike, instead of penalising the one that happened to run during it.
+    """
+    with ExitStack() as servers:
+        live: list[Live] = []
+        for name, (command, env, targets) in plan(folder, pool).items():
+            if name == "mlflow" and args.skip_mlflow:
+                continue
+            port = free_port()
+            argv = [part.format(port=port) for part in command]
+            print(f"starting {name} on port {port} ...", flush=True)
+            probe = (targets[0][1], targets[0][2][0])
+            pgid = servers.enter_context(server(name, argv, env, probe, port, BENCH, ROOT))
+            live += [Live(target, pgid, port, path, bodies) for target, path, bodies in targets]
+        for target in live:
+            run_load(
+                target.port, target.path, target.bodies, args.clients, args.warmup, args.client
+            )
+        slices: dict[str, list[dict[str, Any]]] = {target.name: [] for target in live}
+        for round_ in range(args.rounds):
+            print(f"round {round_ + 1} of {args.rounds} ...", flush=True)
+            for target in live:
+                slices[target.name].append(
+                    measure(target, args.duration / args.rounds, args.clients, args.client)
+                )
+    return {name: combine(runs) for name, runs in slices.items()}
 
 
 def report(results: dict[str, Any], process: dict[str, float], clients: int) -> list[Any]:
     print(
-        f"\n{'target':<23}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'1c p50':>8}{'server':>8}"
+        f"\n{'target':<23}{'req/s':>8}{'±':>5}{'p50 ms':>8}{'p99 ms':>8}{'1c p50':>8}{'server':>8}"
         f"{'client':>8}{'others':>8}{'errors':>8}"
     )
     for name, r in results.items():
         loaded, single = r["loaded"], r["single"]
         print(
-            f"{name:<23}{loaded['rps']:>8,.0f}{loaded['p50_ms']:>8.2f}{loaded['p99_ms']:>8.2f}"
+            f"{name:<23}{loaded['rps']:>8,.0f}{loaded['rps_spread']:>5.0%}{loaded['p50_ms']:>8.2f}"
+            f"{loaded['p99_ms']:>8.2f}"
             f"{single['p50_ms']:>8.2f}{r['server_cpu']:>8.2f}{loaded['client_cpu']:>8.2f}"
             f"{r['other_cpu']:>8.2f}{loaded['errors'] + single['errors']:>8}"
         )
     print(
-        f"req/s, p50, p99 and CPU (in cores of {os.cpu_count()}) at {clients} clients; '1c p50' at "
-        "one client;\n'others' is the CPU of everything else on the machine, this script included"
+        f"at {clients} clients: req/s, ± half its range over the rounds, medians over the rounds "
+        f"of p50 and p99,\nCPU in cores (of {os.cpu_count()}) of the server, the client and "
+        "everything else (this script too); '1c p50' at one client"
     )
     print("\nin process, one lead, p50:", ", ".join(f"{k} {v:.0f} µs" for k, v in process.items()))
 
@@ -235,7 +234,8 @@ def report(results: dict[str, Any], process: dict[str, float], clients: int) -> 
         met = None if target is None or np.isnan(value) else (value >= target) == higher
         goal = "" if target is None else f"target {'>=' if higher else '<='} {target:g}"
         verdict = "" if met is None else "met" if met else "NOT met"
-        print(f"  {what:<46}{value:>8.3f}   {goal:<16}{verdict}")
+        shown = "skipped" if np.isnan(value) else f"{value:.3f}"
+        print(f"  {what:<46}{shown:>8}   {goal:<16}{verdict}")
         out.append({"ratio": what, "value": value, "target": target, "met": met})
     return out
 
@@ -246,6 +246,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up per target")
     parser.add_argument("--clients", type=int, default=8, help="concurrent connections")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="interleaved rounds the duration is split into"
+    )
     parser.add_argument("--skip-mlflow", action="store_true", help="leave out mlflow models serve")
     parser.add_argument(
         "--client",
@@ -256,6 +259,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not (1 <= args.clients <= 256 and 1 <= args.duration <= 600 and 0 < args.warmup <= 60):
         parser.error("keep it bounded: 1-256 clients, 1-600 s per run, 0-60 s of warm-up")
+    if not 1 <= args.rounds <= args.duration:
+        parser.error("--rounds: from 1 to --duration (rounds of at least one second)")
     # Ctrl-C (even when started in the background) and SIGTERM run the `finally`s: servers stop.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

@@ -1,4 +1,5 @@
-"""Servers under test: started in their own process group on a free loopback port, always stopped.
+"""Servers under test: started in their own process group on a free loopback port, measured
+under load (with their CPU and the machine's), always stopped.
 
 Each server runs in a new session, so its process group holds it and every
 child it starts (`mlflow models serve` runs uvicorn through a shell); the
@@ -7,6 +8,7 @@ group is what gets measured (CPU) and what gets stopped.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import socket
@@ -14,11 +16,13 @@ import subprocess
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
-from bench.loadgen import HOST
+from bench.loadgen import HOST, run_load
 
 READY_SECONDS = 300.0
 
@@ -110,3 +114,31 @@ def machine_cpu_ticks() -> tuple[int, int]:
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
     idle = values[3] + values[4]  # idle + iowait
     return sum(values) - idle, sum(values)
+
+
+@dataclass(frozen=True)
+class Live:
+    """A target on a running server."""
+
+    name: str
+    pgid: int
+    port: int
+    path: str
+    bodies: list[bytes]
+
+
+def measure(live: Live, seconds: float, clients: int, tool: str) -> dict[str, Any]:
+    """One slice: `seconds` at `clients` (with server and machine CPU), then at one client."""
+    load = functools.partial(run_load, live.port, live.path, live.bodies, tool=tool)
+    cpu, (busy, total) = group_cpu_seconds(live.pgid), machine_cpu_ticks()
+    started = time.monotonic()
+    loaded = load(clients, seconds)
+    server_cpu = (group_cpu_seconds(live.pgid) - cpu) / (time.monotonic() - started)
+    busy_after, total_after = machine_cpu_ticks()
+    machine = (busy_after - busy) / (total_after - total) * (os.cpu_count() or 1)
+    return {
+        "loaded": asdict(loaded),
+        "single": asdict(load(1, seconds)),
+        "server_cpu": server_cpu,
+        "other_cpu": max(0.0, machine - server_cpu - loaded.client_cpu),
+    }
