@@ -192,10 +192,13 @@ def combine(slices: list[dict[str, Any]]) -> dict[str, Any]:
             "client_cpu": float(np.mean([r["client_cpu"] for r in runs])),
         }
 
+    loaded = merged([s["loaded"] for s in slices])
+    server_cpu = float(np.mean([s["server_cpu"] for s in slices]))
     return {
-        "loaded": merged([s["loaded"] for s in slices]),
+        "loaded": loaded,
         "single": merged([s["single"] for s in slices]),
-        "server_cpu": float(np.mean([s["server_cpu"] for s in slices])),
+        "server_cpu": server_cpu,
+        "server_cpu_us": server_cpu / loaded["rps"] * 1e6,
         "other_cpu": float(np.mean([s["other_cpu"] for s in slices])),
         "rounds": slices,
     }

@@ -3,16 +3,13 @@
     .venv/bin/python bench/serve.py [--leads 50000] [--duration 10] [--clients 8] [--skip-mlflow]
 
 Trains (once, cached) the lead-score models on a generated history in a
-private MLflow store under `.leadscore/bench/`, then starts one server at a
-time on a free loopback port, each one uvicorn worker with the same settings
-(uvloop, httptools, log level warning), and drives it with the same load
-generator: N keep-alive clients posting one inbound lead per request, then
-one client. Prints a table and the ratios of DESIGN.md's performance targets,
-and writes `.leadscore/bench/serve.json`.
-
-The load generator runs on the same machine and takes CPU from the server;
-the table shows the CPU of the server, of the client and of everything else
-running meanwhile, so a noisy run is visible as such.
+private MLflow store under `.leadscore/bench/`, starts each server on a free
+loopback port (one uvicorn worker each, same settings: uvloop, httptools, log
+level warning), and drives them with one load generator, N keep-alive clients
+then one, posting one inbound lead per request, in interleaved rounds. Prints
+a table and DESIGN.md's target ratios; writes `.leadscore/bench/serve.json`.
+The load generator shares the machine's CPUs with the server: the table shows
+the CPU of server, client and everything else, so a noisy run shows as such.
 """
 
 from __future__ import annotations
@@ -198,20 +195,21 @@ def run_servers(
 def report(results: dict[str, Any], process: dict[str, float], clients: int) -> list[Any]:
     print(
         f"\n{'target':<23}{'req/s':>8}{'±':>5}{'p50 ms':>8}{'p99 ms':>8}{'1c p50':>8}{'server':>8}"
-        f"{'client':>8}{'others':>8}{'errors':>8}"
+        f"{'µs/req':>8}{'client':>8}{'others':>8}{'errors':>8}"
     )
     for name, r in results.items():
         loaded, single = r["loaded"], r["single"]
         print(
             f"{name:<23}{loaded['rps']:>8,.0f}{loaded['rps_spread']:>5.0%}{loaded['p50_ms']:>8.2f}"
-            f"{loaded['p99_ms']:>8.2f}"
-            f"{single['p50_ms']:>8.2f}{r['server_cpu']:>8.2f}{loaded['client_cpu']:>8.2f}"
-            f"{r['other_cpu']:>8.2f}{loaded['errors'] + single['errors']:>8}"
+            f"{loaded['p99_ms']:>8.2f}{single['p50_ms']:>8.2f}{r['server_cpu']:>8.2f}"
+            f"{r['server_cpu_us']:>8,.0f}{loaded['client_cpu']:>8.2f}{r['other_cpu']:>8.2f}"
+            f"{loaded['errors'] + single['errors']:>8}"
         )
     print(
-        f"at {clients} clients: req/s, ± half its range over the rounds, medians over the rounds "
-        f"of p50 and p99,\nCPU in cores (of {os.cpu_count()}) of the server, the client and "
-        "everything else (this script too); '1c p50' at one client"
+        f"at {clients} clients: req/s (± half its range over the rounds), p50 and p99 (medians "
+        "over the rounds);\n1c p50: p50 at one client; server: its CPU in cores, µs/req: its CPU "
+        "per request;\nclient, others: CPU of the load generator and of everything else on the "
+        "machine (this script too)"
     )
     print("\nin process, one lead, p50:", ", ".join(f"{k} {v:.0f} µs" for k, v in process.items()))
 
