@@ -224,6 +224,7 @@ def report(results: dict[str, Any], process: dict[str, float], clients: int) -> 
         ("ours r3 / mlflow serve without reasons", ours3 / mlflow0, 20.0, True),
         ("ours r0 / hello-world", ours0 / rps("hello-world"), 0.35, True),
         ("ours r0 / bare booster endpoint", ours0 / rps("bare booster"), None, True),
+        ("bare booster endpoint / mlflow serve", rps("bare booster") / mlflow0, None, True),
         ("p50 1 client: ours r0 - booster.predict (ms)", gap_ms, 1.0, False),
     ]
     print("\nratios of req/s at the same load (targets from DESIGN.md):")
