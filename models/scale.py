@@ -9,8 +9,11 @@ thresholds fixed at training time from the same distribution.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
+
+_SCORE_POINTS = np.arange(1.0, 100.0)
 
 GRADE_SHARES: tuple[tuple[str, float], ...] = (("A", 0.10), ("B", 0.20), ("C", 0.30))
 """Default grade sizes: the top 10% are A, the next 20% B, the next 30% C, the rest D."""
@@ -58,9 +61,13 @@ class ScoreScale:
             thresholds.append((grade, float(np.quantile(probability, 1.0 - top))))
         return cls(cuts=tuple(float(c) for c in cuts), grade_thresholds=tuple(thresholds))
 
+    @cached_property
+    def _cut_array(self) -> np.ndarray:
+        return np.asarray(self.cuts, dtype=np.float64)
+
     def score(self, probability: np.ndarray) -> np.ndarray:
         """Continuous 1-99 score (round it to show it)."""
-        return np.asarray(np.interp(probability, self.cuts, np.arange(1.0, 100.0)))
+        return np.asarray(np.interp(probability, self._cut_array, _SCORE_POINTS))
 
     def grade(self, probability: np.ndarray) -> np.ndarray:
         grades = np.full(probability.shape, "D", dtype=object)
