@@ -51,7 +51,8 @@ def fitted(quality_tables: dict[str, pd.DataFrame]) -> dict[str, FittedChannel]:
         data: ChannelData = channel_data(
             quality_tables["leads"], quality_tables["opportunities"], channel, "won", spec
         )
-        out[channel] = fit_channel(data, spec, TrainingConfig())
+        # One thread: OpenMP threads crawl when another process holds a core.
+        out[channel] = fit_channel(data, spec, TrainingConfig(threads=1))
     return out
 
 
