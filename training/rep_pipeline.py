@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,9 @@ from training.gate import GateDecision, apply_gate
 from training.lead_score import TrainingConfig
 from training.metrics import bootstrap_interval, evaluate
 from training.plots import calibration_figure, gains_figure, importance_figure
+from training.policy_evaluation import RoutingEvaluation, load_truth, simulate_routing
+from training.policy_replay import ReplaySettings, replay_roster
+from training.policy_report import log_policy_evaluation, log_policy_evaluation_skipped
 from training.rep_data import RepData, account_manager_data, closer_data
 from training.rep_fit import FittedRep, fit_rep, rep_training_config
 from training.tracking import TrackingTarget, use_tracking
@@ -45,6 +48,8 @@ class RepReport:
     expansion: dict[str, float]
     gate: GateDecision
     rows: dict[str, int]
+    policy_evaluation: RoutingEvaluation | None = None
+    """Closers only, and only where the generator's truth exists (`training.policy_evaluation`)."""
 
 
 def role_data(data_dir: Path, role: Role, spec: RepFeatureSpec) -> RepData:
@@ -74,8 +79,44 @@ def train_rep_fits(
         say(f"{role.value}: fitting on {len(data.y):,} decided {role.value} assignments")
         with mlflow.start_run(run_name=rep_registered_name(role)) as run:
             fitted = fit_rep(data, spec, config)
-            reports.append(_log_and_register(client, fitted, config, alias, run.info.run_id, say))
+            report = _log_and_register(client, fitted, config, alias, run.info.run_id, say)
+            if role is Role.closer:
+                report = replace(
+                    report, policy_evaluation=evaluate_routing(data_dir, fitted, config.seed, say)
+                )
+            reports.append(report)
     return reports
+
+
+NO_TRUTH = (
+    "no truth/ folder beside the tables (real data): the policy's true win rate is unknown, "
+    "and the historical routing's propensities, which off-policy estimates need, are not recorded"
+)
+
+
+def evaluate_routing(
+    data_dir: Path, fitted: FittedRep, seed: int = 0, say: Callable[[str], None] = lambda _: None
+) -> RoutingEvaluation | None:
+    """Replay the closer-fit validation period through the assignment policy and log the
+    figures on the active run. Evaluation only, after fitting: the truth it reads never
+    reaches the model. Without a truth folder it logs why it was skipped."""
+    truth = load_truth(data_dir)
+    if truth is None:
+        log_policy_evaluation_skipped(NO_TRUTH)
+        return None
+    settings = ReplaySettings()
+    rows = fitted.data.rows.iloc[fitted.split.validation].reset_index(drop=True)
+    say(f"closer: replaying {len(rows):,} validation leads through the routing policy")
+    try:
+        roster = replay_roster(truth.reps, settings)
+        evaluation = simulate_routing(rows, roster, fitted.model, truth, None, seed, settings)
+    except ValueError as error:  # e.g. a historical closer no longer on the roster
+        # The model is registered by now; a routing replay that cannot run must not undo that.
+        say(f"closer: routing evaluation skipped: {error}")
+        log_policy_evaluation_skipped(str(error))
+        return None
+    log_policy_evaluation(evaluation)
+    return evaluation
 
 
 def policy_values(probability: np.ndarray) -> dict[str, float]:
