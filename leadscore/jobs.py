@@ -19,7 +19,13 @@ from data.generator import GeneratorConfig, write_history
 from data.summary import summarize_history
 from data.tables import read_table
 from leadscore.settings import Settings
-from leadscore.tables import rep_fit_table, routing_table, summary_table, training_table
+from leadscore.tables import (
+    policy_table,
+    rep_fit_table,
+    routing_table,
+    summary_table,
+    training_table,
+)
 from training.lead_score import TrainingConfig
 from training.pipeline import ChannelReport, train_lead_scores
 from training.rep_pipeline import RepReport, train_rep_fits
@@ -113,6 +119,9 @@ def train_fit_models(
             say=lambda message: console.log(message),
         )
     console.print(rep_fit_table(reports, alias))
+    for report in reports:
+        if report.policy_evaluation is not None:
+            console.print(policy_table(report.policy_evaluation))
     console.print(f"Trained in {time.perf_counter() - started:.1f} s.")
     return reports
 

@@ -9,6 +9,8 @@ from rich.table import Table
 from data.summary import HistorySummary
 from serving.batch_routing import BatchRouting
 from training.pipeline import ChannelReport
+from training.policy_evaluation import RoutingEvaluation
+from training.policy_report import summary_rows
 from training.rep_pipeline import RepReport
 
 
@@ -81,4 +83,14 @@ def routing_table(result: BatchRouting) -> Table:
         f"P(win) of the chosen closers {result.mean_fit_chosen:.3f} vs "
         f"{result.mean_fit_round_robin:.3f} for a random closer; load Gini {result.gini:.3f}"
     )
+    return table
+
+
+def policy_table(evaluation: RoutingEvaluation) -> Table:
+    table = Table(title="Closer routing replayed on the validation period (true win "
+                  "probabilities from the generator)", title_justify="left")  # fmt: skip
+    table.add_column("")
+    table.add_column("figure (95% interval)", justify="right")
+    for what, figure in summary_rows(evaluation):
+        table.add_row(what, figure)
     return table
