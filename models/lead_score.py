@@ -85,7 +85,7 @@ class LeadScoreModel:
         )
         raw = contrib.sum(axis=1)
         scored = self._scored(self.calibration.probability(raw))
-        scored.reasons = self._reasons(columns, contrib, raw, scored.score, reasons)
+        scored.reasons = self._reasons(columns, contrib, raw, reasons)
         return scored
 
     def score_records(
@@ -108,15 +108,17 @@ class LeadScoreModel:
         )
 
     def _reasons(
-        self, columns: Columns, contrib: np.ndarray, raw: np.ndarray, score: np.ndarray, k: int
+        self, columns: Columns, contrib: np.ndarray, raw: np.ndarray, k: int
     ) -> list[list[Reason]]:
         fields = list(self._reason_groups)
         grouped = np.stack(
             [contrib[:, idx].sum(axis=1) for idx in self._reason_groups.values()], axis=1
         )
-        # Effect of a field = the score with it minus the score without its contribution.
-        without = self.scale.score(self.calibration.probability(raw[:, None] - grouped))
-        effects = score[:, None] - without
+        # Effect of a field = the score with it minus the score without its contribution,
+        # on the unclipped scale, so leads beyond the 1st or 99th percentile keep reasons.
+        scale = self.scale
+        without = scale.extended(self.calibration.probability(raw[:, None] - grouped))
+        effects = scale.extended(self.calibration.probability(raw))[:, None] - without
         out: list[list[Reason]] = []
         for row in range(len(raw)):
             order = np.argsort(effects[row], kind="stable")

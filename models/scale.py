@@ -15,6 +15,12 @@ import numpy as np
 
 _SCORE_POINTS = np.arange(1.0, 100.0)
 
+
+def _logit(probability: np.ndarray) -> np.ndarray:
+    p = np.clip(probability, 1e-12, 1.0 - 1e-12)
+    return np.asarray(np.log(p) - np.log1p(-p))
+
+
 GRADE_SHARES: tuple[tuple[str, float], ...] = (("A", 0.10), ("B", 0.20), ("C", 0.30))
 """Default grade sizes: the top 10% are A, the next 20% B, the next 30% C, the rest D."""
 
@@ -62,12 +68,33 @@ class ScoreScale:
         return cls(cuts=tuple(float(c) for c in cuts), grade_thresholds=tuple(thresholds))
 
     @cached_property
-    def _cut_array(self) -> np.ndarray:
-        return np.asarray(self.cuts, dtype=np.float64)
+    def _logit_cuts(self) -> np.ndarray:
+        cuts = _logit(np.asarray(self.cuts, dtype=np.float64))
+        return np.maximum.accumulate(cuts + np.arange(cuts.size) * 1e-9)
+
+    @cached_property
+    def _end_slopes(self) -> tuple[float, float]:
+        """Score points per unit of log-odds over the bottom and top tenth."""
+        z = self._logit_cuts
+        return 9.0 / max(z[9] - z[0], 1e-9), 9.0 / max(z[-1] - z[-10], 1e-9)
+
+    def extended(self, probability: np.ndarray) -> np.ndarray:
+        """The score before it is clipped to 1-99: piecewise linear in log-odds between
+        the percentile cuts, and continued linearly beyond the 1st and 99th.
+
+        Reasons are measured on this scale, so a lead far above every past lead
+        still learns what lifts it, instead of every effect vanishing at 99.
+        """
+        z = _logit(np.asarray(probability, dtype=np.float64))
+        cuts = self._logit_cuts
+        bottom, top = self._end_slopes
+        out = np.interp(z, cuts, _SCORE_POINTS)
+        out = np.where(z > cuts[-1], 99.0 + (z - cuts[-1]) * top, out)
+        return np.asarray(np.where(z < cuts[0], 1.0 + (z - cuts[0]) * bottom, out))
 
     def score(self, probability: np.ndarray) -> np.ndarray:
         """Continuous 1-99 score (round it to show it)."""
-        return np.asarray(np.interp(probability, self._cut_array, _SCORE_POINTS))
+        return np.asarray(np.clip(self.extended(probability), 1.0, 99.0))
 
     def grade(self, probability: np.ndarray) -> np.ndarray:
         grades = np.full(probability.shape, "D", dtype=object)

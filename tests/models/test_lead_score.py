@@ -62,3 +62,12 @@ def test_a_pickled_model_scores_the_same(inbound: FittedChannel) -> None:
     after = clone.score(columns, reasons=3)
     np.testing.assert_array_equal(before.probability, after.probability)
     assert before.reasons == after.reasons
+
+
+def test_the_best_leads_still_get_reasons(inbound: FittedChannel) -> None:
+    columns = _validation(inbound, rows=2000)
+    scored = inbound.model.score(columns, reasons=3)
+    assert scored.reasons is not None
+    top = [r for s, r in zip(scored.score, scored.reasons, strict=True) if s >= 98.5]
+    assert top, "the sample has leads at the top of the scale"
+    assert all(any(reason.effect > 0 for reason in reasons) for reasons in top)

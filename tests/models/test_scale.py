@@ -51,3 +51,15 @@ def test_platt_calibration_recovers_a_known_link() -> None:
     calibration = PlattCalibration.fit(raw, y.astype(int))
     assert calibration.slope == pytest.approx(0.5, abs=0.05)
     assert calibration.intercept == pytest.approx(-1.0, abs=0.05)
+
+
+def test_the_extended_scale_keeps_moving_beyond_1_and_99(reference: np.ndarray) -> None:
+    """Reasons are measured on it: a lead above every past lead must still have them."""
+    scale = ScoreScale.fit(reference)
+    beyond = scale.extended(np.array([0.5, 0.7, 0.9]))
+    assert np.all(np.diff(beyond) > 0)
+    assert beyond[0] > 99.0
+    below = scale.extended(np.array([1e-6, 1e-5]))
+    assert below[0] < below[1] < 1.0
+    inside = np.quantile(reference, [0.2, 0.5, 0.8])
+    np.testing.assert_allclose(scale.extended(inside), scale.score(inside))
