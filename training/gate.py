@@ -46,8 +46,20 @@ def decide(
     champion_version: str | None,
     metric: str,
     higher_is_better: bool = True,
+    floor: float | None = None,
 ) -> GateDecision:
-    """Promote when there is no champion or the candidate is at least as good."""
+    """Promote when there is no champion or the candidate is at least as good, and
+    (with `floor`, e.g. the baseline's figure) never below the floor."""
+    if floor is not None and candidate < floor:
+        return GateDecision(
+            promote=False,
+            metric=metric,
+            candidate=candidate,
+            champion=champion,
+            champion_version=champion_version,
+            reason=f"candidate {metric} {candidate:.4f} is below its baseline's {floor:.4f} "
+            "on the same validation rows",
+        )
     if champion is None:
         return GateDecision(True, metric, candidate, None, None, "no current champion")
     better_or_equal = candidate >= champion if higher_is_better else candidate <= champion
@@ -87,10 +99,16 @@ def apply_gate(
     score: ChampionScorer,
     y: np.ndarray,
     metric: str,
+    floor: float | None = None,
 ) -> GateDecision:
-    """Judge registered `version` against the alias holder, tag it, and move the alias if due."""
+    """Judge registered `version` against the alias holder, tag it, and move the alias if due.
+
+    With `floor` (e.g. the baseline's figure on the same rows), a candidate
+    below it is never promoted, even with no champion: serving a model that
+    knows less than its baseline would be worse than the documented fallback.
+    """
     champion, champion_version = champion_metric(client, name, alias, score, y, metric)
-    gate = decide(candidate, champion, champion_version, metric)
+    gate = decide(candidate, champion, champion_version, metric, floor=floor)
     client.set_model_version_tag(name, version, "gate", "promoted" if gate.promote else "rejected")
     client.set_model_version_tag(name, version, "gate_reason", gate.reason)
     client.set_model_version_tag(name, version, f"val_{metric}", f"{candidate:.6f}")

@@ -177,7 +177,17 @@ def _log_and_register(
         return load_rep_model(uri).score_frame(validation_rows).probability
 
     gate = apply_gate(
-        client, name, alias, version, metrics[GATE_METRIC], champion_probability, y_val, GATE_METRIC
+        client,
+        name,
+        alias,
+        version,
+        metrics[GATE_METRIC],
+        champion_probability,
+        y_val,
+        GATE_METRIC,
+        # Routing has a fallback (weighted round-robin): a fit no better than the
+        # same model without rep features must not drive it.
+        floor=baseline[GATE_METRIC],
     )
     mlflow.log_params({"gate_decision": "promoted" if gate.promote else "kept champion",
                        "gate_reason": gate.reason[:500]})  # fmt: skip
