@@ -44,7 +44,7 @@ def training_table(reports: list[ChannelReport], alias: str) -> Table:
             f"{m['log_loss']:.4f}",
             f"{m['ece']:.4f}",
             f"{m['lift_top_decile']:.2f}",
-            "promoted" if r.gate.promote else f"kept v{r.gate.champion_version}",
+            _gate_verdict(r.gate.promote, r.gate.champion_version),
         )
     return table
 
@@ -63,7 +63,7 @@ def rep_fit_table(reports: list[RepReport], alias: str) -> Table:
             f"{b['roc_auc']:.3f}",
             f"{m['log_loss']:.4f}",
             f"{m['ece']:.4f}",
-            "promoted" if r.gate.promote else f"kept v{r.gate.champion_version}",
+            _gate_verdict(r.gate.promote, r.gate.champion_version),
         )
     return table
 
@@ -94,3 +94,9 @@ def policy_table(evaluation: RoutingEvaluation) -> Table:
     for what, figure in summary_rows(evaluation):
         table.add_row(what, figure)
     return table
+
+
+def _gate_verdict(promoted: bool, champion_version: str | None) -> str:
+    if promoted:
+        return "promoted"
+    return f"kept v{champion_version}" if champion_version else "not promoted"

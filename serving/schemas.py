@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from data.contract import Channel
-from serving.model_store import LeadModelSet, LoadedLeadModel, MissingModel
+from serving.model_store import FitModelSet, LeadModelSet, LoadedLeadModel, MissingModel
 
 ReasonValue = str | bool | int | float | None
 
@@ -78,19 +78,45 @@ class MissingModelInfo(BaseModel):
         )
 
 
+class FitModelInfo(BaseModel):
+    role: str = Field(description="closer or account_manager.")
+    name: str
+    alias: str
+    version: str | None = Field(description="None when no version carries the alias.")
+    metrics: dict[str, float] = Field(default_factory=dict)
+    missing_reason: str | None = Field(
+        default=None, description="Why there is none; routing then falls back to round-robin."
+    )
+
+
 class ModelList(BaseModel):
-    models: list[ModelInfo] = Field(description="The models in use, one per channel.")
+    models: list[ModelInfo] = Field(description="The lead-score models in use, one per channel.")
     missing: list[MissingModelInfo] = Field(description="Channels without a model, and why.")
     errors: list[str] = Field(
         description="Versions that failed to load; the channel kept its previous model."
     )
+    fit_models: list[FitModelInfo] = Field(
+        default_factory=list, description="closer-fit and account-manager-fit, used or missing."
+    )
 
     @classmethod
-    def of(cls, models: LeadModelSet) -> ModelList:
+    def of(cls, models: LeadModelSet, fits: FitModelSet | None = None) -> ModelList:
+        fit_models = []
+        if fits is not None:
+            fit_models = [
+                FitModelInfo(role=m.slot, name=m.name, alias=m.alias, version=m.version,
+                             metrics=dict(m.metrics))
+                for m in fits.loaded.values()
+            ] + [
+                FitModelInfo(role=m.slot, name=m.name, alias=m.alias, version=None,
+                             missing_reason=m.reason)
+                for m in fits.missing.values()
+            ]  # fmt: skip
         return cls(
             models=[ModelInfo.of(m) for m in models.loaded.values()],
             missing=[MissingModelInfo.of(m) for m in models.missing.values()],
-            errors=list(models.errors),
+            errors=[*models.errors, *(fits.errors if fits is not None else ())],
+            fit_models=fit_models,
         )
 
 

@@ -181,3 +181,10 @@ def test_no_rep_at_all_is_a_clear_409(fit_registry: Registry, tmp_path: Path,
         response = client.post("/v1/leads/route", json=leads[0])
     assert response.status_code == 409
     assert "no rep can take it" in response.json()["detail"]["message"]
+
+
+def test_models_lists_the_fit_models_in_use(api: TestClient) -> None:
+    fits = {m["role"]: m for m in api.get("/v1/models").json()["fit_models"]}
+    assert fits["closer"]["name"] == "closer-fit"
+    assert fits["closer"]["version"] is not None
+    assert "val_roc_auc" in fits["closer"]["metrics"]
