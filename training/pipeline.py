@@ -6,7 +6,6 @@ This is the edge where files and MLflow meet the pure fitting code in
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,6 @@ from typing import Any
 
 import mlflow
 import numpy as np
-import pandas as pd
 
 from data.tables import read_table
 from features.columns import from_frame, take
@@ -30,7 +28,7 @@ from training.lead_score import (
     fit_channel,
 )
 from training.metrics import bootstrap_interval, evaluate
-from training.plots import calibration_figure, gains_figure, importance_figure
+from training.run_logging import log_validation
 from training.tracking import TrackingTarget, use_tracking
 
 GATE_METRIC = "roc_auc"
@@ -171,9 +169,6 @@ def _log_run(
             "baseline": "logistic_regression",
         }
     )
-    mlflow.log_metrics({f"val_{k}": v for k, v in metrics.items()})
-    mlflow.log_metrics({f"baseline_val_{k}": v for k, v in baseline.items()})
-    mlflow.log_metrics({"val_roc_auc_ci_low": interval[0], "val_roc_auc_ci_high": interval[1]})
     mlflow.log_dict(
         {
             "features": [f.__dict__ | {"kind": f.kind.value} for f in model.spec.features],
@@ -183,15 +178,12 @@ def _log_run(
         },
         "model_card.json",
     )
-    predictions = {"lightgbm": p_model, "baseline": p_base}
-    mlflow.log_figure(calibration_figure(y_val, predictions), "plots/calibration.png")
-    mlflow.log_figure(gains_figure(y_val, predictions), "plots/cumulative_gains.png")
-    gains = model.booster.feature_importance(importance_type="gain")
-    mlflow.log_figure(
-        importance_figure(model.spec.names, gains, title="Feature importance (gain)"),
-        "plots/feature_importance.png",
+    log_validation(
+        metrics,
+        baseline,
+        interval,
+        y_val,
+        {"lightgbm": p_model, "baseline": p_base},
+        model.spec.names,
+        model.booster.feature_importance(importance_type="gain"),
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "validation_predictions.parquet"
-        pd.DataFrame({"y": y_val, "lightgbm": p_model, "baseline": p_base}).to_parquet(path)
-        mlflow.log_artifact(str(path))

@@ -6,7 +6,6 @@ twin is `training.pipeline`, and both share the champion gate.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -14,7 +13,6 @@ from typing import Any
 
 import mlflow
 import numpy as np
-import pandas as pd
 
 from data.contract import Role
 from data.tables import read_table
@@ -23,12 +21,12 @@ from models.rep_packaging import load_rep_model, log_rep_model, rep_registered_n
 from training.gate import GateDecision, apply_gate
 from training.lead_score import TrainingConfig
 from training.metrics import bootstrap_interval, evaluate
-from training.plots import calibration_figure, gains_figure, importance_figure
 from training.policy_evaluation import RoutingEvaluation, load_truth, simulate_routing
 from training.policy_replay import ReplaySettings, replay_roster
 from training.policy_report import log_policy_evaluation, log_policy_evaluation_skipped
 from training.rep_data import RepData, account_manager_data, closer_data
 from training.rep_fit import FittedRep, fit_rep, rep_training_config
+from training.run_logging import log_validation
 from training.tracking import TrackingTarget, use_tracking
 
 GATE_METRIC = "roc_auc"
@@ -237,9 +235,6 @@ def _log_run(
             "expansion_model": fitted.model.expansion is not None,
         }
     )
-    mlflow.log_metrics({f"val_{k}": v for k, v in metrics.items()})
-    mlflow.log_metrics({f"baseline_val_{k}": v for k, v in baseline.items()})
-    mlflow.log_metrics({"val_roc_auc_ci_low": interval[0], "val_roc_auc_ci_high": interval[1]})
     if expansion:
         mlflow.log_metrics(expansion)
     mlflow.log_dict(
@@ -252,14 +247,12 @@ def _log_run(
         },
         "model_card.json",
     )
-    mlflow.log_figure(calibration_figure(y_val, predictions), "plots/calibration.png")
-    mlflow.log_figure(gains_figure(y_val, predictions), "plots/cumulative_gains.png")
-    gains = fitted.model.booster.feature_importance(importance_type="gain")
-    mlflow.log_figure(
-        importance_figure(spec.names, gains, title="Feature importance (gain)"),
-        "plots/feature_importance.png",
+    log_validation(
+        metrics,
+        baseline,
+        interval,
+        y_val,
+        predictions,
+        spec.names,
+        fitted.model.booster.feature_importance(importance_type="gain"),
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "validation_predictions.parquet"
-        pd.DataFrame({"y": y_val, **predictions}).to_parquet(path)
-        mlflow.log_artifact(str(path))
