@@ -7,6 +7,7 @@ from pathlib import Path
 from rich.table import Table
 
 from data.summary import HistorySummary
+from serving.batch.summary import RescoreSummary
 from training.pipeline import ChannelReport
 
 
@@ -42,4 +43,16 @@ def training_table(reports: list[ChannelReport], alias: str) -> Table:
             f"{m['lift_top_decile']:.2f}",
             "promoted" if r.gate.promote else f"kept v{r.gate.champion_version}",
         )
+    return table
+
+
+def rescore_table(summary: RescoreSummary) -> Table:
+    table = Table(title=f"Re-scored {summary.input}", title_justify="left")
+    for column in ("channel", "model", "leads", "A", "B", "C", "D"):
+        table.add_column(column, justify="left" if column in ("channel", "model") else "right")
+    for channel, grades in summary.grades.items():
+        total = sum(grades.values())
+        shares = [f"{grades.get(g, 0) / total:.0%}" for g in "ABCD"]
+        table.add_row(channel, summary.models.get(channel, "-"), f"{total:,}", *shares)
+    table.add_row("rejected", "", f"{summary.rows_rejected:,}", "", "", "", "", style="yellow")
     return table
