@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -56,6 +57,19 @@ def remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+LOW_CARDINALITY = ("channel", "grade", "model_name", "model_version")
+"""Columns worth dictionary encoding; ids and probabilities are nearly all distinct."""
+NO_STATISTICS = ("lead_id", "reasons", "reason")
+"""Min/max of ids and free text help no reader and cost time to compute."""
+
+
+def _parquet_options(schema: pa.Schema) -> dict[str, Any]:
+    return {
+        "use_dictionary": [c for c in schema.names if c in LOW_CARDINALITY],
+        "write_statistics": [c for c in schema.names if c not in NO_STATISTICS],
+    }
+
+
 class TableSink:
     """One output file written batch by batch under a temporary name."""
 
@@ -71,7 +85,9 @@ class TableSink:
             if is_csv(self.path):
                 self._writer = pacsv.CSVWriter(self.temporary, self.schema)
             else:
-                self._writer = pq.ParquetWriter(self.temporary, self.schema)
+                self._writer = pq.ParquetWriter(
+                    self.temporary, self.schema, **_parquet_options(self.schema)
+                )
         return self._writer
 
     def write(self, frame: pd.DataFrame) -> None:

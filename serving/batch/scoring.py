@@ -68,6 +68,14 @@ def _reasons_json(scored: ScoredLeads) -> list[str]:
     ]
 
 
+def _per_channel(codes: np.ndarray, values: list[str]) -> pd.Categorical:
+    """A column constant within each channel, without one Python string per row."""
+    categories, index = np.unique(np.asarray(values, dtype=object), return_inverse=True)
+    return pd.Categorical.from_codes(
+        np.asarray(index, dtype=np.int64)[codes], categories=pd.Index(categories)
+    )
+
+
 def _rejects(frame: pd.DataFrame, problems: np.ndarray, bad: np.ndarray) -> pd.DataFrame:
     ids: np.ndarray = np.full(int(bad.sum()), None, dtype=object)
     if "lead_id" in frame.columns:
@@ -104,8 +112,6 @@ def score_frame(
     probability = np.empty(n, dtype=np.float64)
     score = np.empty(n, dtype=np.int64)
     grade = np.empty(n, dtype=object)
-    model_name = np.empty(n, dtype=object)
-    model_version = np.empty(n, dtype=object)
     explained = np.empty(n, dtype=object)
     for code, name in enumerate(present):
         entry = models[name]
@@ -115,8 +121,6 @@ def score_frame(
         probability[rows] = scored.probability
         score[rows] = np.rint(scored.score).astype(np.int64)
         grade[rows] = scored.grade
-        model_name[rows] = entry.name
-        model_version[rows] = entry.version
         if reasons:
             explained[rows] = _reasons_json(scored)
     out = {
@@ -124,9 +128,9 @@ def score_frame(
         "channel": channel,
         "probability": probability,
         "score": score,
-        "grade": grade,
-        "model_name": model_name,
-        "model_version": model_version,
+        "grade": pd.Categorical(grade),  # a few distinct values: cheaper to write
+        "model_name": _per_channel(codes, [models[c].name for c in present]),
+        "model_version": _per_channel(codes, [models[c].version for c in present]),
         "scored_at": pd.Series(pd.Timestamp(scored_at), index=pd.RangeIndex(n)),
     }
     if reasons:

@@ -47,15 +47,21 @@ def start_session(master: str = "local[2]") -> Any:
     if master.startswith("local") or "PYSPARK_PYTHON" not in os.environ:
         # Read by the driver when the context starts; python3 from PATH lacks our packages.
         os.environ["PYSPARK_PYTHON"] = sys.executable
-    return (
+    builder = (
         SparkSession.builder.master(master)
         .appName("leadscore-rescore")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.ui.enabled", "false")
-        .getOrCreate()
     )
+    try:
+        session = builder.getOrCreate()
+    except Exception as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RescoreError(f"Spark did not start on {master} (Java 17 needed): {reason}") from exc
+    session.sparkContext.setLogLevel("ERROR")
+    return session
 
 
 def _apply(

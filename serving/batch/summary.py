@@ -23,7 +23,7 @@ class Tally:
         self.rows += rows
         self.rejected += len(rejects)
         if len(scores):
-            pairs = scores.groupby(["channel", "grade"], sort=False).size()
+            pairs = scores.groupby(["channel", "grade"], sort=False, observed=True).size()
             for key, count in pairs.items():
                 channel, grade = cast(tuple[str, str], key)
                 self.grades[(str(channel), str(grade))] += int(count)

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from features.columns import FieldType, map_distinct
 from serving.batch.rules import FieldRule, lead_rules
@@ -75,6 +77,19 @@ def _text(series: pd.Series) -> pd.Series:
     return pd.Series(text, index=series.index)
 
 
+def _lengths(text: pd.Series, rule: FieldRule) -> np.ndarray:
+    """Characters per value (0 if missing), for the rule's length limits."""
+    if not isinstance(text.dtype, pd.ArrowDtype):
+        return text.str.len().to_numpy(dtype=np.float64, na_value=0)
+    arrow = pa.array(text.array)
+    size = pc.binary_length(arrow).to_numpy(zero_copy_only=False)
+    # Bytes bound characters from above, and a value has a character iff it has a
+    # byte: counting UTF-8 characters is needed only when some value is that long.
+    if (rule.min_length or 0) > 1 or np.nanmax(size, initial=0) > (rule.max_length or math.inf):
+        size = pc.utf8_length(arrow).to_numpy(zero_copy_only=False)
+    return np.nan_to_num(np.asarray(size, dtype=np.float64), nan=0.0)
+
+
 def _check_text(rule: FieldRule, series: pd.Series, missing: np.ndarray, out: _Problems) -> Any:
     values = _text(series)
     if rule.choices:
@@ -82,7 +97,7 @@ def _check_text(rule: FieldRule, series: pd.Series, missing: np.ndarray, out: _P
         allowed = ", ".join(rule.choices)
         out.add(bad, rule.name, lambda v: f"{_show(v)} is not one of {allowed}", values)
     elif rule.min_length is not None or rule.max_length is not None:
-        lengths = values.str.len().to_numpy(dtype=np.float64, na_value=0)
+        lengths = _lengths(values, rule)
         short, long = rule.min_length or 0, rule.max_length or math.inf
         out.add(~missing & (lengths < short), rule.name, lambda _: "is empty", values)
         out.add(lengths > long, rule.name, lambda _: f"longer than {long} characters", values)
@@ -90,6 +105,8 @@ def _check_text(rule: FieldRule, series: pd.Series, missing: np.ndarray, out: _P
 
 
 def _numbers(series: pd.Series, missing: np.ndarray, field: str, out: _Problems) -> np.ndarray:
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind in "fiub":
+        return series.to_numpy(dtype=np.float64)  # NaN is missing already
     if pd.api.types.is_numeric_dtype(series.dtype):
         return series.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
     parsed = pd.to_numeric(series.astype(object), errors="coerce").astype("Float64")
