@@ -133,9 +133,11 @@ def child_local(args: argparse.Namespace) -> dict[str, Any]:
     from serving.batch.scoring import ScoringTask
 
     models, _ = load_models(args.tracking_uri, "champion")
-    task = ScoringTask(reasons=0, scored_at=datetime.now(UTC), threads=args.threads)
+    # --threads scorers of one LightGBM thread each: the same threads as bare predict.
+    task = ScoringTask(reasons=0, scored_at=datetime.now(UTC), threads=1)
     started, cpu_started = time.perf_counter(), time.process_time()
-    tally = run_local(open_source(args.input), args.output, task, models, args.batch_size)
+    source = open_source(args.input)
+    tally = run_local(source, args.output, task, models, args.batch_size, workers=args.threads)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     return {"rows": tally.rows, "seconds": seconds, "cpu_seconds": cpu}
 
@@ -213,7 +215,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--chunks", type=int, default=10, help="files of generated leads")
     parser.add_argument("--chunk-rows", type=int, default=1_000_000, help="leads per file")
-    parser.add_argument("--threads", type=int, default=2, help="LightGBM threads, both runs")
+    parser.add_argument(
+        "--threads", type=int, default=2, help="LightGBM threads in all (bare; engine scorers)"
+    )
     parser.add_argument("--batch-size", type=int, default=100_000)
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)

@@ -155,7 +155,12 @@ def rescore(
             "(JSON text; several times slower)."
         ),
     ] = False,
-    threads: Annotated[int, typer.Option(min=1, help="LightGBM threads of the local engine.")] = 2,
+    threads: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Scoring threads of the local engine, each running LightGBM on one core."
+        ),
+    ] = 2,
     batch_size: Annotated[
         int, typer.Option(min=1_000, help="Leads per batch; memory grows with it, not the input.")
     ] = 100_000,

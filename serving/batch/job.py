@@ -41,7 +41,8 @@ class RescoreOptions:
     reasons: int = 0
     """Fields up and down explained per lead; 0: none (faster)."""
     threads: int = 2
-    """LightGBM threads of the local engine (Spark runs one per task instead)."""
+    """Scoring threads of the local engine, each running LightGBM on one core
+    (Spark runs one task per core instead)."""
     batch_size: int = 100_000
     spark_master: str = "local[2]"
 
@@ -110,8 +111,10 @@ def rescore(options: RescoreOptions, progress: Progress | None = None) -> Rescor
         if progress is not None:
             progress.advance(tally.rows)
     else:
-        task = ScoringTask(options.reasons, scored_at, threads=options.threads)
-        tally = run_local(source, options.output, task, models, options.batch_size, progress)
+        task = ScoringTask(options.reasons, scored_at, threads=1)
+        tally = run_local(
+            source, options.output, task, models, options.batch_size, progress, options.threads
+        )
     return RescoreSummary(
         input=options.input,
         output=options.output,

@@ -1,11 +1,14 @@
 """The local engine: stream the input through the scorer in batches, on every core.
 
-Three stages overlap, joined by queues of two batches each, so memory holds
-at most a handful of batches however large the input: a reader thread
-(Parquet or CSV decoding, conversion to pandas), the calling thread
-(checks, features, LightGBM on `threads` threads, which releases the GIL)
-and a writer thread (conversion to Arrow, encoding, writing). Any stage
-failing stops the others; the output is then discarded (`output.sinks`).
+Stages overlap, joined by queues of two batches each, so memory holds a
+handful of batches however large the input: a reader thread (Parquet or
+CSV decoding, conversion to pandas), `workers` scoring threads (checks and
+features hold the GIL; LightGBM, one thread each, releases it) and a writer
+thread, which puts the batches back in input order before writing. Several
+single-threaded scorers beat one scorer on several LightGBM threads: while
+one builds features, the other predicts, so no core waits for the serial
+part. Any stage failing stops the others; the output is then discarded
+(`output.sinks`).
 """
 
 from __future__ import annotations
@@ -54,16 +57,17 @@ class _Pipe:
                 continue
         raise _StoppedError
 
-    def __iter__(self) -> Iterator[Any]:
+    def get(self) -> Any:
         while not self._stop.is_set():
             try:
-                item = self._queue.get(timeout=0.1)
+                return self._queue.get(timeout=0.1)
             except queue.Empty:
                 continue
-            if item is _END:
-                return
-            yield item
         raise _StoppedError
+
+    def __iter__(self) -> Iterator[Any]:
+        while (item := self.get()) is not _END:
+            yield item
 
 
 class _Stages:
@@ -100,39 +104,56 @@ def run_local(
     models: Models,
     batch_size: int,
     progress: Progress | None = None,
+    workers: int = 2,
 ) -> Tally:
-    """Score `source` into `output` (and its rejects file); the counts."""
+    """Score `source` into `output` (and its rejects file) on `workers` threads; the counts."""
     tally = Tally()
     with sinks(output, task.schema) as (scores_sink, rejects_sink):
         stages = _Stages()
         frames, results = _Pipe(stages.stop), _Pipe(stages.stop)
 
         def read() -> None:
-            for frame in read_frames(source, batch_size):
-                frames.put(frame)
-            frames.put(_END)
+            for number, frame in enumerate(read_frames(source, batch_size)):
+                frames.put((number, frame))
+            for _ in range(workers):
+                frames.put(_END)
+
+        def score() -> None:
+            for number, frame in frames:
+                results.put((number, len(frame), *task(frame, models)))
+            results.put(_END)
 
         def write() -> None:
-            for scores, rejects in results:
-                scores_sink.write(scores)
-                rejects_sink.write(rejects)
+            pending: dict[int, tuple[int, Any, Any]] = {}
+            following, running = 0, workers
+            while running:
+                item = results.get()
+                if item is _END:
+                    running -= 1
+                    continue
+                number, *done = item
+                pending[number] = done
+                while following in pending:  # back in input order
+                    rows, scores, rejects = pending.pop(following)
+                    scores_sink.write(scores)
+                    rejects_sink.write(rejects)
+                    tally.add(rows, scores, rejects)
+                    if progress is not None:
+                        progress.advance(rows)
+                    following += 1
 
         stages.start("reader", read)
+        for worker in range(1, workers):
+            stages.start(f"scorer-{worker}", score)
         stages.start("writer", write)
         finished = False
         try:
-            for frame in frames:
-                scores, rejects = task(frame, models)
-                tally.add(len(frame), scores, rejects)
-                results.put((scores, rejects))
-                if progress is not None:
-                    progress.advance(len(frame))
-            results.put(_END)
+            score()  # this thread scores too, so Ctrl-C lands in a stage that stops the rest
             finished = True
         except _StoppedError:
             pass  # a stage failed: its error is raised below
         finally:
-            if not finished:  # failed, or interrupted (Ctrl-C): stop the other stages
+            if not finished:
                 stages.stop.set()
             stages.join()
         if stages.errors:
