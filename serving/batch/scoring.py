@@ -61,10 +61,10 @@ REJECTS_SCHEMA = pa.schema([pa.field("lead_id", pa.string()), pa.field("reason",
 
 
 def _reasons_json(scored: ScoredLeads) -> list[str]:
-    assert scored.reasons is not None
+    """Each lead's reasons as the API's JSON array of {field, value, effect}."""
     return [
         json.dumps([r.__dict__ for r in row], separators=(",", ":"), ensure_ascii=False)
-        for row in scored.reasons
+        for row in scored.reasons or ()
     ]
 
 
