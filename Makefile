@@ -13,10 +13,10 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
 	touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install leadscore with its dev tools
+install: $(STAMP) ## create .venv and install leadscore with its dev tools and the Spark extra
 
 demo: $(STAMP) ## generate a CRM history, train and register the models, serve and score sample leads
 	$(BIN)/leadscore demo

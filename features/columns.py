@@ -10,13 +10,15 @@ spec computes on that mapping only, so every path gives identical numbers.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
 
 Columns = Mapping[str, np.ndarray]
 
@@ -77,14 +79,37 @@ def from_records(records: Sequence[Mapping[str, Any]], fields: Mapping[str, Fiel
     return columns
 
 
+def _is_arrow_text(dtype: Any) -> bool:
+    if isinstance(dtype, pd.ArrowDtype):
+        kind = dtype.pyarrow_dtype
+        return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+    return isinstance(dtype, pd.StringDtype)
+
+
+def _distinct_text(series: pd.Series) -> np.ndarray:
+    """Arrow-backed text as objects, with one Python string per distinct value, not per row."""
+    codes, distinct = pd.factorize(series)  # missing -> -1 -> the None at the end
+    table = np.empty(len(distinct) + 1, dtype=object)
+    table[: len(distinct)] = distinct.to_numpy(dtype=object)
+    table[-1] = None
+    return table[codes]
+
+
 def _series_column(series: pd.Series, kind: FieldType) -> np.ndarray:
+    # Plain numpy dtypes take the direct conversions: same values, no masked-array detour.
     if kind in (FieldType.number, FieldType.boolean):
         if series.dtype == object:
             return _float_array([None if pd.isna(v) else v for v in series])
+        if isinstance(series.dtype, np.dtype) and series.dtype.kind in "fiub":
+            return series.to_numpy(dtype=np.float64)
         return series.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
     if kind is FieldType.time:
+        if isinstance(series.dtype, np.dtype) and series.dtype.kind == "M":  # naive: UTC already
+            return series.to_numpy(dtype="datetime64[us]")
         times = pd.to_datetime(series, utc=True, errors="coerce").dt.tz_convert(None)
         return times.to_numpy(dtype="datetime64[us]")
+    if _is_arrow_text(series.dtype):
+        return _distinct_text(series)
     if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
         text = series.to_numpy(dtype=object, copy=True)
     else:
@@ -111,6 +136,23 @@ def from_frame(frame: pd.DataFrame, fields: Mapping[str, FieldType]) -> Columns:
         else:
             columns[name] = np.full(n, np.nan)
     return columns
+
+
+def map_distinct(
+    values: np.ndarray, function: Callable[[Any], Any], dtype: npt.DTypeLike
+) -> np.ndarray:
+    """`function` of every value, called once per distinct value (and once for missing).
+
+    Text columns repeat a few values (industries, titles) over millions of
+    rows: hashing each value beats a Python call, a regex or a dict lookup
+    per row by an order of magnitude, with the same results.
+    """
+    codes, distinct = pd.factorize(values)  # None (missing) gets code -1
+    mapped = np.empty(len(distinct) + 1, dtype=dtype)
+    for i, value in enumerate(distinct):
+        mapped[i] = function(value)
+    mapped[-1] = function(None)
+    return mapped[codes]
 
 
 def row_count(columns: Columns) -> int:

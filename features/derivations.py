@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from data.contract import SEGMENT_UPPER_BOUNDS, Segment, Seniority
+from features.columns import map_distinct
 
 _SENIORITY_RANK = {level.value: float(rank) for rank, level in enumerate(Seniority, start=1)}
 _TITLE_FUNCTIONS = tuple(
@@ -54,11 +55,7 @@ def per_minute_ratio(seconds: np.ndarray, denominator: np.ndarray) -> np.ndarray
 
 def seniority_rank(seniority: np.ndarray) -> np.ndarray:
     """entry=1 ... c_level=5, so the model can use the order."""
-    return np.fromiter(
-        (_SENIORITY_RANK.get(v, np.nan) if v is not None else np.nan for v in seniority),
-        dtype=np.float64,
-        count=len(seniority),
-    )
+    return map_distinct(seniority, seniority_rank_one, np.float64)
 
 
 def segment(company_size: np.ndarray) -> np.ndarray:
@@ -82,9 +79,7 @@ def function_of_title(title: str | None) -> str | None:
 
 
 def title_function(title: np.ndarray) -> np.ndarray:
-    out = np.empty(len(title), dtype=object)
-    out[:] = [function_of_title(raw) for raw in title]
-    return out
+    return map_distinct(title, function_of_title, object)
 
 
 def _calendar(times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from features.columns import Columns, FieldType, normalise, row_count
+from features.columns import Columns, FieldType, map_distinct, normalise, row_count
 from features.derivations import DERIVATIONS
 
 
@@ -235,8 +235,6 @@ def _raw_values(feat: Feature, columns: Columns) -> np.ndarray:
 
 
 def _codes(values: np.ndarray, lookup: Mapping[str, float]) -> np.ndarray:
-    return np.fromiter(
-        (lookup.get(v, np.nan) if v is not None else np.nan for v in values),
-        dtype=np.float64,
-        count=len(values),
+    return map_distinct(
+        values, lambda v: math.nan if v is None else lookup.get(v, math.nan), np.float64
     )

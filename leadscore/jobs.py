@@ -13,7 +13,18 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 
 from data.generator import GeneratorConfig, write_history
 from data.summary import summarize_history
@@ -22,10 +33,13 @@ from leadscore.settings import Settings
 from leadscore.tables import (
     policy_table,
     rep_fit_table,
+    rescore_table,
     routing_table,
     summary_table,
     training_table,
 )
+from serving.batch.job import Engine, RescoreOptions, rescore
+from serving.batch.summary import RescoreSummary
 from training.lead_score import TrainingConfig
 from training.pipeline import ChannelReport, train_lead_scores
 from training.rep_pipeline import RepReport, train_rep_fits
@@ -158,3 +172,52 @@ def route_file(
     result.assignments.to_parquet(out, index=False)
     console.print(routing_table(result))
     console.print(f"Assignments of {len(result.assignments):,} leads written to {out}")
+
+
+class RowsPerSecond(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f} rows/s" if speed else "- rows/s", style="progress.data.speed")
+
+
+class RowProgress:
+    """The job's progress hook, drawn as a rich bar: rows done, rows/s, time left."""
+
+    def __init__(self, progress: Progress, description: str) -> None:
+        self._progress = progress
+        self._description = description
+        self._task: TaskID | None = None
+
+    def start(self, total: int | None) -> None:
+        self._task = self._progress.add_task(self._description, total=total)
+
+    def advance(self, rows: int) -> None:
+        if self._task is not None:
+            self._progress.advance(self._task, rows)
+
+
+def rescore_leads(console: Console, options: RescoreOptions) -> RescoreSummary:
+    """Re-score a lead base with a progress bar, then print the summary; errors propagate."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("leads"),
+        RowsPerSecond(),
+        TimeRemainingColumn(),
+        TimeElapsedColumn(),
+    )
+    where = "with Spark " + options.spark_master if options.engine is Engine.spark else "locally"
+    with Progress(*columns, console=console, transient=True) as progress:
+        summary = rescore(options, RowProgress(progress, f"Scoring {where}"))
+    console.print(rescore_table(summary))
+    console.print(
+        f"{summary.rows_read:,} leads in {summary.seconds:.1f} s "
+        f"({summary.rows_per_second:,.0f} leads/s): scores in {summary.output}, "
+        f"{summary.rows_rejected:,} rejected rows in {summary.rejects}"
+    )
+    if summary.ignored_columns:
+        console.print(
+            f"Columns not in the lead table, ignored: {', '.join(summary.ignored_columns)}"
+        )
+    return summary

@@ -7,6 +7,7 @@ from pathlib import Path
 from rich.table import Table
 
 from data.summary import HistorySummary
+from serving.batch.summary import RescoreSummary
 from serving.batch_routing import BatchRouting
 from training.pipeline import ChannelReport
 from training.policy_evaluation import RoutingEvaluation
@@ -100,3 +101,15 @@ def _gate_verdict(promoted: bool, champion_version: str | None) -> str:
     if promoted:
         return "promoted"
     return f"kept v{champion_version}" if champion_version else "not promoted"
+
+
+def rescore_table(summary: RescoreSummary) -> Table:
+    table = Table(title=f"Re-scored {summary.input}", title_justify="left")
+    for column in ("channel", "model", "leads", "A", "B", "C", "D"):
+        table.add_column(column, justify="left" if column in ("channel", "model") else "right")
+    for channel, grades in summary.grades.items():
+        total = sum(grades.values())
+        shares = [f"{grades.get(g, 0) / total:.0%}" for g in "ABCD"]
+        table.add_row(channel, summary.models.get(channel, "-"), f"{total:,}", *shares)
+    table.add_row("rejected", "", f"{summary.rows_rejected:,}", "", "", "", "", style="yellow")
+    return table
