@@ -19,6 +19,7 @@ from leadscore.jobs import (
     generate_history,
     rescore_leads,
     route_file,
+    route_source,
     train_fit_models,
     train_models,
 )
@@ -211,6 +212,14 @@ def rescore(
     spark_master: Annotated[
         str, typer.Option(help="Spark master: local[N] or a cluster URL (spark://host:7077).")
     ] = "local[2]",
+    route: Annotated[
+        bool,
+        typer.Option(
+            "--route",
+            help="Add the best eligible closer and its fit (closer-fit model; the roster in "
+            "the database, else the model's own). Recommends only: no capacity is reserved.",
+        ),
+    ] = False,
 ) -> None:
     """Score a whole lead base with the registered models, each lead by its channel's model.
 
@@ -219,7 +228,13 @@ def rescore(
     """
     settings = get_settings()
     console = Console()
+    try:
+        source = route_source(settings, alias) if route else None
+    except RescoreError as error:
+        console.print(f"[red]error:[/red] {error}", soft_wrap=True)
+        raise typer.Exit(1) from error
     options = RescoreOptions(
+        route=source,
         input=input_path,
         output=output,
         tracking_uri=settings.tracking_uri,

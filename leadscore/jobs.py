@@ -38,7 +38,7 @@ from leadscore.tables import (
     summary_table,
     training_table,
 )
-from serving.batch.job import Engine, RescoreOptions, rescore
+from serving.batch.job import Engine, RescoreOptions, RouteSource, load_route_source, rescore
 from serving.batch.summary import RescoreSummary
 from training.lead_score import TrainingConfig
 from training.pipeline import ChannelReport, train_lead_scores
@@ -221,3 +221,15 @@ def rescore_leads(console: Console, options: RescoreOptions) -> RescoreSummary:
             f"Columns not in the lead table, ignored: {', '.join(summary.ignored_columns)}"
         )
     return summary
+
+
+def route_source(settings: Settings, alias: str) -> RouteSource:
+    """closer-fit and the closers `rescore --route` may recommend: the database's roster
+    when it has closers, else the model's training roster."""
+    from data.store import Store, current_revision
+
+    closers: list[dict[str, object]] = []
+    if current_revision(settings.database) is not None:
+        with Store(settings.database) as store:
+            closers = [r.model_dump() for r in store.list_reps("closer")]
+    return load_route_source(settings.tracking_uri, alias, closers or None)

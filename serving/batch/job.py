@@ -10,18 +10,24 @@ tracking URI, pinned versions), so batch and API use the same versions.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from data.contract import Channel
+from features.rep_features import Roster
 from models.packaging import load_lead_model, registered_name
+from models.rep_fit import RepFitModel
+from models.rep_packaging import load_rep_model, rep_registered_name
 from serving.batch.errors import InputError, MissingModelError
 from serving.batch.io import LeadSource, channel_counts, open_source
 from serving.batch.local import Progress, run_local
 from serving.batch.output import rejects_path
-from serving.batch.scoring import ChannelModel, ScoringTask
+from serving.batch.routing import RoutingTask
+from serving.batch.scoring import BatchTask, ChannelModel, ScoringTask
 from serving.batch.summary import RescoreSummary, Tally, grades_by_channel
 from serving.model_store import LoadedModel, MissingModel
 from serving.registry import RegistryLoader
@@ -41,11 +47,46 @@ class RescoreOptions:
     alias: str = "champion"
     reasons: int = 0
     """Fields up and down explained per lead; 0: none (faster)."""
+    route: RouteSource | None = None
+    """With `--route`: where the closer-fit model and the roster come from."""
     threads: int = 2
     """Scoring threads of the local engine, each running LightGBM on one core
     (Spark runs one task per core instead)."""
     batch_size: int = 100_000
     spark_master: str = "local[2]"
+
+
+@dataclass(frozen=True)
+class RouteSource:
+    """The closer-fit model and the eligible closers for `--route`."""
+
+    model: RepFitModel
+    roster: Roster
+
+
+def load_route_source(
+    tracking_uri: str, alias: str, closers: Sequence[Mapping[str, Any]] | None
+) -> RouteSource:
+    """closer-fit under `alias`; the roster's active, available closers (the model's own
+    training roster when none is given)."""
+    loader = RegistryLoader(tracking_uri, alias, rep_registered_name, load_rep_model)
+    found = loader("closer")
+    if not isinstance(found, LoadedModel):
+        raise InputError(f"--route needs a closer-fit model: {found.reason}")
+    model: RepFitModel = found.model
+    if closers:
+        usable = [c for c in closers if c.get("active", True) and c.get("available", True)]
+        if not usable:
+            raise InputError("--route: the roster has no active, available closer")
+        return RouteSource(model, Roster.from_records(usable))
+    return RouteSource(model, model.candidates())
+
+
+def _task(options: RescoreOptions, scored_at: datetime) -> BatchTask:
+    scoring = ScoringTask(options.reasons, scored_at, threads=1)
+    if options.route is None:
+        return scoring
+    return RoutingTask(scoring, options.route.model, options.route.roster)
 
 
 def load_models(
@@ -105,14 +146,14 @@ def rescore(options: RescoreOptions, progress: Progress | None = None) -> Rescor
     if options.engine is Engine.spark:
         from serving.batch.spark import run_spark  # pyspark is an optional extra
 
-        task = ScoringTask(options.reasons, scored_at, threads=1)
+        task = _task(options, scored_at)
         tally = run_spark(
             source, options.output, task, models, options.spark_master, options.batch_size
         )
         if progress is not None:
             progress.advance(tally.rows)
     else:
-        task = ScoringTask(options.reasons, scored_at, threads=1)
+        task = _task(options, scored_at)
         tally = run_local(
             source, options.output, task, models, options.batch_size, progress, options.threads
         )

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from mlflow import MlflowClient
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
-from data.generator import GeneratorConfig, generate
+from data.generator import GeneratorConfig, generate, write_history
 from features.lead_features import default_spec
 from models.lead_score import LeadScoreModel
 from models.packaging import log_lead_model, registered_name
@@ -26,6 +26,8 @@ from serving.app import create_app
 from serving.config import ServingConfig
 from tests.serving.helpers import mlflow_tracking
 from training.lead_score import TrainingConfig, channel_data, fit_channel
+from training.rep_pipeline import train_rep_fits
+from training.tracking import TrackingTarget
 
 CHANNELS = ("inbound", "outbound")
 CHAMPION = "champion"
@@ -106,3 +108,19 @@ def sample(registry: Registry) -> pd.DataFrame:
     """200 leads of both channels, in generated (time) order, from the newest period."""
     leads = registry.leads
     return leads.iloc[-400:].sample(200, random_state=1).sort_index()
+
+
+@pytest.fixture(scope="session")
+def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("routing-history")
+    write_history(GeneratorConfig(leads=60_000, seed=9), folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def fit_registry(registry: Registry, history: Path) -> Registry:
+    """The serving registry, now also holding closer-fit and account-manager-fit champions."""
+    target = TrackingTarget(registry.tracking_uri, "serving-fit-tests",
+                            (registry.home / "fit-artifacts").as_uri())  # fmt: skip
+    train_rep_fits(history, target)
+    return registry

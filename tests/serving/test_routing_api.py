@@ -11,32 +11,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from data.generator import GeneratorConfig, write_history
 from data.records import to_records
 from data.tables import read_table
 from serving.app import create_app
 from tests.postgres import fresh_schema
 from tests.serving.conftest import Registry
-from training.rep_pipeline import train_rep_fits
-from training.tracking import TrackingTarget
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="session")
-def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("routing-history")
-    write_history(GeneratorConfig(leads=60_000, seed=9), folder)
-    return folder
-
-
-@pytest.fixture(scope="session")
-def fit_registry(registry: Registry, history: Path) -> Registry:
-    """The serving registry, now also holding closer-fit and account-manager-fit champions."""
-    target = TrackingTarget(registry.tracking_uri, "serving-fit-tests",
-                            (registry.home / "fit-artifacts").as_uri())  # fmt: skip
-    train_rep_fits(history, target)
-    return registry
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
