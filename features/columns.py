@@ -138,6 +138,16 @@ def from_frame(frame: pd.DataFrame, fields: Mapping[str, FieldType]) -> Columns:
     return columns
 
 
+SMALL = 32
+"""Below this many values, hashing them first costs more than calling `function` on each."""
+
+
+def _object_array(items: list[Any]) -> np.ndarray:
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
+
+
 def map_distinct(
     values: np.ndarray, function: Callable[[Any], Any], dtype: npt.DTypeLike
 ) -> np.ndarray:
@@ -147,6 +157,16 @@ def map_distinct(
     rows: hashing each value beats a Python call, a regex or a dict lookup
     per row by an order of magnitude, with the same results.
     """
+    if len(values) <= SMALL:
+        return (
+            np.fromiter(
+                (function(None if pd.isna(v) else v) for v in values),
+                dtype=dtype,
+                count=len(values),
+            )
+            if np.dtype(dtype) != np.dtype(object)
+            else _object_array([function(None if pd.isna(v) else v) for v in values])
+        )
     codes, distinct = pd.factorize(values)  # None (missing) gets code -1
     mapped = np.empty(len(distinct) + 1, dtype=dtype)
     for i, value in enumerate(distinct):

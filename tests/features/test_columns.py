@@ -40,3 +40,19 @@ def test_arrow_backed_text_gives_the_object_columns() -> None:
         fitted.transform(from_frame(arrow, spec.input_fields)),
         fitted.transform(from_frame(leads, spec.input_fields)),
     )
+
+
+def test_map_distinct_gives_the_same_values_for_few_and_many_rows() -> None:
+    from features.columns import SMALL, map_distinct
+
+    values = np.array(["a", None, "b", "a", np.nan] * (SMALL // 2), dtype=object)
+
+    def length(v: object) -> float:
+        return -1.0 if v is None else float(len(str(v)))
+
+    many = map_distinct(values, length, np.float64)
+    few = np.concatenate(
+        [map_distinct(values[i : i + 5], length, np.float64) for i in range(0, len(values), 5)]
+    )
+    np.testing.assert_array_equal(many, few)
+    assert few[1] == -1.0 and few[4] == -1.0
