@@ -188,13 +188,20 @@ class Customer(_Record):
     )
 
 
-def _arrow_type(annotation: Any) -> pa.DataType:
+def base_type(annotation: Any) -> Any:
+    """The type under `X | None` and `Annotated[X, ...]` (e.g. int for NonNegativeInt | None)."""
     origin = get_origin(annotation)
     if origin in (Union, UnionType):
         (inner,) = (a for a in get_args(annotation) if a is not NoneType)
-        return _arrow_type(inner)
+        return base_type(inner)
     if origin is Annotated:
-        return _arrow_type(get_args(annotation)[0])
+        return base_type(get_args(annotation)[0])
+    return annotation
+
+
+def _arrow_type(annotation: Any) -> pa.DataType:
+    annotation = base_type(annotation)
+    origin = get_origin(annotation)
     if origin is list:
         return pa.list_(_arrow_type(get_args(annotation)[0]))
     simple: dict[Any, pa.DataType] = {

@@ -10,12 +10,11 @@ are monotone: asking for a demo or booking a meeting never lowers a score.
 from __future__ import annotations
 
 from datetime import datetime
-from types import NoneType, UnionType
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Any
 
 from pydantic import BaseModel
 
-from data.contract import Channel, Lead
+from data.contract import Channel, Lead, base_type
 from features.columns import FieldType
 from features.spec import Feature, FeatureSpec
 
@@ -65,12 +64,7 @@ OUTBOUND: tuple[dict[str, Any], ...] = (
 
 
 def _field_type(annotation: Any) -> FieldType:
-    origin = get_origin(annotation)
-    if origin in (Union, UnionType):
-        (inner,) = (a for a in get_args(annotation) if a is not NoneType)
-        return _field_type(inner)
-    if origin is Annotated:
-        return _field_type(get_args(annotation)[0])
+    annotation = base_type(annotation)
     if annotation is bool:
         return FieldType.boolean
     if annotation in (int, float):
