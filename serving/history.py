@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Iterable
 
 from data.store import Store
@@ -20,6 +21,8 @@ from data.store.records import ScoreIn
 logger = logging.getLogger(__name__)
 
 BATCH = 500
+POLL = 0.01
+"""How often a gathering writer checks whether a reader is waiting (seconds)."""
 _STOP = object()
 
 
@@ -31,6 +34,7 @@ class HistoryWriter:
         self._interval = interval
         self._queue: queue.Queue[object] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="score-history", daemon=True)
+        self._hurry = threading.Event()
         self.written = 0
         self.failed = 0
 
@@ -42,8 +46,15 @@ class HistoryWriter:
             self._queue.put(row)
 
     def flush(self) -> None:
-        """Block until everything added so far is written (or has failed)."""
-        self._queue.join()
+        """Block until everything added so far is written (or has failed).
+
+        Cuts the current batch window short, so a reader waits for one write only.
+        """
+        self._hurry.set()
+        try:
+            self._queue.join()
+        finally:
+            self._hurry.clear()
 
     def close(self) -> None:
         """Write what is pending, then stop the thread."""
@@ -57,9 +68,17 @@ class HistoryWriter:
             stop = first is _STOP
             if not stop:
                 batch.append(first)  # type: ignore[arg-type]
+            # Gather for up to `interval` after the first row: one transaction per batch,
+            # not per request, is what keeps the history cheap.
+            deadline = time.monotonic() + self._interval
             while not stop and len(batch) < BATCH:
+                remaining = deadline - time.monotonic()
                 try:
-                    item = self._queue.get(timeout=self._interval if not batch else 0.0)
+                    item = (
+                        self._queue.get(timeout=max(remaining, 0.0))
+                        if remaining > 0
+                        else (self._queue.get_nowait())
+                    )
                 except queue.Empty:
                     break
                 if item is _STOP:
