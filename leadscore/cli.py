@@ -14,6 +14,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from data.importing.importer import import_export
+from data.importing.mapping import load_mapping
+from data.importing.report import report_table
 from data.tables import MissingTableError
 from leadscore.jobs import (
     generate_history,
@@ -40,7 +43,7 @@ app = typer.Typer(
 
 @app.callback()
 def main() -> None:
-    """leadscore: generate, train, serve, rescore, demo."""
+    """leadscore: generate, import, train, serve, rescore, demo."""
 
 
 @app.command()
@@ -79,6 +82,25 @@ class ModelsOption(StrEnum):
 class TargetOption(StrEnum):
     won = "won"
     qualified = "qualified"
+
+
+@app.command("import")
+def import_(
+    input: Annotated[Path, typer.Option(help="The CRM export, a CSV file.")],
+    mapping: Annotated[
+        str, typer.Option(help="Mapping YAML file, or a preset: salesforce, hubspot.")
+    ],
+    out: Annotated[Path, typer.Option(help="Folder for leads.parquet and outcomes.parquet.")],
+) -> None:
+    """Import a real CRM export with a field mapping, and print the validation report."""
+    console = Console()
+    try:
+        report = import_export(input, load_mapping(mapping), out)
+    except (OSError, ValueError) as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(1) from error
+    console.print(report_table(report))
+    console.print(f"wrote {out / 'leads.parquet'} and {out / 'outcomes.parquet'}")
 
 
 @app.command()

@@ -1,0 +1,1 @@
+"""Importing a real CRM export into the contract tables (issue #5)."""

@@ -1,0 +1,144 @@
+"""The mapping file: how the columns of one CRM export become contract fields.
+
+A mapping is YAML so that a sales-ops person can write one without Python;
+errors name the file and the key to fix, because the person reading them is
+editing that file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+
+from data.contract import Lead
+
+PRESETS = Path(__file__).parent / "presets"
+DEFAULT_BLANKS = ["", "Select", "N/A", "n/a", "NA", "-", "null", "None"]
+OWN_KEYS = ("created_at", "channel")
+"""Contract fields with their own mapping key, not listed under `columns`."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(_Strict):
+    format: Literal["csv"] = "csv"
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    encoding: str = "utf-8"
+
+
+class Extra(_Strict):
+    kind: Literal["categorical", "numeric", "boolean"]
+
+
+def _texts(values: list[Any]) -> list[str]:
+    # YAML reads `true` and `1` as bool and int; the export holds text.
+    return [str(v).strip().lower() for v in values]
+
+
+class Outcome(_Strict):
+    column: str
+    converted: list[str] = Field(min_length=1)
+    not_converted: list[str] | None = None
+
+    @field_validator("converted", "not_converted", mode="before")
+    @classmethod
+    def _as_text(cls, values: Any) -> Any:
+        return _texts(values) if isinstance(values, list) else values
+
+
+class Mapping(_Strict):
+    source: Source = Source()
+    columns: dict[str, str]
+    extra: dict[str, Extra] = Field(default_factory=dict)
+    outcome: Outcome
+    created_at: str
+    exclude: list[str] = Field(default_factory=list)
+    post_contact: list[str] = Field(default_factory=list)
+    blanks: list[str] = Field(default_factory=lambda: list(DEFAULT_BLANKS))
+    channel: str = Field(description='"inbound", "outbound" or the column that holds it.')
+
+    _origin: str = PrivateAttr(default="<mapping>")
+    _lines: dict[str, int] = PrivateAttr(default_factory=dict)
+
+    @field_validator("columns")
+    @classmethod
+    def _contract_fields(cls, columns: dict[str, str]) -> dict[str, str]:
+        for name in columns:
+            if name in OWN_KEYS:
+                raise ValueError(f"'{name}' has its own top-level key, not one under columns")
+            if name not in Lead.model_fields:
+                raise ValueError(f"'{name}' is not a field of the leads contract")
+        if "lead_id" not in columns:
+            raise ValueError("lead_id must be mapped (the CRM's record id)")
+        return columns
+
+    @field_validator("extra")
+    @classmethod
+    def _no_clash(cls, extra: dict[str, Extra]) -> dict[str, Extra]:
+        for name in extra:
+            if name in Lead.model_fields or name == "converted":
+                raise ValueError(f"extra column '{name}' clashes with a contract field")
+        return extra
+
+    @property
+    def channel_column(self) -> str | None:
+        """The export column holding the channel, or None for a constant channel."""
+        return None if self.channel in ("inbound", "outbound") else self.channel
+
+    def where(self, key: str) -> str:
+        """'mapping.yaml line 7: columns.company_size', to point at what to fix."""
+        line = self._lines.get(key)
+        return f"{self._origin} line {line}: {key}" if line else f"{self._origin}: {key}"
+
+    def used_columns(self) -> dict[str, str]:
+        """Every export column the mapping reads, with the mapping key naming it."""
+        used = {column: f"columns.{field}" for field, column in self.columns.items()}
+        used |= {column: f"extra.{column}" for column in self.extra}
+        used[self.outcome.column] = "outcome.column"
+        used[self.created_at] = "created_at"
+        if self.channel_column is not None:
+            used[self.channel_column] = "channel"
+        return used
+
+
+def _key_lines(node: yaml.Node, prefix: str = "") -> dict[str, int]:
+    """The 1-based line of every key in a YAML document, by dotted path."""
+    lines: dict[str, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            path = f"{prefix}{key.value}"
+            lines[path] = key.start_mark.line + 1
+            lines |= _key_lines(value, f"{path}.")
+    return lines
+
+
+def load_mapping(path: Path | str) -> Mapping:
+    """Read a mapping file, or a preset by name ("salesforce", "hubspot")."""
+    file = Path(path)
+    if not file.suffix and not file.exists() and (PRESETS / f"{file}.yaml").exists():
+        file = PRESETS / f"{file}.yaml"
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ValueError(f"{path}: cannot read the mapping ({error.strerror})") from error
+    try:
+        raw = yaml.safe_load(text)
+        node = yaml.compose(text)
+    except yaml.YAMLError as error:
+        raise ValueError(f"{file.name}: not valid YAML: {error}") from error
+    if not isinstance(raw, dict):
+        raise ValueError(f"{file.name}: expected a mapping of keys, found {type(raw).__name__}")
+    try:
+        mapping = Mapping.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        key = ".".join(str(part) for part in first["loc"]) or "(top)"
+        raise ValueError(f"{file.name}: {key}: {first['msg']}") from error
+    mapping._origin = file.name
+    mapping._lines = _key_lines(node) if node is not None else {}
+    return mapping

@@ -1,0 +1,108 @@
+"""The validation report of an import: what was read, cleaned and rejected.
+
+Someone importing their CRM needs to see which rows did not make it and why,
+by the line number their spreadsheet shows, before trusting a model trained on
+the rest.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pandas as pd
+from rich.console import Group
+from rich.table import Table
+
+from data.importing.cleaning import CellError
+
+FIRST_DATA_LINE = 2
+"""Line 1 of the file is the header. Lines are counted as records, so a quoted
+value spanning several lines shifts later numbers."""
+
+
+def line_of(row: int) -> int:
+    """The 1-based file line of the frame's 0-based row."""
+    return row + FIRST_DATA_LINE
+
+
+@dataclass(frozen=True)
+class ColumnSummary:
+    column: str
+    kind: str
+    missing_share: float
+    distinct: int
+    errors: int
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    line: int
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    """Everything the importer noticed, for the CLI table and for tests."""
+
+    source: str
+    rows_read: int = 0
+    rows_imported: int = 0
+    converted: int = 0
+    columns: list[ColumnSummary] = field(default_factory=list)
+    rejected: list[RejectedRow] = field(default_factory=list)
+    errors: list[CellError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    blanks: dict[str, int] = field(default_factory=dict)
+
+    def summarize(self, column: str, kind: str, values: pd.Series) -> None:
+        """Add a column's missing share, distinct values and error count."""
+        bad = sum(1 for e in self.errors if e.column == column)
+        share = float(values.isna().mean()) if len(values) else 0.0
+        self.columns.append(
+            ColumnSummary(column, kind, share, int(values.nunique(dropna=True)), bad)
+        )
+
+    def reject(self, row: int, reason: str) -> None:
+        """Record that the frame's 0-based `row` was left out, and why."""
+        self.rejected.append(RejectedRow(line_of(row), reason))
+
+
+def report_table(report: ImportReport, max_rows: int = 20) -> Group:
+    """The report as rich tables: one row per column, then the first rejected rows."""
+    columns = Table(
+        title=f"{report.source}: {report.rows_imported:,} of {report.rows_read:,} rows "
+        f"imported, {report.converted:,} converted"
+    )
+    for name in ("column", "kind", "missing", "distinct", "errors", "blanks"):
+        columns.add_column(name, justify="left" if name in ("column", "kind") else "right")
+    for c in report.columns:
+        columns.add_row(
+            c.column,
+            c.kind,
+            f"{c.missing_share:.0%}",
+            f"{c.distinct:,}",
+            str(c.errors) if c.errors else "",
+            str(report.blanks.get(c.column, "")),
+        )
+    parts: list[Table] = [columns]
+    if report.rejected:
+        rejected = Table(title=f"{len(report.rejected):,} rejected rows")
+        rejected.add_column("line", justify="right")
+        rejected.add_column("reason")
+        for row in report.rejected[:max_rows]:
+            rejected.add_row(str(row.line), row.reason)
+        parts.append(rejected)
+    if report.errors:
+        reasons = Counter((e.column, e.reason) for e in report.errors)
+        errors = Table(title="values left missing")
+        for name in ("column", "reason", "count", "first line", "example"):
+            errors.add_column(name)
+        for (column, reason), count in reasons.most_common(max_rows):
+            first = next(e for e in report.errors if (e.column, e.reason) == (column, reason))
+            errors.add_row(column, reason, str(count), str(line_of(first.row)), first.value)
+        parts.append(errors)
+    notes = Table(show_header=False, box=None)
+    for note in report.notes:
+        notes.add_row(f"note: {note}")
+    return Group(*parts, notes)
