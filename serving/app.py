@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from data.contract import Channel, Role
 from models.packaging import load_lead_model, registered_name
 from models.rep_packaging import load_rep_model, rep_registered_name
+from models.rule_score import load_rule_score
 from serving.config import ServingConfig
 from serving.database import open_store
 from serving.history import HistoryWriter
@@ -22,7 +23,11 @@ from serving.routes import health, leads, models, outcomes, reps, routing
 
 
 def create_app(config: ServingConfig) -> FastAPI:
-    """The API; its lifespan opens the store and loads each channel's model by alias."""
+    """The API; its lifespan opens the store and loads each channel's model by alias.
+
+    The rule score is read here, so a broken rule file stops the start-up.
+    """
+    rule_score = load_rule_score(config.rule_score) if config.rule_score else None
     model_store: LeadModels = ModelStore(
         RegistryLoader(config.tracking_uri, config.model_alias, registered_name, load_lead_model),
         slots=tuple(Channel),
@@ -68,6 +73,7 @@ def create_app(config: ServingConfig) -> FastAPI:
     app.state.config = config
     app.state.model_store = model_store
     app.state.fit_models = fit_models
+    app.state.rule_score = rule_score
     app.state.store = app.state.history = None
     app.include_router(health.router)
     app.include_router(leads.router)

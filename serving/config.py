@@ -8,7 +8,7 @@ adds where the models and the store are.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from models.assignment import PolicyConfig
 
@@ -25,6 +25,17 @@ class ApiOptions(BaseModel):
     )
     fairness: float = Field(default=0.1, ge=0, description="Strength of the load balancing.")
     policy_seed: int = Field(default=0, description="Seed of the exploration draws.")
+    rule_score: str | None = Field(
+        default="default",
+        description="Rule file (YAML) that scores a channel until a model is registered for "
+        "it; 'default' is the shipped one; none (or empty) answers 503 instead.",
+    )
+
+    @field_validator("rule_score")
+    @classmethod
+    def _off(cls, value: str | None) -> str | None:
+        # An environment variable cannot be null: LEADSCORE_API__RULE_SCORE=none turns it off.
+        return None if value is None or value.strip().lower() in ("", "none", "off") else value
 
     def policy(self) -> PolicyConfig:
         return PolicyConfig(

@@ -17,6 +17,7 @@ from pydantic_core import from_json
 
 from data.contract import Lead
 from data.store import Store
+from models.rule_score import RuleScoreFile
 from serving.config import ServingConfig
 from serving.history import HistoryWriter
 from serving.model_store import FitModelSet, LeadModels, LeadModelSet
@@ -78,6 +79,15 @@ async def get_models(request: Request) -> LeadModelSet:
 
 
 ModelsDep = Annotated[LeadModelSet, Depends(get_models)]
+
+
+async def get_rule_score(request: Request) -> RuleScoreFile | None:
+    """The rule score for channels without a model; None when it is turned off."""
+    rule_score: RuleScoreFile | None = request.app.state.rule_score
+    return rule_score
+
+
+RuleScoreDep = Annotated[RuleScoreFile | None, Depends(get_rule_score)]
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from data.contract import Channel
+from models.rule_score import RuleScoreFile
 from serving.model_store import FitModelSet, LeadModelSet, LoadedLeadModel, MissingModel
 
 ReasonValue = str | bool | int | float | None
@@ -70,11 +71,24 @@ class MissingModelInfo(BaseModel):
     name: str
     alias: str
     reason: str
+    served_by: str | None = Field(
+        default=None, description="What scores the channel meanwhile (the rule score), if any."
+    )
 
     @classmethod
-    def of(cls, model: MissingModel) -> MissingModelInfo:
+    def of(cls, model: MissingModel, rule_score: RuleScoreFile | None = None) -> MissingModelInfo:
+        served_by = None
+        if rule_score is not None:
+            served_by = (
+                f"the rule score serves this channel until a model is registered "
+                f"({rule_score.name} {rule_score.version}, {rule_score.path.name})"
+            )
         return cls(
-            channel=Channel(model.slot), name=model.name, alias=model.alias, reason=model.reason
+            channel=Channel(model.slot),
+            name=model.name,
+            alias=model.alias,
+            reason=model.reason,
+            served_by=served_by,
         )
 
 
@@ -100,7 +114,12 @@ class ModelList(BaseModel):
     )
 
     @classmethod
-    def of(cls, models: LeadModelSet, fits: FitModelSet | None = None) -> ModelList:
+    def of(
+        cls,
+        models: LeadModelSet,
+        fits: FitModelSet | None = None,
+        rule_score: RuleScoreFile | None = None,
+    ) -> ModelList:
         fit_models = []
         if fits is not None:
             fit_models = [
@@ -114,7 +133,7 @@ class ModelList(BaseModel):
             ]  # fmt: skip
         return cls(
             models=[ModelInfo.of(m) for m in models.loaded.values()],
-            missing=[MissingModelInfo.of(m) for m in models.missing.values()],
+            missing=[MissingModelInfo.of(m, rule_score) for m in models.missing.values()],
             errors=[*models.errors, *(fits.errors if fits is not None else ())],
             fit_models=fit_models,
         )
@@ -130,12 +149,12 @@ class Readiness(BaseModel):
     missing: list[MissingModelInfo]
 
     @classmethod
-    def of(cls, models: LeadModelSet | None) -> Readiness:
-        """Ready once the models are loaded and every channel has one."""
+    def of(cls, models: LeadModelSet | None, rule_score: RuleScoreFile | None = None) -> Readiness:
+        """Ready once the models are loaded and every channel has one or the rule score."""
         if models is None:
             return cls(status="not_ready", loaded=[], missing=[])
         return cls(
-            status="ready" if models.complete else "not_ready",
+            status="ready" if models.complete or rule_score is not None else "not_ready",
             loaded=[ModelInfo.of(m) for m in models.loaded.values()],
-            missing=[MissingModelInfo.of(m) for m in models.missing.values()],
+            missing=[MissingModelInfo.of(m, rule_score) for m in models.missing.values()],
         )

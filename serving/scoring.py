@@ -3,7 +3,8 @@
 No pandas here: validated `Lead` objects go straight to `Columns` with
 `from_records`, then to the same `LeadScoreModel.score` that MLflow's pyfunc
 and batch re-scoring call, grouped by channel so each group is one
-vectorised call.
+vectorised call. A channel without a model is scored by the rule score
+(`models.rule_score`), if one is configured.
 """
 
 from __future__ import annotations
@@ -14,8 +15,14 @@ import numpy as np
 
 from data.contract import Channel, Lead
 from models.lead_score import ScoredLeads
+from models.rule_score import RuleScoreFile
 from serving.model_store import LeadModelSet, LoadedLeadModel, MissingModel
 from serving.schemas import LeadScore, ModelRef, Reason
+
+RULE_SCORE_WARNING = (
+    "scored by the rule score: no model is registered for this channel yet "
+    "(train one with `leadscore train`)"
+)
 
 
 class ModelUnavailableError(Exception):
@@ -27,21 +34,36 @@ class ModelUnavailableError(Exception):
         super().__init__(f"no model to score {missing.slot} leads: {missing.reason}{then}")
 
 
-def score_leads(models: LeadModelSet, leads: Sequence[Lead], reasons: int) -> list[LeadScore]:
-    """Scores in input order; raises `ModelUnavailableError` up front if a model is missing."""
+def score_leads(
+    models: LeadModelSet,
+    leads: Sequence[Lead],
+    reasons: int,
+    rule_score: RuleScoreFile | None = None,
+) -> list[LeadScore]:
+    """Scores in input order.
+
+    A channel without a model goes to `rule_score`; without one, raises
+    `ModelUnavailableError` up front.
+    """
     groups: dict[str, list[int]] = {}
     for index, lead in enumerate(leads):
         groups.setdefault(lead.channel, []).append(index)
     for channel in groups:
-        if channel not in models.loaded:
+        if channel not in models.loaded and rule_score is None:
             raise ModelUnavailableError(models.missing[channel])
+
+    def group_scores(channel: str, group: Sequence[Lead]) -> list[LeadScore]:
+        if channel in models.loaded:
+            return _score_group(models.loaded[channel], group, reasons)
+        assert rule_score is not None  # checked above
+        return _rule_group(rule_score, group, reasons)
+
     if len(groups) == 1:  # the usual case: no regrouping needed
         ((channel, _),) = groups.items()
-        return _score_group(models.loaded[channel], leads, reasons)
+        return group_scores(channel, leads)
     by_row: dict[int, LeadScore] = {}
     for channel, rows in groups.items():
-        group = [leads[i] for i in rows]
-        by_row.update(zip(rows, _score_group(models.loaded[channel], group, reasons), strict=True))
+        by_row.update(zip(rows, group_scores(channel, [leads[i] for i in rows]), strict=True))
     return [by_row[i] for i in range(len(leads))]
 
 
@@ -54,7 +76,18 @@ def _score_group(entry: LoadedLeadModel, leads: Sequence[Lead], reasons: int) ->
         warnings[row].append(
             f"{field} '{value}' was not seen in training; the lead was scored as if it were missing"
         )
-    model = ModelRef(name=entry.name, version=entry.version)
+    return _scores(leads, scored, ModelRef(name=entry.name, version=entry.version), warnings)
+
+
+def _rule_group(rules: RuleScoreFile, leads: Sequence[Lead], reasons: int) -> list[LeadScore]:
+    scored = rules.rules.score_records([lead.__dict__ for lead in leads], reasons=reasons)
+    warnings = [[RULE_SCORE_WARNING] for _ in leads]
+    return _scores(leads, scored, ModelRef(name=rules.name, version=rules.version), warnings)
+
+
+def _scores(
+    leads: Sequence[Lead], scored: ScoredLeads, model: ModelRef, warnings: list[list[str]]
+) -> list[LeadScore]:
     score = np.rint(scored.score).astype(np.int64).tolist()
     probability = scored.probability.tolist()
     grade = scored.grade.tolist()

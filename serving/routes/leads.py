@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from data.contract import Lead
 from data.store import ScoreIn, ScoreRecord
-from serving.deps import HistoryDep, LeadBatchDep, ModelsDep, StoreDep
+from serving.deps import HistoryDep, LeadBatchDep, ModelsDep, RuleScoreDep, StoreDep
 from serving.openapi import LEADS_BODY
 from serving.schemas import LeadScore
 from serving.scoring import ModelUnavailableError, score_leads
@@ -35,12 +35,17 @@ _MANY = TypeAdapter(list[LeadScore])
     "/score",
     summary="Score one lead or a list of leads",
     response_model=LeadScore | list[LeadScore],
-    responses={status.HTTP_503_SERVICE_UNAVAILABLE: {"description": "A channel has no model."}},
+    responses={
+        status.HTTP_503_SERVICE_UNAVAILABLE: {
+            "description": "A channel has no model (and the rule score is off)."
+        }
+    },
     openapi_extra=LEADS_BODY,
 )
 async def score(
     batch: LeadBatchDep,
     models: ModelsDep,
+    rule_score: RuleScoreDep,
     history: HistoryDep,
     reasons: Annotated[
         int,
@@ -55,9 +60,9 @@ async def score(
     """One lead in, one score out; a list in, a list out in the same order."""
     try:
         if len(batch.leads) * (4 if reasons else 1) <= INLINE_WORK:
-            scores = score_leads(models, batch.leads, reasons)
+            scores = score_leads(models, batch.leads, reasons, rule_score)
         else:
-            scores = await run_in_threadpool(score_leads, models, batch.leads, reasons)
+            scores = await run_in_threadpool(score_leads, models, batch.leads, reasons, rule_score)
     except ModelUnavailableError as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
     if history is not None:

@@ -23,3 +23,16 @@ def test_database_url_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
     url = "postgresql+psycopg://leadscore@db.internal/leadscore"
     monkeypatch.setenv("LEADSCORE_DATABASE_URL", url)
     assert Settings().database == url
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, "default"), ("rules/mine.yaml", "rules/mine.yaml"), ("none", None)],
+)
+def test_the_rule_score_setting_reaches_the_service(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, expected: str | None
+) -> None:
+    monkeypatch.delenv("LEADSCORE_API__RULE_SCORE", raising=False)
+    if value is not None:
+        monkeypatch.setenv("LEADSCORE_API__RULE_SCORE", value)
+    assert Settings().serving().rule_score == expected

@@ -82,7 +82,9 @@ def test_a_missing_model_is_a_503_naming_it_while_the_other_channel_scores(
 ) -> None:
     inbound = lead_json(rows_of(sample, "inbound").iloc[0])
     outbound = lead_json(rows_of(sample, "outbound").iloc[0])
-    with TestClient(create_app(registry.settings(model_alias=inbound_only))) as app_client:
+    # With the rule score off; tests/serving/test_rule_score_api.py covers it on.
+    config = registry.settings(model_alias=inbound_only, rule_score=None)
+    with TestClient(create_app(config)) as app_client:
         assert score(app_client, inbound)["model"]["name"] == "lead-score-inbound"
         for body in (outbound, [inbound, outbound]):
             response = app_client.post("/v1/leads/score", json=body)
