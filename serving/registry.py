@@ -43,7 +43,9 @@ class RegistryLoader(Generic[M]):
     ) -> None:
         self.tracking_uri = tracking_uri
         self.alias = alias
-        self.client = MlflowClient(tracking_uri=tracking_uri)
+        # The registry too: left out, MlflowClient takes the process-wide registry URI,
+        # which another component (a training run in the same process) may have set.
+        self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
         self._name_of = name_of
         self._load = load
         self._train_hint = train_hint

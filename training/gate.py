@@ -22,6 +22,10 @@ ChampionScorer = Callable[[str], np.ndarray]
 rows, so a champion with other features computes its own)."""
 
 
+GATE_METRIC = "roc_auc"
+"""What the gate compares, on the candidate's validation rows."""
+
+
 @dataclass(frozen=True)
 class GateDecision:
     promote: bool

@@ -18,7 +18,7 @@ from data.tables import read_table
 from features.columns import from_frame, take
 from features.lead_features import default_spec
 from models.packaging import load_lead_model, log_lead_model, registered_name
-from training.gate import GateDecision, apply_gate
+from training.gate import GATE_METRIC, GateDecision, apply_gate
 from training.lead_score import (
     ChannelData,
     FittedChannel,
@@ -28,10 +28,8 @@ from training.lead_score import (
     fit_channel,
 )
 from training.metrics import bootstrap_interval, evaluate
-from training.run_logging import log_validation
+from training.run_logging import log_gate, log_validation
 from training.tracking import TrackingTarget, use_tracking
-
-GATE_METRIC = "roc_auc"
 
 
 @dataclass(frozen=True)
@@ -104,10 +102,7 @@ def _log_and_register(
     info = log_lead_model(model, data.leads.iloc[split.validation], registered_model_name=name)
     version = str(info.registered_model_version)
     gate = _gate(client, name, alias, version, data, split.validation, metrics)
-    mlflow.log_params({"gate_decision": "promoted" if gate.promote else "kept champion",
-                       "gate_reason": gate.reason[:500]})  # fmt: skip
-    if gate.champion is not None:
-        mlflow.log_metric("champion_val_roc_auc", gate.champion)
+    log_gate(gate)
     return ChannelReport(
         channel=data.channel,
         model_name=name,

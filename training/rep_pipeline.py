@@ -18,7 +18,7 @@ from data.contract import Role
 from data.tables import read_table
 from features.rep_features import RepFeatureSpec, account_manager_spec, closer_spec
 from models.rep_packaging import load_rep_model, log_rep_model, rep_registered_name
-from training.gate import GateDecision, apply_gate
+from training.gate import GATE_METRIC, GateDecision, apply_gate
 from training.lead_score import TrainingConfig
 from training.metrics import bootstrap_interval, evaluate
 from training.policy_evaluation import RoutingEvaluation, load_truth, simulate_routing
@@ -26,10 +26,8 @@ from training.policy_replay import ReplaySettings, replay_roster
 from training.policy_report import log_policy_evaluation, log_policy_evaluation_skipped
 from training.rep_data import RepData, account_manager_data, closer_data
 from training.rep_fit import FittedRep, fit_rep, rep_training_config
-from training.run_logging import log_validation
+from training.run_logging import log_gate, log_validation
 from training.tracking import TrackingTarget, use_tracking
-
-GATE_METRIC = "roc_auc"
 
 
 @dataclass(frozen=True)
@@ -187,10 +185,7 @@ def _log_and_register(
         # same model without rep features must not drive it.
         floor=baseline[GATE_METRIC],
     )
-    mlflow.log_params({"gate_decision": "promoted" if gate.promote else "kept champion",
-                       "gate_reason": gate.reason[:500]})  # fmt: skip
-    if gate.champion is not None:
-        mlflow.log_metric("champion_val_roc_auc", gate.champion)
+    log_gate(gate)
     return RepReport(
         role=data.role.value,
         model_name=name,

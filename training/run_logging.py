@@ -12,6 +12,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
+from training.gate import GateDecision
 from training.plots import calibration_figure, gains_figure, importance_figure
 
 
@@ -38,3 +39,11 @@ def log_validation(
         path = Path(tmp) / "validation_predictions.parquet"
         pd.DataFrame({"y": y_val, **predictions}).to_parquet(path)
         mlflow.log_artifact(str(path))
+
+
+def log_gate(gate: GateDecision) -> None:
+    """The promotion decision, its reason and the champion's figure on the same rows."""
+    mlflow.log_params({"gate_decision": "promoted" if gate.promote else "kept champion",
+                       "gate_reason": gate.reason[:500]})  # fmt: skip
+    if gate.champion is not None:
+        mlflow.log_metric(f"champion_val_{gate.metric}", gate.champion)

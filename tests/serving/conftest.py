@@ -68,7 +68,7 @@ class Registry:
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
     home = tmp_path_factory.mktemp("leadscore")
     uri = f"sqlite:///{home / 'mlflow.db'}"
-    client = MlflowClient(tracking_uri=uri)
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     experiment_id = client.create_experiment(
         "serving-tests", artifact_location=(home / "artifacts").as_uri()
     )

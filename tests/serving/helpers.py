@@ -8,25 +8,15 @@ from contextlib import contextmanager
 from typing import Any
 
 import mlflow
-import numpy as np
 import pandas as pd
 from fastapi.testclient import TestClient
+
+from data.records import to_records
 
 
 def lead_json(row: pd.Series) -> dict[str, Any]:
     """A row of leads.parquet as a client would post it: NA -> null, times as ISO strings."""
-    out: dict[str, Any] = {}
-    for key, value in row.to_dict().items():
-        name = str(key)
-        if isinstance(value, pd.Timestamp):
-            out[name] = value.isoformat()
-        elif value is None or (np.ndim(value) == 0 and pd.isna(value)):
-            out[name] = None
-        elif isinstance(value, np.generic):
-            out[name] = value.item()
-        else:
-            out[name] = value
-    return out
+    return to_records(row.to_frame().T)[0]
 
 
 def leads_json(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -58,10 +48,13 @@ def mlflow_tracking(uri: str) -> Iterator[None]:
     Only the tests need this: the app talks to the registry through its own client.
     """
     previous = os.environ.get("MLFLOW_TRACKING_URI")
+    previous_registry = mlflow.get_registry_uri()
     mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)  # else registering goes wherever another test pointed it
     try:
         yield
     finally:
+        mlflow.set_registry_uri(previous_registry)
         mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # None is MLflow's "unset"
         if previous is not None:
             os.environ["MLFLOW_TRACKING_URI"] = previous
