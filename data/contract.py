@@ -15,7 +15,8 @@ from types import NoneType, UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.fields import FieldInfo
 
 
 class Channel(StrEnum):
@@ -78,6 +79,8 @@ def segment_of(company_size: float | None) -> Segment | None:
 
 
 NonNegativeInt = Annotated[int, Field(ge=0)]
+CustomValue = Annotated[str, Field(max_length=256)] | float | bool | None
+"""A custom field's value: text, a number or a flag (floats as JSON sends them)."""
 NonNegativeFloat = Annotated[float, Field(ge=0)]
 
 
@@ -141,6 +144,20 @@ class Lead(_Record):
     prospector_id: str | None = Field(
         default=None, max_length=128, description="Prospector who opened the conversation."
     )
+    custom_fields: dict[str, CustomValue] | None = Field(
+        default=None,
+        description="The CRM's own fields that a model was trained on (the `extra` columns of an "
+        "import mapping), by column name, e.g. {\"landing_page_id\": \"a7f2\"}. "
+        "GET /v1/models lists the ones each model reads.",
+    )
+
+    @field_validator("custom_fields")
+    @classmethod
+    def _custom_names(cls, fields: dict[str, CustomValue] | None) -> dict[str, CustomValue] | None:
+        for name in fields or {}:
+            if name in cls.model_fields:
+                raise ValueError(f"'{name}' is a lead field; send it at the top level")
+        return fields
 
 
 class Rep(_Record):
@@ -218,19 +235,28 @@ def _arrow_type(annotation: Any) -> pa.DataType:
     raise TypeError(f"no Arrow type for {annotation!r}")
 
 
+NESTED_FIELDS = frozenset({"custom_fields"})
+"""Fields that a table holds flat, one column per key, rather than as one column."""
+
+
+def table_fields(model: type[BaseModel]) -> dict[str, FieldInfo]:
+    """The fields of a contract model that are columns of its table."""
+    return {name: info for name, info in model.model_fields.items() if name not in NESTED_FIELDS}
+
+
 def arrow_schema(model: type[BaseModel]) -> pa.Schema:
     """The Parquet schema of a contract table, derived from its pydantic model."""
     return pa.schema(
         [
             pa.field(name, _arrow_type(info.annotation), nullable=not info.is_required())
-            for name, info in model.model_fields.items()
+            for name, info in table_fields(model).items()
         ]
     )
 
 
 def columns(model: type[BaseModel]) -> list[str]:
     """The column names of a contract table, in contract order."""
-    return list(model.model_fields)
+    return list(table_fields(model))
 
 
 TABLES: dict[str, type[BaseModel]] = {

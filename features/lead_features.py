@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from data.contract import Channel, Lead, base_type
+from data.contract import Channel, Lead, base_type, table_fields
 from features.columns import FieldType
 from features.spec import Feature, FeatureSpec
 
@@ -76,7 +76,7 @@ def _field_type(annotation: Any) -> FieldType:
 
 def contract_field_types(model: type[BaseModel]) -> dict[str, FieldType]:
     """The feature-spec type of every field of a contract table."""
-    return {name: _field_type(info.annotation) for name, info in model.model_fields.items()}
+    return {name: _field_type(info.annotation) for name, info in table_fields(model).items()}
 
 
 LEAD_FIELD_TYPES: dict[str, FieldType] = contract_field_types(Lead)

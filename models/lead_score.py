@@ -17,6 +17,7 @@ import lightgbm as lgb
 import numpy as np
 
 from features.columns import Columns, FieldType, from_records
+from features.lead_features import LEAD_FIELD_TYPES
 from features.spec import FeatureSpec
 from models.scale import PlattCalibration, ScoreScale
 
@@ -60,11 +61,27 @@ class LeadScoreModel:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._reason_groups = _reason_groups(self.spec)
+        self._derive()
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self._derive()
+
+    def _derive(self) -> None:
         self._reason_groups = _reason_groups(self.spec)
+        self._custom_fields = {
+            name: kind
+            for name, kind in self.spec.input_fields.items()
+            if name not in LEAD_FIELD_TYPES
+        }
+
+    @property
+    def custom_fields(self) -> dict[str, FieldType]:
+        """The CRM's own fields this model reads (an import's extra columns), with their types.
+
+        Online they arrive in the lead's `custom_fields`; in files, as columns.
+        """
+        return self._custom_fields
 
     def raw_score(self, matrix: np.ndarray, threads: int = 0) -> np.ndarray:
         """LightGBM log-odds before calibration; `threads=0` means LightGBM's default."""

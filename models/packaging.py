@@ -21,7 +21,7 @@ from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 from mlflow.types.schema import AnyType
 from pydantic import BaseModel
 
-from data.contract import Lead
+from data.contract import Lead, table_fields
 from features.columns import FieldType, from_frame
 from features.lead_features import LEAD_FIELD_TYPES
 from models.lead_score import LeadScoreModel
@@ -94,7 +94,7 @@ def contract_schema(
             name,
             required=info.is_required(),
         )
-        for name, info in model.model_fields.items()
+        for name, info in table_fields(model).items()
         if name not in exclude
     ]
     return Schema([*columns, *extra])

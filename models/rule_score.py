@@ -19,7 +19,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from data.contract import Lead, base_type
+from data.contract import Lead, base_type, table_fields
 from models.lead_score import Reason, ScoredLeads
 
 DEFAULT_RULES = Path(__file__).parent / "rules" / "default.yaml"
@@ -49,9 +49,9 @@ class Rule(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> Rule:
-        if self.field not in Lead.model_fields:
+        if self.field not in table_fields(Lead):
             raise ValueError(
-                f"unknown field '{self.field}'; lead fields are: {', '.join(Lead.model_fields)}"
+                f"unknown field '{self.field}'; lead fields are: {', '.join(table_fields(Lead))}"
             )
         given = [c for c in _CONDITIONS if getattr(self, c) is not None]
         if not given or (len(given) > 1 and set(given) != {"at_least", "at_most"}):

@@ -9,11 +9,13 @@ vectorised call. A channel without a model is scored by the rule score
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from data.contract import Channel, Lead
+from features.columns import FieldType, utc_time
 from models.lead_score import ScoredLeads
 from models.rule_score import RuleScoreFile
 from serving.model_store import LeadModelSet, LoadedLeadModel, MissingModel
@@ -34,6 +36,60 @@ class ModelUnavailableError(Exception):
         super().__init__(f"no model to score {missing.slot} leads: {missing.reason}{then}")
 
 
+class CustomFieldError(ValueError):
+    """A custom field's value does not have the type its model was trained on."""
+
+    def __init__(self, row: int, name: str, message: str) -> None:
+        self.row, self.name = row, name
+        super().__init__(message)
+
+
+_CUSTOM_TYPES: dict[FieldType, tuple[tuple[type, ...], str]] = {
+    FieldType.number: ((int, float), "a number"),
+    FieldType.boolean: ((bool,), "true or false"),
+    FieldType.text: ((str, int, float), "text"),
+    FieldType.time: ((str,), "an ISO 8601 date or time"),
+}
+
+
+def with_custom_fields(
+    leads: Sequence[Lead], rows: Sequence[int], custom: Mapping[str, FieldType], model: ModelRef
+) -> tuple[list[dict[str, Any]], list[list[str]]]:
+    """Lead records with their custom fields at the top level, checked against `custom`.
+
+    A custom field the model does not read is a warning (a typo loses signal
+    silently otherwise); a value of the wrong type is an error naming it.
+    """
+    records: list[dict[str, Any]] = []
+    warnings: list[list[str]] = []
+    for row, lead in zip(rows, leads, strict=True):
+        given = lead.custom_fields or {}
+        notes = [
+            f"custom field '{name}' is not read by {model.name} v{model.version}; "
+            f"it reads: {', '.join(custom) or 'none'}"
+            for name in given
+            if name not in custom
+        ]
+        for name, kind in custom.items():
+            value = given.get(name)
+            if value is None:
+                continue
+            types, wanted = _CUSTOM_TYPES[kind]
+            wrong = not isinstance(value, types) or (isinstance(value, bool) and bool not in types)
+            if not wrong and kind is FieldType.time:
+                try:
+                    utc_time(value)
+                except ValueError:
+                    wrong = True
+            if wrong:
+                raise CustomFieldError(
+                    row, name, f"{name} must be {wanted} ({model.name} was trained on it), got {value!r}"
+                )
+        records.append({**lead.__dict__, **{n: v for n, v in given.items() if n in custom}})
+        warnings.append(notes)
+    return records, warnings
+
+
 def score_leads(
     models: LeadModelSet,
     leads: Sequence[Lead],
@@ -52,31 +108,39 @@ def score_leads(
         if channel not in models.loaded and rule_score is None:
             raise ModelUnavailableError(models.missing[channel])
 
-    def group_scores(channel: str, group: Sequence[Lead]) -> list[LeadScore]:
+    def group_scores(channel: str, group: Sequence[Lead], rows: Sequence[int]) -> list[LeadScore]:
         if channel in models.loaded:
-            return _score_group(models.loaded[channel], group, reasons)
+            return _score_group(models.loaded[channel], group, rows, reasons)
         assert rule_score is not None  # checked above
         return _rule_group(rule_score, group, reasons)
 
     if len(groups) == 1:  # the usual case: no regrouping needed
-        ((channel, _),) = groups.items()
-        return group_scores(channel, leads)
+        ((channel, rows),) = groups.items()
+        return group_scores(channel, leads, rows)
     by_row: dict[int, LeadScore] = {}
     for channel, rows in groups.items():
-        by_row.update(zip(rows, group_scores(channel, [leads[i] for i in rows]), strict=True))
+        by_row.update(zip(rows, group_scores(channel, [leads[i] for i in rows], rows), strict=True))
     return [by_row[i] for i in range(len(leads))]
 
 
-def _score_group(entry: LoadedLeadModel, leads: Sequence[Lead], reasons: int) -> list[LeadScore]:
-    # `__dict__` of a validated, frozen Lead is its field mapping: no copy, no dump.
-    records = [lead.__dict__ for lead in leads]
+def _score_group(
+    entry: LoadedLeadModel, leads: Sequence[Lead], rows: Sequence[int], reasons: int
+) -> list[LeadScore]:
+    model = ModelRef(name=entry.name, version=entry.version)
+    records: Sequence[Mapping[str, Any]]
+    custom = entry.model.custom_fields
+    if custom or any(lead.custom_fields for lead in leads):
+        records, warnings = with_custom_fields(leads, rows, custom, model)
+    else:
+        # `__dict__` of a validated, frozen Lead is its field mapping: no copy, no dump.
+        records = [lead.__dict__ for lead in leads]
+        warnings = [[] for _ in leads]
     scored = entry.model.score_records(records, reasons=reasons, threads=1)
-    warnings: list[list[str]] = [[] for _ in leads]
     for row, field, value in entry.model.spec.unknown_in_records(records):
         warnings[row].append(
             f"{field} '{value}' was not seen in training; the lead was scored as if it were missing"
         )
-    return _scores(leads, scored, ModelRef(name=entry.name, version=entry.version), warnings)
+    return _scores(leads, scored, model, warnings)
 
 
 def _rule_group(rules: RuleScoreFile, leads: Sequence[Lead], reasons: int) -> list[LeadScore]:

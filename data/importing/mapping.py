@@ -13,7 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-from data.contract import Lead
+from data.contract import Lead, table_fields
 
 PRESETS = Path(__file__).parent / "presets"
 DEFAULT_BLANKS = ["", "Select", "N/A", "n/a", "NA", "-", "null", "None"]
@@ -71,7 +71,7 @@ class Mapping(_Strict):
         for name in columns:
             if name in OWN_KEYS:
                 raise ValueError(f"'{name}' has its own top-level key, not one under columns")
-            if name not in Lead.model_fields:
+            if name not in table_fields(Lead):
                 raise ValueError(f"'{name}' is not a field of the leads contract")
         if "lead_id" not in columns:
             raise ValueError("lead_id must be mapped (the CRM's record id)")

@@ -17,7 +17,7 @@ from annotated_types import Ge, MaxLen, MinLen
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from data.contract import Lead
+from data.contract import Lead, table_fields
 from features.columns import FieldType
 from features.lead_features import LEAD_FIELD_TYPES
 
@@ -60,7 +60,7 @@ def _number(bound: object) -> float:
 def field_rules(model: type[BaseModel], kinds: dict[str, FieldType]) -> tuple[FieldRule, ...]:
     """One rule per field of `model`, in contract order."""
     rules = []
-    for name, info in model.model_fields.items():
+    for name, info in table_fields(model).items():
         base, constraints = _unwrap(info.annotation)
         constraints = [*info.metadata, *constraints]
         choices: tuple[str, ...] = ()

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
@@ -14,7 +15,7 @@ from data.store import ScoreIn, ScoreRecord
 from serving.deps import HistoryDep, LeadBatchDep, ModelsDep, RuleScoreDep, StoreDep
 from serving.openapi import LEADS_BODY
 from serving.schemas import LeadScore
-from serving.scoring import ModelUnavailableError, score_leads
+from serving.scoring import CustomFieldError, ModelUnavailableError, score_leads
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 
@@ -65,6 +66,10 @@ async def score(
             scores = await run_in_threadpool(score_leads, models, batch.leads, reasons, rule_score)
     except ModelUnavailableError as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
+    except CustomFieldError as exc:
+        where = () if batch.single else (exc.row,)
+        loc = ("body", *where, "custom_fields", exc.name)
+        raise RequestValidationError([{"type": "custom_field", "loc": loc, "msg": str(exc)}]) from exc
     if history is not None:
         history.add(_history_rows(batch.leads, scores))
     # Built by our own code from typed values: serialise directly, no second validation.

@@ -11,13 +11,13 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from data.contract import Lead
+from data.contract import Lead, table_fields
 from tests.serving.conftest import CHANNELS, Registry
 from tests.serving.helpers import lead_json, leads_json, mlflow_tracking, rows_of, score
 
 pytestmark = pytest.mark.slow
 
-LEAD_FIELDS = set(Lead.model_fields)
+LEAD_FIELDS = set(table_fields(Lead))
 
 
 def check_score(body: dict[str, object], lead: dict[str, object]) -> None:
