@@ -147,7 +147,7 @@ class Lead(_Record):
     custom_fields: dict[str, CustomValue] | None = Field(
         default=None,
         description="The CRM's own fields that a model was trained on (the `extra` columns of an "
-        "import mapping), by column name, e.g. {\"landing_page_id\": \"a7f2\"}. "
+        'import mapping), by column name, e.g. {"landing_page_id": "a7f2"}. '
         "GET /v1/models lists the ones each model reads.",
     )
 

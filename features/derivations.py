@@ -138,6 +138,19 @@ def segment_one(company_size: float) -> str | None:
     return Segment.enterprise.value
 
 
+def days_before_created(times: np.ndarray, created_at: np.ndarray) -> np.ndarray:
+    """Days from a CRM timestamp to the lead's creation (e.g. first web visit: 12.5)."""
+    days = (created_at - times) / np.timedelta64(1, "D")
+    return np.asarray(days, dtype=np.float64)  # NaT gives NaN
+
+
+def days_before_created_one(time: datetime | None, created_at: datetime | None) -> float:
+    if time is None or created_at is None:
+        return math.nan
+    return float(np.float64((np.datetime64(created_at, "us") - np.datetime64(time, "us"))
+                            / np.timedelta64(1, "D")))  # fmt: skip
+
+
 def month_one(time: datetime | None) -> float:
     return math.nan if time is None else float(time.month)
 
@@ -224,6 +237,7 @@ DERIVATIONS: dict[str, Derivation] = {
     "segment": Derivation(segment, segment_one),
     "title_function": Derivation(title_function, function_of_title),
     "month": Derivation(month, month_one),
+    "days_before_created": Derivation(days_before_created, days_before_created_one),
     "month_in_quarter": Derivation(month_in_quarter, month_in_quarter_one),
     "weekday": Derivation(weekday, weekday_one),
     "hour": Derivation(hour, hour_one),

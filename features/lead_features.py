@@ -9,6 +9,7 @@ are monotone: asking for a demo or booking a meeting never lowers a score.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +17,7 @@ from pydantic import BaseModel
 
 from data.contract import Channel, Lead, base_type, table_fields
 from features.columns import FieldType
-from features.spec import Feature, FeatureSpec
+from features.spec import Feature, FeatureSpec, Kind
 
 COMMON: tuple[dict[str, Any], ...] = (
     {"name": "source", "kind": "categorical"},
@@ -89,3 +90,32 @@ def default_spec(channel: Channel | str) -> FeatureSpec:
         features=tuple(Feature.from_dict(raw) for raw in COMMON + specific),
         field_types=LEAD_FIELD_TYPES,
     )
+
+
+_CUSTOM_KINDS: dict[str, tuple[Kind, FieldType]] = {
+    "categorical": (Kind.categorical, FieldType.text),
+    "numeric": (Kind.numeric, FieldType.number),
+    "boolean": (Kind.boolean, FieldType.boolean),
+    "timestamp": (Kind.numeric, FieldType.time),
+}
+
+
+def with_custom_columns(spec: FeatureSpec, extra: Mapping[str, str]) -> FeatureSpec:
+    """`spec` plus one feature per custom column of an import (`column -> kind`).
+
+    A timestamp becomes the days from it to the lead's creation, which is
+    what can carry signal (an absolute date only marks the period).
+    """
+    features, types = [], {}
+    for column, kind in extra.items():
+        if kind not in _CUSTOM_KINDS:
+            raise ValueError(f"custom column {column!r}: unknown kind {kind!r}")
+        feature_kind, field_type = _CUSTOM_KINDS[kind]
+        if field_type is FieldType.time:
+            features.append(
+                Feature(column, Kind.numeric, (column, "created_at"), derive="days_before_created")
+            )
+        else:
+            features.append(Feature(column, feature_kind, (column,)))
+        types[column] = field_type
+    return spec.with_features(features, types)

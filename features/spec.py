@@ -217,6 +217,14 @@ class FeatureSpec:
                     found.append((row, feat.fields[0], str(value)))
         return found
 
+    def without(self, fields: Sequence[str]) -> FeatureSpec:
+        """A new (unfitted) spec less every feature that reads one of `fields`."""
+        gone = set(fields)
+        return FeatureSpec(
+            features=tuple(f for f in self.features if not gone & set(f.fields)),
+            field_types=self.field_types,
+        )
+
     def with_features(
         self, extra: Sequence[Feature], field_types: Mapping[str, FieldType]
     ) -> FeatureSpec:

@@ -83,7 +83,9 @@ def with_custom_fields(
                     wrong = True
             if wrong:
                 raise CustomFieldError(
-                    row, name, f"{name} must be {wanted} ({model.name} was trained on it), got {value!r}"
+                    row,
+                    name,
+                    f"{name} must be {wanted} ({model.name} was trained on it), got {value!r}",
                 )
         records.append({**lead.__dict__, **{n: v for n, v in given.items() if n in custom}})
         warnings.append(notes)

@@ -60,6 +60,11 @@ class TrainingConfig:
     threads: int = 2
     seed: int = 7
     min_positives: int = 40
+    """Converted and other leads needed in each period (Dynamics 365 asks 40 of each class)."""
+    leakage_auc: float = 0.95
+    """A column alone predicting the outcome with this ROC AUC is dropped as leakage."""
+    keep_columns: tuple[str, ...] = ()
+    """Columns kept whatever the leakage guard says (reported all the same)."""
     lgbm_params: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_LGBM_PARAMS))
 
 
@@ -96,7 +101,13 @@ def channel_data(
     """A channel's leads with known outcomes, oldest first, and their labels."""
     if target not in LABELS:
         raise ValueError(f"target must be one of {list(LABELS)}, got {target!r}")
-    outcomes = lead_outcomes(leads, opportunities)
+    return labelled_channel(leads, lead_outcomes(leads, opportunities), channel, target, spec)
+
+
+def labelled_channel(
+    leads: pd.DataFrame, outcomes: pd.DataFrame, channel: str, target: str, spec: FeatureSpec
+) -> ChannelData:
+    """`channel_data` from outcomes (`lead_id`, `resolved`, `target`) aligned with `leads`."""
     keep = (leads["channel"].to_numpy() == channel) & outcomes["resolved"].to_numpy()
     rows = leads[keep].sort_values("created_at", kind="stable").reset_index(drop=True)
     labels = outcomes[keep].set_index("lead_id").loc[rows["lead_id"], target].to_numpy()
@@ -127,14 +138,20 @@ def time_split(created_at: pd.Series, config: TrainingConfig) -> Split:
     )
 
 
-def _check_enough(y: np.ndarray, part: str, channel: str, minimum: int) -> None:
-    positives = int(y.sum())
-    negatives = len(y) - positives
-    if positives < minimum or negatives < minimum:
-        raise NotEnoughDataError(
-            f"{channel}: the {part} period has {positives} converted and {negatives} other "
-            f"leads; at least {minimum} of each are needed for a trustworthy model"
-        )
+def check_enough(y: np.ndarray, split: Split, channel: str, minimum: int) -> None:
+    """Refuse to train when a period has too few outcomes of either kind to learn or judge."""
+    for part in ("train", "calibration", "validation"):
+        part_y = y[getattr(split, part)]
+        positives = int(part_y.sum())
+        negatives = len(part_y) - positives
+        if positives < minimum or negatives < minimum:
+            total = int(y.sum())
+            raise NotEnoughDataError(
+                f"{channel}: the {part} period has {positives} converted and {negatives} other "
+                f"leads; at least {minimum} of each are needed in each period for a trustworthy "
+                f"model ({total:,} converted of {len(y):,} leads in all). Import more history, "
+                "or lower the bar with --min-outcomes at the price of wider intervals"
+            )
 
 
 def fit_channel(
@@ -145,8 +162,7 @@ def fit_channel(
 ) -> FittedChannel:
     """Fit LightGBM (early stopping), Platt calibration, score scale and the baseline."""
     split = time_split(data.leads["created_at"], config)
-    for part in ("train", "calibration", "validation"):
-        _check_enough(data.y[getattr(split, part)], part, data.channel, config.min_positives)
+    check_enough(data.y, split, data.channel, config.min_positives)
     fitted_spec = spec.fit(take(data.columns, split.train))
     matrix = fitted_spec.transform(data.columns)
     train_set = lgb.Dataset(

@@ -6,11 +6,13 @@ definition of every number that is logged to MLflow.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy.stats import rankdata
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
 FloatArray = npt.NDArray[np.float64]
@@ -192,3 +194,95 @@ def cumulative_gains(
     captured = np.concatenate(([0], np.cumsum(y[np.argsort(-p, kind="stable")])))
     contacted = np.arange(len(y) + 1, dtype=np.float64) / len(y)
     return contacted, captured.astype(np.float64) / positives
+
+
+INTERVAL_METRICS = ("roc_auc", "pr_auc", "log_loss", "brier", "lift_top_decile")
+"""Metrics given with a bootstrap interval (ece is left out: resampling biases it upward)."""
+
+
+def _fast_metrics(y: IntArray, p: FloatArray) -> dict[str, float]:
+    """INTERVAL_METRICS in plain numpy: the same numbers as sklearn, without its checks,
+    because a bootstrap computes them hundreds of times."""
+    n, positives = len(y), int(y.sum())
+    order = np.argsort(-p, kind="stable")
+    ranks = rankdata(p)
+    auc = (ranks[y == 1].sum() - positives * (positives + 1) / 2) / (positives * (n - positives))
+    y_sorted, p_sorted = y[order], p[order]
+    # average precision steps at each distinct score (ties share one threshold, as sklearn)
+    last_of_tie = np.r_[p_sorted[1:] != p_sorted[:-1], True]
+    hits = np.cumsum(y_sorted)[last_of_tie]
+    seen = np.arange(1, n + 1)[last_of_tie]
+    recall_steps = np.diff(np.r_[0, hits]) / positives
+    pr_auc = float(np.sum(recall_steps * hits / seen))
+    clipped = np.clip(p, 1e-15, 1 - 1e-15)
+    log_loss_value = -np.mean(y * np.log(clipped) + (1 - y) * np.log1p(-clipped))
+    k = -(-n // 10)
+    return {
+        "roc_auc": float(auc),
+        "pr_auc": pr_auc,
+        "log_loss": float(log_loss_value),
+        "brier": float(np.mean((p - y) ** 2)),
+        "lift_top_decile": float(y_sorted[:k].mean() / y.mean()),
+    }
+
+
+@dataclass(frozen=True)
+class Intervals:
+    """Bootstrap intervals of each model's metrics, on the same resamples."""
+
+    by_model: dict[str, dict[str, tuple[float, float]]]
+    roc_auc_difference: tuple[float, float] | None
+    """Interval of the first model's ROC AUC minus the second's (paired): excludes 0 when
+    one model really ranks better than the other on these rows."""
+    resamples: int
+    confidence: float
+
+
+def bootstrap_intervals(
+    y_true: npt.ArrayLike,
+    predictions: Mapping[str, npt.ArrayLike],
+    n_resamples: int = 200,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> Intervals:
+    """Percentile intervals of INTERVAL_METRICS for every model, resampling rows once for all.
+
+    Small validation sets show their uncertainty here: with 100 conversions an
+    AUC of 0.70 may well be anything from 0.64 to 0.76.
+    """
+    if n_resamples < 1:
+        raise ValueError(f"n_resamples must be at least 1, got {n_resamples}")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be strictly between 0 and 1, got {confidence}")
+    y = _validated(y_true, next(iter(predictions.values())), both_outcomes=True)[0]
+    probabilities = {
+        name: _validated(y, p, both_outcomes=True)[1] for name, p in predictions.items()
+    }
+    rng = np.random.default_rng(seed)
+    samples: dict[str, list[dict[str, float]]] = {name: [] for name in probabilities}
+    for _ in range(n_resamples):
+        rows = rng.integers(0, len(y), size=len(y))
+        y_sample = y[rows]
+        if 0 < y_sample.sum() < len(y_sample):
+            for name, p in probabilities.items():
+                samples[name].append(_fast_metrics(y_sample, p[rows]))
+    if not samples[next(iter(samples))]:
+        raise ValueError("every bootstrap resample held a single outcome; too few positives")
+    tail = (1 - confidence) / 2
+
+    def interval(values: Sequence[float]) -> tuple[float, float]:
+        low, high = np.quantile(values, [tail, 1 - tail])
+        return float(low), float(high)
+
+    by_model = {
+        name: {m: interval([s[m] for s in rows]) for m in INTERVAL_METRICS}
+        for name, rows in samples.items()
+    }
+    names = list(samples)
+    difference = None
+    if len(names) >= 2:
+        first, second = samples[names[0]], samples[names[1]]
+        difference = interval(
+            [a["roc_auc"] - b["roc_auc"] for a, b in zip(first, second, strict=True)]
+        )
+    return Intervals(by_model, difference, n_resamples, confidence)

@@ -7,27 +7,34 @@ This is the edge where files and MLflow meet the pure fitting code in
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import mlflow
 import numpy as np
+import pandas as pd
 
-from data.tables import read_table
 from features.columns import from_frame, take
-from features.lead_features import default_spec
+from features.lead_features import default_spec, with_custom_columns
+from features.spec import FeatureSpec
 from models.packaging import load_lead_model, log_lead_model, registered_name
 from training.gate import GATE_METRIC, GateDecision, apply_gate
+from training.labelled import LabelledLeads, load_labelled
 from training.lead_score import (
     ChannelData,
     FittedChannel,
+    NotEnoughDataError,
     Progress,
+    Split,
     TrainingConfig,
-    channel_data,
+    check_enough,
     fit_channel,
+    labelled_channel,
+    time_split,
 )
-from training.metrics import bootstrap_interval, evaluate
+from training.leakage import LeakageReport, check_leakage
+from training.metrics import Intervals, bootstrap_intervals, evaluate
 from training.run_logging import log_gate, log_validation
 from training.tracking import TrackingTarget, use_tracking
 
@@ -45,6 +52,10 @@ class ChannelReport:
     roc_auc_interval: tuple[float, float]
     gate: GateDecision
     rows: dict[str, int]
+    intervals: Intervals | None = None
+    leakage: LeakageReport | None = None
+    unused_fields: tuple[str, ...] = ()
+    """Fields the spec could read but that hold no value in this data."""
 
 
 def train_lead_scores(
@@ -61,19 +72,107 @@ def train_lead_scores(
     `progress(channel)` may return a callback that receives boosting progress.
     """
     config = config or TrainingConfig()
-    leads = read_table(data_dir, "leads")
-    opportunities = read_table(data_dir, "opportunities")
+    labelled = load_labelled(data_dir)
+    target = labelled.target(config.target)
+    config = replace(config, target=target)
+    leads = labelled.leads
+    if labelled.imported:
+        say(f"imported data from {labelled.source}; outcome: {target}")
+    present = set(leads["channel"].dropna().unique())
+    absent = [c for c in channels if c not in present]
+    if absent and len(absent) == len(channels):
+        raise NotEnoughDataError(f"no {' or '.join(absent)} leads in {data_dir}")
+    for channel in absent:
+        say(f"{channel}: no leads in this data; skipped")
     client = use_tracking(tracking)
     reports = []
-    for channel in channels:
-        spec = default_spec(channel)
+    for channel in [c for c in channels if c in present]:
         say(f"{channel}: preparing {int((leads['channel'] == channel).sum()):,} leads")
-        data = channel_data(leads, opportunities, channel, config.target, spec)
+        spec = with_custom_columns(default_spec(channel), labelled.custom)
+        data = labelled_channel(leads, labelled.outcomes, channel, target, spec)
+        split = time_split(data.leads["created_at"], config)
+        check_enough(data.y, split, channel, config.min_positives)
+        spec, unused = _without_empty_fields(spec, data)
+        if unused:
+            say(f"{channel}: no values for {', '.join(unused)}; not used")
+        span = _history_span(data, split)
+        if span < SEASON_HISTORY:
+            spec = FeatureSpec(
+                tuple(f for f in spec.features if f.derive != "month"), spec.field_types
+            )
+            say(
+                f"{channel}: {span.days} days of training history, under a year: the month of "
+                "the year is not used (it would mark the period, not the season)"
+            )
+        learning = np.concatenate([split.train, split.calibration])
+        leakage = check_leakage(
+            data.leads.iloc[learning],
+            data.y[learning],
+            spec.input_fields,
+            keep=config.keep_columns,
+            max_auc=config.leakage_auc,
+            seed=config.seed,
+        )
+        for check in leakage.suspicious:
+            verdict = "DROPPED" if check.decision == "dropped" else "kept (--keep-column)"
+            say(f"{channel}: leakage guard: {check.column} {verdict}: {check.reason}")
+        spec = spec.without(leakage.dropped)
+        data = labelled_channel(leads, labelled.outcomes, channel, target, spec)
         with mlflow.start_run(run_name=f"{registered_name(channel)}") as run:
+            _log_data_checks(labelled, leakage, unused)
             fitted = fit_channel(data, spec, config, progress(channel) if progress else None)
             report = _log_and_register(client, fitted, config, alias, run.info.run_id, say)
-        reports.append(report)
+        reports.append(replace(report, leakage=leakage, unused_fields=tuple(unused)))
     return reports
+
+
+SEASON_HISTORY = pd.Timedelta(days=365)
+"""Training history needed before the month of the year can stand for the season: with
+less, each month comes from one period only, so the feature learns the trend of those
+weeks and meets months in validation that training never saw."""
+
+
+def _history_span(data: ChannelData, split: Split) -> pd.Timedelta:
+    created = pd.to_datetime(data.leads["created_at"].iloc[split.train])
+    return pd.Timedelta(created.max() - created.min())
+
+
+def _without_empty_fields(spec: FeatureSpec, data: ChannelData) -> tuple[FeatureSpec, list[str]]:
+    """Drop features whose fields never hold a value here (an export has few of the contract's)."""
+    empty = [
+        name
+        for name, values in data.columns.items()
+        if name != "created_at" and _all_missing(values)
+    ]
+    return (spec.without(empty), empty) if empty else (spec, [])
+
+
+def _all_missing(values: np.ndarray) -> bool:
+    if values.dtype == object:
+        return bool(all(v is None for v in values))
+    if values.dtype.kind == "M":
+        return bool(np.isnat(values).all())
+    return bool(np.isnan(values).all())
+
+
+def _log_data_checks(labelled: LabelledLeads, leakage: LeakageReport, unused: list[str]) -> None:
+    """What the data let the model use and why: the leakage decisions, printed and kept."""
+    mlflow.log_dict(
+        {
+            **leakage.as_dict(),
+            "post_contact_dropped_at_import": labelled.post_contact_dropped,
+            "fields_without_values": unused,
+        },
+        "leakage_guard.json",
+    )
+    mlflow.log_params(
+        {
+            "data_source": labelled.source[:250],
+            "custom_columns": ",".join(labelled.custom)[:500] or "none",
+            "leakage_dropped": ",".join(leakage.dropped)[:500] or "none",
+            "leakage_max_auc": leakage.max_auc,
+        }
+    )
 
 
 def _log_and_register(
@@ -91,13 +190,17 @@ def _log_and_register(
     p_model = model.score(validation).probability
     p_base = fitted.baseline.predict_proba(model.spec.transform(validation))[:, 1]
     metrics, baseline = evaluate(y_val, p_model), evaluate(y_val, p_base)
-    interval = bootstrap_interval(y_val, p_model, "roc_auc", seed=config.seed)
+    intervals = bootstrap_intervals(
+        y_val, {"lightgbm": p_model, "baseline": p_base}, seed=config.seed
+    )
+    interval = intervals.by_model["lightgbm"]["roc_auc"]
     rows = {
         "train": len(split.train),
         "calibration": len(split.calibration),
         "validation": len(split.validation),
     }
     _log_run(fitted, config, metrics, baseline, interval, rows, y_val, p_model, p_base)
+    _log_intervals(intervals)
     say(f"{data.channel}: logging and registering {name}")
     info = log_lead_model(model, data.leads.iloc[split.validation], registered_model_name=name)
     version = str(info.registered_model_version)
@@ -113,7 +216,20 @@ def _log_and_register(
         roc_auc_interval=interval,
         gate=gate,
         rows=rows,
+        intervals=intervals,
     )
+
+
+def _log_intervals(intervals: Intervals) -> None:
+    for model, metrics in intervals.by_model.items():
+        prefix = "val" if model == "lightgbm" else "baseline_val"
+        for metric, (low, high) in metrics.items():
+            mlflow.log_metrics(
+                {f"{prefix}_{metric}_ci_low": low, f"{prefix}_{metric}_ci_high": high}
+            )
+    if intervals.roc_auc_difference is not None:
+        low, high = intervals.roc_auc_difference
+        mlflow.log_metrics({"val_roc_auc_gain_ci_low": low, "val_roc_auc_gain_ci_high": high})
 
 
 def _gate(

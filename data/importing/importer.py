@@ -10,6 +10,7 @@ what to fix, and leaves `out` as it was.
 from __future__ import annotations
 
 import io
+import json
 from enum import StrEnum
 from pathlib import Path
 
@@ -29,7 +30,14 @@ from data.importing.cleaning import (
 from data.importing.mapping import Mapping
 from data.importing.report import ImportReport
 
-EXTRA_TYPES = {"categorical": pa.string(), "numeric": pa.float64(), "boolean": pa.bool_()}
+EXTRA_TYPES = {
+    "categorical": pa.string(),
+    "numeric": pa.float64(),
+    "boolean": pa.bool_(),
+    "timestamp": pa.timestamp("us"),
+}
+METADATA_KEY = b"leadscore.import"
+"""Parquet schema metadata of an imported leads table: its extra columns and what was dropped."""
 
 
 def read_export(path: Path, mapping: Mapping) -> pd.DataFrame:
@@ -66,17 +74,68 @@ def read_export(path: Path, mapping: Mapping) -> pd.DataFrame:
     return frame
 
 
+def read_joined(path: Path, mapping: Mapping) -> tuple[pd.DataFrame, list[str]]:
+    """The export with every join applied, and the columns known only after contact."""
+    frame = read_export(path, mapping)
+    late = [c for c in mapping.post_contact if c in frame.columns]
+    for index, join in enumerate(mapping.joins):
+        where = mapping.where(f"joins.{index}")
+        other_path = path.parent / join.file
+        other = read_export(other_path, mapping)
+        for name, side in ((path, frame), (other_path, other)):
+            if join.key not in side.columns:
+                raise ValueError(f"{name}: no key column '{join.key}' to join on ({where})")
+        repeated = other[join.key][other[join.key].duplicated()]
+        if not repeated.empty:
+            raise ValueError(
+                f"{other_path}: key '{join.key}' repeats (e.g. {repeated.iloc[0]!r}); a joined "
+                f"file needs one row per key ({where})"
+            )
+        clash = [c for c in other.columns if c in frame.columns and c != join.key]
+        if clash:
+            raise ValueError(
+                f"{other_path}: column(s) {', '.join(clash)} also in {path.name}; "
+                f"rename them in one of the files ({where})"
+            )
+        frame = frame.merge(other, on=join.key, how="left", validate="many_to_one")
+        frame[other.columns] = frame[other.columns].fillna("")
+        if join.post_contact:
+            late += [c for c in other.columns if c != join.key]
+    return frame, late
+
+
 def _check_columns(path: Path, frame: pd.DataFrame, mapping: Mapping) -> None:
     used = mapping.used_columns()
     missing = [column for column in used if column not in frame.columns]
     if missing:
         fixes = "; ".join(f"'{c}' ({mapping.where(used[c])})" for c in missing)
         raise ValueError(f"{path}: column(s) not in the file: {fixes}")
-    late = [column for column in used if column in mapping.post_contact]
-    if late:
+
+
+def _without_late(mapping: Mapping, late: list[str], report: ImportReport) -> Mapping:
+    """The mapping less the columns known only after contact; the outcome stays (it is one)."""
+    dropped = [c for c in late if c in mapping.used_columns() and c != mapping.outcome.column]
+    if not dropped:
+        return mapping
+    fields = [f for f, c in mapping.columns.items() if c in dropped]
+    if "lead_id" in fields or mapping.created_at in dropped:
         raise ValueError(
-            f"{path}: {', '.join(late)} known only after contact (post_contact) but mapped"
+            f"{mapping.where('post_contact')}: lead_id and created_at cannot be post-contact"
         )
+    for column in dropped:
+        report.notes.append(
+            f"{column}: known only after first contact (post_contact): not imported, "
+            "so no model can use it"
+        )
+    report.dropped += dropped
+    trimmed = mapping.model_copy(
+        update={
+            "columns": {f: c for f, c in mapping.columns.items() if c not in dropped},
+            "extra": {c: e for c, e in mapping.extra.items() if c not in dropped},
+        }
+    )
+    trimmed._origin, trimmed._lines = mapping._origin, mapping._lines
+    return trimmed
 
 
 def _clean_field(name: str, raw: pd.Series, column: str) -> Cleaned:
@@ -140,8 +199,13 @@ def clean_export(
         reasons[used[column].isna()] += f"missing required field {name} ({column}); "
     reasons[out["lead_id"].notna() & out["lead_id"].duplicated()] += "duplicate lead_id; "
     for column, extra in mapping.extra.items():
-        cleaner = {"numeric": clean_number, "boolean": clean_boolean}.get(extra.kind)
-        take(column, column, cleaner(used[column], column) if cleaner else Cleaned(used[column]))
+        cleaner = {"numeric": clean_number, "boolean": clean_boolean, "timestamp": clean_date}.get(
+            extra.kind
+        )
+        cleaned = cleaner(used[column], column) if cleaner else Cleaned(used[column])
+        if cleaned.refused:
+            raise ValueError(f"{path}: {cleaned.refused} ({mapping.where(f'extra.{column}')})")
+        take(column, column, cleaned)
     out["converted"] = _converted(used[mapping.outcome.column], mapping, path)
     rejected = reasons != ""
     for position in rejected.to_numpy().nonzero()[0]:
@@ -151,6 +215,9 @@ def clean_export(
 
 def _converted(raw: pd.Series, mapping: Mapping, path: Path) -> pd.Series:
     outcome = mapping.outcome
+    if outcome.converted_if_filled:
+        return raw.notna().astype("int64")
+    assert outcome.converted is not None  # the mapping allows no third way
     text = raw.str.lower()
     if outcome.not_converted is not None:
         known = text.isin(outcome.converted + outcome.not_converted)
@@ -167,15 +234,22 @@ def _converted(raw: pd.Series, mapping: Mapping, path: Path) -> pd.Series:
 def import_export(input: Path, mapping: Mapping, out: Path) -> ImportReport:
     """Import `input` into `out`/leads.parquet and `out`/outcomes.parquet."""
     report = ImportReport(source=input.name)
-    frame = read_export(input, mapping)
+    frame, late = read_joined(input, mapping)
     _check_columns(input, frame, mapping)
+    mapping = _without_late(mapping, late, report)
     report.rows_read = len(frame)
     leads = clean_export(frame, mapping, report, input)
     report.rows_imported = len(leads)
     report.converted = int(leads["converted"].sum())
     contract = arrow_schema(Lead)
     extras = [pa.field(c, EXTRA_TYPES[e.kind]) for c, e in mapping.extra.items()]
-    schema = pa.schema([*contract, *extras])
+    described = {
+        "source": input.name,
+        "mapping": mapping._origin,
+        "extra": {c: e.kind for c, e in mapping.extra.items()},
+        "post_contact_dropped": report.dropped,
+    }
+    schema = pa.schema([*contract, *extras], metadata={METADATA_KEY: json.dumps(described)})
     for name in contract.names:
         if name not in leads:
             leads[name] = None

@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from data.contract import Lead, table_fields
 
@@ -32,7 +40,19 @@ class Source(_Strict):
 
 
 class Extra(_Strict):
-    kind: Literal["categorical", "numeric", "boolean"]
+    kind: Literal["categorical", "numeric", "boolean", "timestamp"]
+
+
+class Join(_Strict):
+    """A second export joined onto the first by a key, e.g. the deals of each lead."""
+
+    file: str = Field(description="CSV file, relative to the main export's folder.")
+    key: str = Field(min_length=1, description="Key column, present in both files.")
+    post_contact: bool = Field(
+        default=False,
+        description="Everything in this file is known only after first contact (a deals "
+        "export, say): usable as the outcome, never as a feature.",
+    )
 
 
 def _texts(values: list[Any]) -> list[str]:
@@ -42,17 +62,33 @@ def _texts(values: list[Any]) -> list[str]:
 
 class Outcome(_Strict):
     column: str
-    converted: list[str] = Field(min_length=1)
+    converted: list[str] | None = Field(default=None, min_length=1)
     not_converted: list[str] | None = None
+    converted_if_filled: bool = Field(
+        default=False,
+        description="Any value means converted, a blank means not (e.g. a won date).",
+    )
 
     @field_validator("converted", "not_converted", mode="before")
     @classmethod
     def _as_text(cls, values: Any) -> Any:
         return _texts(values) if isinstance(values, list) else values
 
+    @model_validator(mode="after")
+    def _one_rule(self) -> Outcome:
+        if (self.converted is None) == (not self.converted_if_filled):
+            raise ValueError(
+                "give either converted (the values meaning converted) or "
+                "converted_if_filled: true, not both"
+            )
+        if self.converted_if_filled and self.not_converted is not None:
+            raise ValueError("not_converted has no meaning with converted_if_filled")
+        return self
+
 
 class Mapping(_Strict):
     source: Source = Source()
+    joins: list[Join] = Field(default_factory=list)
     columns: dict[str, str]
     extra: dict[str, Extra] = Field(default_factory=dict)
     outcome: Outcome
@@ -114,6 +150,10 @@ def _key_lines(node: yaml.Node, prefix: str = "") -> dict[str, int]:
             path = f"{prefix}{key.value}"
             lines[path] = key.start_mark.line + 1
             lines |= _key_lines(value, f"{path}.")
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines[f"{prefix}{index}"] = item.start_mark.line + 1
+            lines |= _key_lines(item, f"{prefix}{index}.")
     return lines
 
 

@@ -54,6 +54,8 @@ class ImportReport:
     errors: list[CellError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     blanks: dict[str, int] = field(default_factory=dict)
+    dropped: list[str] = field(default_factory=list)
+    """Mapped columns left out because they are known only after first contact."""
 
     def summarize(self, column: str, kind: str, values: pd.Series) -> None:
         """Add a column's missing share, distinct values and error count."""

@@ -69,7 +69,9 @@ async def score(
     except CustomFieldError as exc:
         where = () if batch.single else (exc.row,)
         loc = ("body", *where, "custom_fields", exc.name)
-        raise RequestValidationError([{"type": "custom_field", "loc": loc, "msg": str(exc)}]) from exc
+        raise RequestValidationError(
+            [{"type": "custom_field", "loc": loc, "msg": str(exc)}]
+        ) from exc
     if history is not None:
         history.add(_history_rows(batch.leads, scores))
     # Built by our own code from typed values: serialise directly, no second validation.

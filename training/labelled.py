@@ -1,0 +1,72 @@
+"""The leads to train on and their outcomes, from either kind of data folder.
+
+A generated (or CRM-synced) folder has opportunities, from which outcomes
+are derived with a maturity rule (`data.labels`); an imported folder
+(`leadscore import`) has the outcome the mapping defined, `converted`, and
+custom columns described in the leads file's metadata.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from data.importing.importer import METADATA_KEY
+from data.labels import LABELS, lead_outcomes
+from data.tables import read_table, table_path
+
+IMPORTED_TARGET = "converted"
+
+
+@dataclass(frozen=True)
+class LabelledLeads:
+    leads: pd.DataFrame
+    outcomes: pd.DataFrame
+    """lead_id, resolved (outcome known) and one 0/1 column per target."""
+    targets: tuple[str, ...]
+    custom: dict[str, str] = field(default_factory=dict)
+    """An import's extra columns and their kinds (categorical, numeric, boolean, timestamp)."""
+    post_contact_dropped: list[str] = field(default_factory=list)
+    source: str = "generated"
+
+    @property
+    def imported(self) -> bool:
+        return self.source != "generated"
+
+    def target(self, asked: str) -> str:
+        """The outcome column to learn; an import has one, whatever was asked for `won`."""
+        if asked in self.targets:
+            return asked
+        if self.imported and asked == "won":
+            return IMPORTED_TARGET
+        raise ValueError(
+            f"target {asked!r} is not in this data; it has: {', '.join(self.targets)}"
+            + (" (as the import mapping's outcome defines it)" if self.imported else "")
+        )
+
+
+def load_labelled(folder: Path) -> LabelledLeads:
+    """Leads and outcomes of `folder`: an import if it has outcomes.parquet, else generated."""
+    if not table_path(folder, "outcomes").exists():
+        leads = read_table(folder, "leads")
+        outcomes = lead_outcomes(leads, read_table(folder, "opportunities"))
+        return LabelledLeads(leads, outcomes, LABELS)
+    leads = read_table(folder, "leads")
+    metadata = pq.read_schema(table_path(folder, "leads")).metadata or {}
+    described = json.loads(metadata.get(METADATA_KEY, b"{}"))
+    converted = pd.read_parquet(table_path(folder, "outcomes"), columns=["lead_id", "converted"])
+    outcomes = leads[["lead_id"]].merge(converted, on="lead_id", how="left", validate="one_to_one")
+    outcomes["resolved"] = outcomes["converted"].notna().to_numpy()
+    outcomes[IMPORTED_TARGET] = outcomes["converted"].fillna(0).astype("int8")
+    return LabelledLeads(
+        leads,
+        outcomes[["lead_id", "resolved", IMPORTED_TARGET]],
+        (IMPORTED_TARGET,),
+        custom=dict(described.get("extra", {})),
+        post_contact_dropped=list(described.get("post_contact_dropped", [])),
+        source=str(described.get("source", "import")),
+    )
