@@ -108,7 +108,8 @@ def train(
     data: Annotated[
         Path | None,
         typer.Option(
-            help="Folder with leads.parquet and opportunities.parquet; "
+            help="Folder with leads.parquet and opportunities.parquet (generated), or "
+            "leads.parquet and outcomes.parquet (`leadscore import`); "
             "default: data/ in LEADSCORE_HOME."
         ),
     ] = None,
@@ -127,16 +128,48 @@ def train(
         ModelsOption,
         typer.Option(help="all four, only the lead scores, or only closer/account-manager fit."),
     ] = ModelsOption.all,
+    min_outcomes: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Converted and other leads needed in each of the train, calibration and "
+            "validation periods; fewer and training refuses.",
+        ),
+    ] = TrainingConfig.min_positives,
+    leakage_auc: Annotated[
+        float,
+        typer.Option(
+            min=0.5,
+            max=1.0,
+            help="Leakage guard: drop a column that alone predicts the outcome with this "
+            "ROC AUC or more.",
+        ),
+    ] = TrainingConfig.leakage_auc,
+    keep_column: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Keep this column whatever the leakage guard says (repeatable); "
+            "only for columns known before first contact.",
+        ),
+    ] = None,
 ) -> None:
     """Train, evaluate and register the models in MLflow: lead-score-inbound,
     lead-score-outbound, closer-fit and account-manager-fit."""
     settings = get_settings()
     folder = data if data is not None else settings.data_dir
     channels = [c.value for c in channel] if channel else ["inbound", "outbound"]
+    if models is ModelsOption.all and (folder / "outcomes.parquet").exists():
+        models = ModelsOption.lead_score  # an import has no deals or reps to fit closers on
     console = Console()
     try:
         if models is not ModelsOption.rep_fit:
-            config = TrainingConfig(target=target.value, seed=seed)
+            config = TrainingConfig(
+                target=target.value,
+                seed=seed,
+                min_positives=min_outcomes,
+                leakage_auc=leakage_auc,
+                keep_columns=tuple(keep_column or ()),
+            )
             train_models(console, settings, folder, config, channels=channels, alias=alias)
         if models is not ModelsOption.lead_score:
             train_fit_models(console, settings, folder, alias=alias)

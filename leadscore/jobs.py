@@ -31,12 +31,14 @@ from data.summary import summarize_history
 from data.tables import read_table
 from leadscore.settings import Settings
 from leadscore.tables import (
+    leakage_table,
     policy_table,
     rep_fit_table,
     rescore_table,
     routing_table,
     summary_table,
     training_table,
+    verdict_notes,
 )
 from serving.batch.job import Engine, RescoreOptions, RouteSource, load_route_source, rescore
 from serving.batch.summary import RescoreSummary
@@ -108,6 +110,10 @@ def train_models(
             say=lambda message: console.log(message),
         )
     console.print(training_table(reports, alias))
+    for note in verdict_notes(reports):
+        console.print(note)
+    if (leakage := leakage_table(reports)) is not None:
+        console.print(leakage)
     console.print(
         f"Trained in {time.perf_counter() - started:.1f} s. Runs and models: "
         f"mlflow ui --backend-store-uri {settings.tracking_uri}"

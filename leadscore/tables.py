@@ -31,16 +31,24 @@ def summary_table(summary: HistorySummary, folder: Path) -> Table:
 def training_table(reports: list[ChannelReport], alias: str) -> Table:
     table = Table(title="Validation on the newest period (model vs logistic baseline)",
                   title_justify="left")  # fmt: skip
-    for column in ("model", "v", "AUC (95% CI)", "base AUC", "PR AUC",
-                   "log loss", "ECE", "lift@10%", alias):  # fmt: skip
+    for column in ("model", "v", "AUC (95% CI)", "base AUC (95% CI)", "gain (95% CI)",
+                   "PR AUC", "log loss", "ECE", "lift@10%", alias):  # fmt: skip
         table.add_column(column, justify="right" if column != "model" else "left")
     for r in reports:
         m, b = r.metrics, r.baseline
+        base_ci = gain_ci = ""
+        if r.intervals is not None:
+            low, high = r.intervals.by_model["baseline"]["roc_auc"]
+            base_ci = f" ({low:.3f}-{high:.3f})"
+            if r.intervals.roc_auc_difference is not None:
+                low, high = r.intervals.roc_auc_difference
+                gain_ci = f" ({low:+.3f} to {high:+.3f})"
         table.add_row(
             r.model_name.removeprefix("lead-score-"),
             r.version,
             f"{m['roc_auc']:.3f} ({r.roc_auc_interval[0]:.3f}-{r.roc_auc_interval[1]:.3f})",
-            f"{b['roc_auc']:.3f}",
+            f"{b['roc_auc']:.3f}{base_ci}",
+            f"{m['roc_auc'] - b['roc_auc']:+.3f}{gain_ci}",
             f"{m['pr_auc']:.3f}",
             f"{m['log_loss']:.4f}",
             f"{m['ece']:.4f}",
@@ -48,6 +56,46 @@ def training_table(reports: list[ChannelReport], alias: str) -> Table:
             _gate_verdict(r.gate.promote, r.gate.champion_version),
         )
     return table
+
+
+def leakage_table(reports: list[ChannelReport]) -> Table | None:
+    """The columns the leakage guard dropped or was told to keep, with its evidence."""
+    rows = [(r, c) for r in reports if r.leakage is not None for c in r.leakage.suspicious]
+    if not rows:
+        return None
+    table = Table(title="Leakage guard (known only after first contact?)", title_justify="left")
+    for column in ("model", "column", "decision", "AUC alone", "later than created"):
+        table.add_column(column)
+    for report, check in rows:
+        table.add_row(
+            report.channel,
+            check.column,
+            check.decision,
+            "" if check.single_column_auc is None else f"{check.single_column_auc:.3f}",
+            "" if check.later_share is None else f"{check.later_share:.0%}",
+        )
+    return table
+
+
+def verdict_notes(reports: list[ChannelReport]) -> list[str]:
+    """Plain words on model vs baseline, so a tie is read as a tie."""
+    notes = []
+    for r in reports:
+        if r.intervals is None or r.intervals.roc_auc_difference is None:
+            continue
+        low, high = r.intervals.roc_auc_difference
+        if low > 0:
+            notes.append(f"{r.channel}: the model ranks leads better than the baseline.")
+        elif high < 0:
+            notes.append(
+                f"{r.channel}: the logistic baseline ranks better than the model on these rows."
+            )
+        else:
+            notes.append(
+                f"{r.channel}: model and baseline tie within the bootstrap interval "
+                f"({r.rows['validation']:,} validation leads)."
+            )
+    return notes
 
 
 def rep_fit_table(reports: list[RepReport], alias: str) -> Table:

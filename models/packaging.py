@@ -65,14 +65,19 @@ class LeadScorePyfunc(PythonModel):
         return out
 
 
-def lead_signature() -> ModelSignature:
-    """The model signature, derived from the lead contract (optional fields optional).
+def lead_signature(custom_fields: Mapping[str, FieldType] | None = None) -> ModelSignature:
+    """The model signature, derived from the lead contract (optional fields optional),
+    plus the custom columns the model was trained on, as optional columns.
 
     Numbers, flags and times are typed `any`: MLflow's schema check refuses
     integers with missing values as `long` and plain integers as `double`,
     and a CRM export has both; the feature spec does the real type checking.
     """
-    inputs = contract_schema(Lead, LEAD_FIELD_TYPES)
+    custom = [
+        ColSpec("string" if kind is FieldType.text else AnyType(), name, required=False)  # type: ignore[no-untyped-call]
+        for name, kind in (custom_fields or {}).items()
+    ]
+    inputs = contract_schema(Lead, LEAD_FIELD_TYPES, extra=custom)
     outputs = Schema(
         [ColSpec("double", "probability"), ColSpec("long", "score"), ColSpec("string", "grade")]
     )
@@ -104,11 +109,13 @@ def log_lead_model(
     model: LeadScoreModel, input_example: pd.DataFrame, registered_model_name: str | None = None
 ) -> Any:
     """Log `model` to the active run (and register it); returns MLflow's ModelInfo."""
-    example = input_example.head(3).reset_index(drop=True)
+    signature = lead_signature(model.custom_fields)
+    wanted = [c for c in signature.inputs.input_names() if c in input_example.columns]
+    example = input_example[wanted].head(3).reset_index(drop=True)
     return mlflow.pyfunc.log_model(
         name="model",
         python_model=LeadScorePyfunc(model),
-        signature=lead_signature(),
+        signature=signature,
         input_example=example,
         registered_model_name=registered_model_name,
         pip_requirements=pip_requirements(),

@@ -53,6 +53,11 @@ class ModelInfo(BaseModel):
     metrics: dict[str, float] = Field(
         description="Metrics of the training run of this version, as recorded in MLflow."
     )
+    custom_fields: dict[str, str] = Field(
+        default_factory=dict,
+        description="The CRM's own fields this model reads from a lead's custom_fields, "
+        "with their types (text, number, boolean, time).",
+    )
 
     @classmethod
     def of(cls, model: LoadedLeadModel) -> ModelInfo:
@@ -63,6 +68,7 @@ class ModelInfo(BaseModel):
             version=model.version,
             run_id=model.run_id,
             metrics=dict(model.metrics),
+            custom_fields={n: k.value for n, k in model.model.custom_fields.items()},
         )
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -47,6 +47,19 @@ class LeadSource:
     """Columns outside the contract, not read."""
     rows: int | None
     """Known up front for Parquet; None for CSV."""
+
+    def reading(self, custom: Sequence[str], readers: str) -> LeadSource:
+        """The source also reading the custom columns `readers` (the models) were trained on."""
+        if absent := [c for c in custom if c not in self.ignored and c not in self.columns]:
+            raise InputError(
+                f"{self.path} lacks the column(s) {', '.join(absent)} that {readers} "
+                "was trained on (custom columns of the import it learnt from)"
+            )
+        return replace(
+            self,
+            columns=(*self.columns, *(c for c in custom if c not in self.columns)),
+            ignored=tuple(c for c in self.ignored if c not in custom),
+        )
 
 
 def is_csv(path: Path) -> bool:
@@ -161,7 +174,7 @@ def _batches(
     read = _csv_batches if source.format == "csv" else _parquet_batches
     for file in source.files:
         try:
-            yield from read(file, batch_size, wanted or columns(Lead))
+            yield from read(file, batch_size, wanted or list(source.columns))
         except (pa.ArrowException, OSError) as exc:
             raise InputError(f"{file}: {str(exc).splitlines()[0]}") from exc
 

@@ -140,6 +140,9 @@ def rescore(options: RescoreOptions, progress: Progress | None = None) -> Rescor
     _check_output(options.output, source)
     models, missing = load_models(options.tracking_uri, options.alias)
     _refuse_missing(source, missing)
+    for entry in models.values():
+        if custom := list(entry.model.custom_fields):
+            source = source.reading(custom, f"{entry.name} v{entry.version}")
     if progress is not None:
         progress.start(source.rows)
     tally: Tally

@@ -8,7 +8,7 @@ import pytest
 
 from data.generator import GeneratorConfig, generate
 from features.columns import FieldType, from_frame, from_records
-from features.lead_features import default_spec
+from features.lead_features import default_spec, with_custom_columns
 from features.spec import Feature, FeatureSpec, Kind
 
 
@@ -138,3 +138,32 @@ def test_a_spec_refuses_repeated_names_and_undeclared_fields() -> None:
         FeatureSpec(features=(feature, feature), field_types={"a": FieldType.number})
     with pytest.raises(ValueError, match="no declared type: \\['a'\\]"):
         FeatureSpec(features=(feature,), field_types={})
+
+
+def test_an_imports_custom_columns_agree_on_both_paths(leads: pd.DataFrame) -> None:
+    """Custom columns of every kind, a timestamp among them, give the same numbers
+    whether they come from a Parquet file or from an API lead's custom_fields."""
+    spec = with_custom_columns(
+        default_spec("inbound"),
+        {"plan": "categorical", "seats": "numeric", "trial": "boolean", "visited": "timestamp"},
+    )
+    rows = leads[leads["channel"] == "inbound"].head(500).reset_index(drop=True)
+    n = len(rows)
+    created = pd.to_datetime(rows["created_at"])
+    i = pd.Series(np.arange(n))
+    visited = (created - pd.to_timedelta(7 * i, unit="h")).where(i % 6 != 0)
+    frame = rows.assign(
+        plan=pd.Series("pro", index=i.index).where(i % 3 != 0),
+        seats=(i % 7).astype(float).where(i % 5 != 0),
+        trial=(i % 2 == 1).astype(object).where(i % 4 != 0),
+        visited=visited,
+    )
+    fitted = spec.fit(from_frame(frame, spec.input_fields))
+    records = _records(frame)
+    for record, when in zip(records, visited, strict=True):
+        record["visited"] = None if pd.isna(when) else pd.Timestamp(when).isoformat() + "Z"
+    batch = fitted.transform(from_frame(frame, spec.input_fields))
+    np.testing.assert_array_equal(fitted.transform_records(records), batch)
+    days = batch[:, fitted.names.index("visited")]
+    assert days[1] == pytest.approx(7 / 24)
+    assert np.isnan(days[0])

@@ -7,7 +7,15 @@ import math
 import numpy as np
 import pytest
 
-from training.metrics import bootstrap_interval, calibration_table, cumulative_gains, evaluate
+from training.metrics import (
+    INTERVAL_METRICS,
+    _fast_metrics,
+    bootstrap_interval,
+    bootstrap_intervals,
+    calibration_table,
+    cumulative_gains,
+    evaluate,
+)
 
 KEYS = {
     "roc_auc",
@@ -205,3 +213,32 @@ def test_bootstrap_interval_rejects_bad_options(synthetic, options, problem):
     y, probability = synthetic
     with pytest.raises(ValueError, match=problem):
         bootstrap_interval(y, probability, **options)
+
+
+@pytest.mark.parametrize("decimals", [2, 6])
+def test_the_bootstrap_metrics_equal_sklearns(synthetic, decimals):
+    y, p = synthetic
+    p = np.round(p, decimals)  # 2 decimals: many ties, which average precision must share
+    full = evaluate(y, p)
+    fast = _fast_metrics(np.asarray(y, dtype=np.int64), p)
+    assert set(fast) == set(INTERVAL_METRICS)
+    for name, value in fast.items():
+        assert value == pytest.approx(full[name], rel=1e-9, abs=1e-12), name
+
+
+def test_bootstrap_intervals_pair_the_models(synthetic):
+    y, p = synthetic
+    rng = np.random.default_rng(1)
+    noisy = np.clip(p + rng.normal(0, 0.3, len(p)), 0, 1)
+    out = bootstrap_intervals(y, {"model": p, "noisy": noisy, "same": p}, seed=3)
+    full = evaluate(y, p)
+    for metric in INTERVAL_METRICS:
+        low, high = out.by_model["model"][metric]
+        assert low <= full[metric] <= high, metric
+    assert out.roc_auc_difference is not None
+    assert out.roc_auc_difference[0] > 0  # the noisy copy really ranks worse
+    again = bootstrap_intervals(y, {"model": p, "same": p}, seed=3)
+    assert again.roc_auc_difference == (0.0, 0.0)  # a tie is a tie
+    assert bootstrap_intervals(y, {"model": p, "noisy": noisy}, seed=3).by_model == {
+        k: v for k, v in out.by_model.items() if k != "same"
+    }

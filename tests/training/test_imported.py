@@ -1,0 +1,206 @@
+"""An imported CRM export, end to end: train with a custom column and two leaky ones,
+then serve and re-score with the custom column, and refuse too little data."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from mlflow import MlflowClient
+from mlflow.models import get_model_info
+from typer.testing import CliRunner
+
+from data.importing.importer import import_export
+from data.importing.mapping import load_mapping
+from data.labels import lead_outcomes
+from data.tables import read_table
+from leadscore.cli import app as cli
+from serving.app import create_app
+from serving.batch.errors import InputError
+from serving.batch.job import RescoreOptions, rescore
+from serving.config import ServingConfig
+from tests.conftest import tracking_in
+from training.lead_score import NotEnoughDataError, TrainingConfig
+from training.pipeline import ChannelReport, train_lead_scores
+from training.tracking import TrackingTarget
+
+pytestmark = pytest.mark.slow
+
+MAPPING = """\
+columns:
+  lead_id: Id
+  source: Source
+  company_size: Employees
+  company_industry: Industry
+  contact_title: Title
+  web_visits: Visits
+  demo_requested: Demo
+  touches: Touches
+  meeting_booked: Meeting
+created_at: Created
+channel: Channel
+extra:
+  Plan: {kind: categorical}
+  Stage: {kind: categorical}
+  ClosedOn: {kind: timestamp}
+outcome:
+  column: Won
+  converted: ["yes"]
+  not_converted: ["no"]
+"""
+
+
+def export_of(history_dir: Path, path: Path) -> Path:
+    """The generated history as a CRM would export it: its own names, Yes/No flags,
+    a plan chosen at sign-up (mildly telling), and two columns sales fills in later."""
+    leads = read_table(history_dir, "leads")
+    won = lead_outcomes(leads, read_table(history_dir, "opportunities"))
+    leads = leads[won["resolved"].to_numpy()].reset_index(drop=True)
+    y = won.loc[won["resolved"], "won"].to_numpy().astype(bool)
+    rng = np.random.default_rng(0)
+    plan = np.where(rng.random(len(y)) < np.where(y, 0.5, 0.3), "pro", "basic")
+    created = pd.to_datetime(leads["created_at"])
+    yes_no = {True: "Yes", False: "No"}
+    frame = pd.DataFrame(
+        {
+            "Id": leads["lead_id"],
+            "Created": created.dt.strftime("%Y-%m-%dT%H:%M:%S"),
+            "Channel": leads["channel"],
+            "Source": leads["source"],
+            "Employees": leads["company_size"],
+            "Industry": leads["company_industry"],
+            "Title": leads["contact_title"],
+            "Visits": leads["web_visits"],
+            "Demo": leads["demo_requested"].map(yes_no),
+            "Touches": leads["touches"],
+            "Meeting": leads["meeting_booked"].map(yes_no),
+            "Plan": plan,
+            "Stage": np.where(y, "Closed Won", "N/A"),
+            "ClosedOn": np.where(y, (created + pd.Timedelta(days=30)).dt.strftime("%Y-%m-%d"), ""),
+            "Won": np.where(y, "Yes", "No"),
+        }
+    )
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def imported(history_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("import")
+    mapping = folder / "mapping.yaml"
+    mapping.write_text(MAPPING)
+    export = export_of(history_dir, folder / "export.csv")
+    import_export(export, load_mapping(mapping), folder / "data")
+    return folder / "data"
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> TrackingTarget:
+    return tracking_in(tmp_path_factory.mktemp("mlflow"))
+
+
+@pytest.fixture(scope="module")
+def trained(imported: Path, store: TrackingTarget) -> list[ChannelReport]:
+    return train_lead_scores(imported, store, TrainingConfig(threads=1))
+
+
+def test_leaky_columns_are_dropped_and_the_custom_one_is_used(
+    trained: list[ChannelReport], store: TrackingTarget
+) -> None:
+    client = MlflowClient(store.uri, store.uri)
+    for report in trained:
+        assert report.leakage is not None
+        assert set(report.leakage.dropped) == {"Stage", "ClosedOn"}
+        run = client.get_run(report.run_id)
+        assert run.data.params["leakage_dropped"] == "Stage,ClosedOn"
+        assert run.data.params["custom_columns"] == "Plan,Stage,ClosedOn"
+        local = client.download_artifacts(report.run_id, "leakage_guard.json")
+        logged = json.loads(Path(local).read_text())
+        assert {c["column"] for c in logged["columns"] if c["decision"] == "dropped"} == {
+            "Stage",
+            "ClosedOn",
+        }
+        info = get_model_info(f"models:/{report.model_name}/{report.version}")
+        assert "Plan" in info.signature.inputs.input_names()
+        assert "Stage" not in info.signature.inputs.input_names()
+        assert report.metrics["roc_auc"] < 0.95  # the leak did not make it in
+        assert report.intervals is not None
+        low, high = report.intervals.by_model["baseline"]["log_loss"]
+        assert low <= report.baseline["log_loss"] <= high
+
+
+@pytest.fixture(scope="module")
+def api(trained: list[ChannelReport], store: TrackingTarget) -> Iterator[TestClient]:
+    config = ServingConfig.model_validate({"tracking_uri": store.uri})
+    with TestClient(create_app(config)) as client:
+        yield client
+
+
+LEAD = {
+    "lead_id": "n1",
+    "channel": "inbound",
+    "created_at": "2025-03-01T10:00:00Z",
+    "web_visits": 4,
+    "demo_requested": True,
+}
+
+
+def test_the_api_reads_custom_fields_and_lists_them(api: TestClient) -> None:
+    models = api.get("/v1/models").json()
+    assert all(m["custom_fields"] == {"Plan": "text"} for m in models["models"])
+    pro = api.post("/v1/leads/score", json={**LEAD, "custom_fields": {"Plan": "pro"}}).json()
+    basic = api.post("/v1/leads/score", json={**LEAD, "custom_fields": {"Plan": "basic"}}).json()
+    assert pro["probability"] > basic["probability"]
+    assert pro["warnings"] == []
+
+
+def test_custom_fields_the_model_does_not_read_are_warned_about(api: TestClient) -> None:
+    body = {**LEAD, "custom_fields": {"Plan": "pro", "Plna": "x"}}
+    answer = api.post("/v1/leads/score", json=body).json()
+    assert any("custom field 'Plna' is not read by" in w for w in answer["warnings"])
+
+
+def test_a_custom_field_of_the_wrong_type_is_a_422_naming_it(api: TestClient) -> None:
+    body = [LEAD, {**LEAD, "lead_id": "n2", "custom_fields": {"Plan": True}}]
+    response = api.post("/v1/leads/score", json=body)
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["body", 1, "custom_fields", "Plan"]
+    assert "Plan must be text" in error["msg"]
+    clash = api.post("/v1/leads/score", json={**LEAD, "custom_fields": {"web_visits": 3}})
+    assert clash.status_code == 422
+    assert "is a lead field" in clash.text
+
+
+def test_rescoring_reads_the_custom_column(
+    imported: Path, trained: list[ChannelReport], store: TrackingTarget, tmp_path: Path
+) -> None:
+    summary = rescore(
+        RescoreOptions(imported / "leads.parquet", tmp_path / "scores.parquet", store.uri)
+    )
+    assert summary.rows_scored == summary.rows_read > 0
+    assert "Plan" not in summary.ignored_columns
+    without = tmp_path / "without.parquet"
+    pd.read_parquet(imported / "leads.parquet").drop(columns=["Plan"]).to_parquet(without)
+    with pytest.raises(InputError, match=r"lacks the column\(s\) Plan that lead-score-"):
+        rescore(RescoreOptions(without, tmp_path / "out.parquet", store.uri))
+
+
+def test_too_few_outcomes_are_refused_with_the_counts(imported: Path, tmp_path: Path) -> None:
+    with pytest.raises(NotEnoughDataError, match=r"converted and \d+ other leads; at least"):
+        train_lead_scores(imported, tracking_in(tmp_path), TrainingConfig(min_positives=100_000))
+    runner = CliRunner()
+    env = {**os.environ, "LEADSCORE_HOME": str(tmp_path / "home")}
+    result = runner.invoke(
+        cli, ["train", "--data", str(imported), "--min-outcomes", "100000"], env=env
+    )
+    assert result.exit_code == 1
+    said = " ".join(result.output.split())
+    assert "--min-outcomes" in said
+    assert "at least 100000 of each are needed" in said
