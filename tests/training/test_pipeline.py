@@ -106,3 +106,11 @@ def test_missing_tables_and_too_little_data_are_clear_errors(
     write_history(GeneratorConfig(leads=600, seed=2), tmp_path)
     with pytest.raises(NotEnoughDataError, match="at least 40 of each"):
         train_lead_scores(tmp_path, store)
+
+
+def test_the_leakage_guard_passes_honest_data(first: list[ChannelReport]) -> None:
+    """Generated leads hold only what is known at first contact: nothing may be dropped."""
+    for report in first:
+        assert report.leakage is not None and report.leakage.checks
+        assert report.leakage.dropped == [], report.leakage.suspicious
+        assert all((c.single_column_auc or 0) < 0.8 for c in report.leakage.checks)
