@@ -31,24 +31,16 @@ def summary_table(summary: HistorySummary, folder: Path) -> Table:
 def training_table(reports: list[ChannelReport], alias: str) -> Table:
     table = Table(title="Validation on the newest period (model vs logistic baseline)",
                   title_justify="left")  # fmt: skip
-    for column in ("model", "v", "AUC (95% CI)", "base AUC (95% CI)", "gain (95% CI)",
-                   "PR AUC", "log loss", "ECE", "lift@10%", alias):  # fmt: skip
+    for column in ("model", "v", "AUC (95% CI)", "base AUC", "PR AUC",
+                   "log loss", "ECE", "lift@10%", alias):  # fmt: skip
         table.add_column(column, justify="right" if column != "model" else "left")
     for r in reports:
         m, b = r.metrics, r.baseline
-        base_ci = gain_ci = ""
-        if r.intervals is not None:
-            low, high = r.intervals.by_model["baseline"]["roc_auc"]
-            base_ci = f" ({low:.3f}-{high:.3f})"
-            if r.intervals.roc_auc_difference is not None:
-                low, high = r.intervals.roc_auc_difference
-                gain_ci = f" ({low:+.3f} to {high:+.3f})"
         table.add_row(
             r.model_name.removeprefix("lead-score-"),
             r.version,
             f"{m['roc_auc']:.3f} ({r.roc_auc_interval[0]:.3f}-{r.roc_auc_interval[1]:.3f})",
-            f"{b['roc_auc']:.3f}{base_ci}",
-            f"{m['roc_auc'] - b['roc_auc']:+.3f}{gain_ci}",
+            f"{b['roc_auc']:.3f}",
             f"{m['pr_auc']:.3f}",
             f"{m['log_loss']:.4f}",
             f"{m['ece']:.4f}",
@@ -84,17 +76,20 @@ def verdict_notes(reports: list[ChannelReport]) -> list[str]:
         if r.intervals is None or r.intervals.roc_auc_difference is None:
             continue
         low, high = r.intervals.roc_auc_difference
+        base_low, base_high = r.intervals.by_model["baseline"]["roc_auc"]
+        gain = r.metrics["roc_auc"] - r.baseline["roc_auc"]
+        figures = (
+            f"AUC gain {gain:+.3f}, 95% CI {low:+.3f} to {high:+.3f}; baseline AUC "
+            f"{r.baseline['roc_auc']:.3f} ({base_low:.3f}-{base_high:.3f}), "
+            f"{r.rows['validation']:,} validation leads"
+        )
         if low > 0:
-            notes.append(f"{r.channel}: the model ranks leads better than the baseline.")
+            verdict = "the model ranks leads better than the logistic baseline"
         elif high < 0:
-            notes.append(
-                f"{r.channel}: the logistic baseline ranks better than the model on these rows."
-            )
+            verdict = "the logistic baseline ranks leads better than the model"
         else:
-            notes.append(
-                f"{r.channel}: model and baseline tie within the bootstrap interval "
-                f"({r.rows['validation']:,} validation leads)."
-            )
+            verdict = "model and logistic baseline tie"
+        notes.append(f"{r.channel}: {verdict} ({figures}).")
     return notes
 
 
