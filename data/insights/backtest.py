@@ -70,7 +70,7 @@ def _deciles(part: pd.DataFrame) -> pd.Series:
     """1-10 by probability, ties broken by lead id; fewer leads than 10 skip deciles."""
     ordered = part.sort_values(["probability", "lead_id"])
     rank = pd.Series(range(1, len(ordered) + 1), index=ordered.index)
-    return (rank * 10 / len(ordered)).map(math.ceil).astype(int)
+    return (rank * 10 / len(ordered)).map(math.ceil).astype(int).reindex(part.index)
 
 
 def _version_key(item: tuple[Any, pd.DataFrame]) -> tuple[str, int, str]:
