@@ -86,9 +86,13 @@ def report_data(
         raise ReportError(f"--{error.field}: {error}") from error
 
 
+def _minute(moment: str) -> str:
+    return moment[:16].replace("T", " ")
+
+
 def print_report(console: Console, report: dict[str, Any]) -> None:
     period = report["period"]
-    console.rule(f"Leads created {period['start']} to {period['end']}")
+    console.rule(f"Leads created {_minute(period['start'])} to {_minute(period['end'])} UTC")
     console.print(funnel_table(report["funnel_by_channel"], "Funnel by channel"))
     console.print(funnel_table(report["funnel_by_role"], "Funnel by role (who owned the step)"))
     console.print(speed_table(report["speed"]))
