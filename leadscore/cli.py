@@ -7,6 +7,8 @@ tests call it as plain functions.
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -305,6 +307,49 @@ def rescore(
     except RescoreError as error:
         console.print(f"[red]error:[/red] {error}", soft_wrap=True)
         raise typer.Exit(1) from error
+
+
+@app.command()
+def report(
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="A SQLite store, or a folder holding one: the demo's (demo.db) or the served "
+            "one (leadscore.db), e.g. .leadscore after `make demo`. Default: the configured "
+            "store (LEADSCORE_DATABASE_URL, else leadscore.db in LEADSCORE_HOME)."
+        ),
+    ] = None,
+    start: Annotated[
+        datetime | None, typer.Option(help="Leads created from (UTC); default: END - DAYS.")
+    ] = None,
+    end: Annotated[
+        datetime | None, typer.Option(help="Leads created before (UTC); default now.")
+    ] = None,
+    days: Annotated[int, typer.Option(min=1, help="Length of the default period.")] = 90,
+    horizon_days: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Backtest: days a lead has to convert; scores one horizon earlier."
+        ),
+    ] = 90,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the report's data as JSON instead of tables.")
+    ] = False,
+) -> None:
+    """Print the funnel (by channel and by role), speed-to-lead, workload and the score
+    backtest of the operational store."""
+    from leadscore.report import ReportError, print_report, report_data
+
+    console = Console()
+    try:
+        gathered = report_data(get_settings(), data, start, end, days, horizon_days)
+    except ReportError as error:
+        console.print(f"[red]error:[/red] {error}", soft_wrap=True)
+        raise typer.Exit(1) from error
+    if as_json:
+        typer.echo(json.dumps(gathered, indent=2))
+    else:
+        print_report(console, gathered)
 
 
 @app.command()

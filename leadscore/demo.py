@@ -16,7 +16,8 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,8 +27,10 @@ from rich.table import Table
 
 from data.generator import GeneratorConfig, generate
 from data.records import to_records
+from leadscore.demo_history import replay_history, touch_fresh_leads
 from leadscore.demo_routing import route_and_assign
 from leadscore.jobs import generate_history, train_fit_models, train_models
+from leadscore.report_tables import funnel_table
 from leadscore.settings import Settings
 from training.lead_score import TrainingConfig
 
@@ -127,6 +130,44 @@ def score_table(scored: list[dict[str, Any]], leads: pd.DataFrame) -> Table:
     return table
 
 
+def show_insights(
+    console: Console,
+    url: str,
+    settings: Settings,
+    database: Path,
+    leads: pd.DataFrame,
+    routed: list[str],
+) -> None:
+    """Replay a slice of the history, first-touch the fresh leads, print the funnel."""
+    now = datetime.now(UTC)
+    replay_history(console, url, f"sqlite:///{database.resolve()}", settings, now)
+    with httpx.Client(base_url=url, timeout=60.0) as client:
+        touched = touch_fresh_leads(client, leads, routed, now)
+        console.print(f"First touches of the fresh leads reported: {touched} (POST /v1/outcomes)")
+        # Two years: the leads of the first year have had the time to renew or churn.
+        years = {"start": (now - timedelta(days=730)).isoformat(), "end": now.isoformat()}
+        funnel = client.get("/v1/insights/funnel", params={**years, "by": "channel"})
+        funnel.raise_for_status()
+        title = "Funnel of the leads created in the last two years (GET /v1/insights/funnel)"
+        console.print(funnel_table(funnel.json(), title))
+        backtest = client.get("/v1/insights/backtest", params=years).json()
+        for version in backtest["versions"]:
+            grades = ", ".join(
+                f"{g['key']} {g['realised']:.0%} vs {g['predicted']:.0%}"
+                for g in version["by_grade"]
+            )
+            console.print(
+                f"Backtest {version['model']} v{version['version']} ({version['leads']:,} leads "
+                f"scored over 90 days ago), won within 90 days vs predicted: {grades}"
+            )
+        for warning in backtest["warnings"]:
+            console.print(f"[yellow]warning:[/yellow] {warning}")
+    console.print(
+        f"Everything: `.venv/bin/leadscore report --data {settings.home}`; one lead's "
+        f"lifecycle: GET {url}/v1/leads/{{lead_id}}/timeline"
+    )
+
+
 def run_demo(settings: Settings, console: Console) -> None:
     started = time.perf_counter()
     console.rule("1. A two-year CRM history")
@@ -157,7 +198,9 @@ def run_demo(settings: Settings, console: Console) -> None:
             + ", ".join(f"{g}: {n}" for g, n in grades.items())
         )
         console.rule("4. Who should work it: route qualified leads, assign a won customer")
-        route_and_assign(console, url, settings, leads, scored)
+        routed = route_and_assign(console, url, settings, leads, scored)
+        console.rule("5. Two years of CRM work replayed, and what the funnel shows")
+        show_insights(console, url, settings, database, leads, routed)
     console.rule("Done")
     console.print(
         f"Demo finished in {time.perf_counter() - started:.0f} s. Next: `make serve` and "

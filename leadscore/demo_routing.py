@@ -44,7 +44,8 @@ def route_and_assign(
     settings: Settings,
     leads: pd.DataFrame,
     scored: list[dict[str, Any]],
-) -> None:
+) -> list[str]:
+    """Load the roster, route the best fresh leads and a won customer; the routed lead ids."""
     with httpx.Client(base_url=url, timeout=30.0) as client:
         reps = to_records(read_table(settings.data_dir, "reps"))
         for rep in reps:
@@ -77,3 +78,4 @@ def route_and_assign(
             f"Outcome 'won' reported for {first['subject_id']} (POST /v1/outcomes): "
             f"{rep['rep_id']} now holds {rep['load']}/{rep['capacity']} open opportunities"
         )
+    return [a["subject_id"] for a in answers]

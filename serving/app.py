@@ -19,7 +19,7 @@ from serving.history import HistoryWriter
 from serving.model_store import FitModels, LeadModels, ModelStore
 from serving.openapi import add_lead_schemas
 from serving.registry import FIT_TRAIN_HINT, RegistryLoader
-from serving.routes import health, leads, models, outcomes, reps, routing
+from serving.routes import health, insights, leads, models, outcomes, reps, routing
 
 
 def create_app(config: ServingConfig) -> FastAPI:
@@ -81,5 +81,6 @@ def create_app(config: ServingConfig) -> FastAPI:
     app.include_router(reps.router)
     app.include_router(outcomes.router)
     app.include_router(routing.router)
+    app.include_router(insights.router)
     add_lead_schemas(app)
     return app

@@ -22,7 +22,7 @@ from data.store.records import (
     OutcomeResult,
     OutcomeType,
 )
-from data.store.schema import customers, leads, outcomes
+from data.store.schema import customers, leads, outcomes, reps
 
 # A deal is won or lost once; a lost deal that is revived is a new lead in the CRM.
 OPPOSITE = {OutcomeType.won: OutcomeType.lost, OutcomeType.lost: OutcomeType.won}
@@ -64,6 +64,11 @@ def record_outcome(connection: Connection, event: OutcomeIn, now: datetime) -> O
     # are then checked one after the other (PostgreSQL; SQLite has one writer).
     if connection.execute(select(key).where(key == subject_id).with_for_update()).first() is None:
         raise NotFoundError(field, subject_id)
+    if event.rep_id is not None and (
+        connection.execute(select(reps.c.rep_id).where(reps.c.rep_id == event.rep_id)).first()
+        is None
+    ):
+        raise NotFoundError("rep_id", event.rep_id, what="rep")
     _refuse_contradiction(connection, event)
     row = {**event.model_dump(), "received_at": now}
     connection.execute(insert(outcomes).values(**row))

@@ -48,8 +48,13 @@ ROLE_OF_KIND: dict[str, Role] = {
 
 
 class OutcomeType(StrEnum):
-    """What the CRM reports; the first three are about leads, the last two about customers."""
+    """What the CRM reports; the first four are about leads, the last two about customers.
 
+    `contacted` is the first touch by an inbound specialist or prospector; more
+    than one may arrive (every touch), and the first one counts in the analytics.
+    """
+
+    contacted = "contacted"
     qualified = "qualified"
     won = "won"
     lost = "lost"
@@ -57,7 +62,9 @@ class OutcomeType(StrEnum):
     churned = "churned"
 
 
-LEAD_OUTCOMES = frozenset({OutcomeType.qualified, OutcomeType.won, OutcomeType.lost})
+LEAD_OUTCOMES = frozenset(
+    {OutcomeType.contacted, OutcomeType.qualified, OutcomeType.won, OutcomeType.lost}
+)
 CUSTOMER_OUTCOMES = frozenset({OutcomeType.renewed, OutcomeType.churned})
 
 
@@ -180,6 +187,14 @@ class OutcomeIn(_In):
     customer_id: str | None = Field(default=None, min_length=1, max_length=128)
     occurred_at: UtcTime
     value: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    rep_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="Who did it, a rep of the roster: the inbound specialist or prospector "
+        "for contacted and qualified, the closer for won and lost, the account manager for "
+        "renewed and churned. Optional.",
+    )
     payload: JsonObject = Field(default_factory=dict, description="The event as the CRM sent it.")
 
     @model_validator(mode="after")

@@ -11,7 +11,7 @@ PostgreSQL, so the two cannot drift apart.
 | `customers` | won customer | assign and outcome target for account managers |
 | `scores` | scoring of a lead | append-only history, newest first by `scored_at` |
 | `assignments` | routing decision | open while `released_at` is null; one open per subject |
-| `outcomes` | CRM event | `event_id` from the CRM, the idempotency key |
+| `outcomes` | CRM event | `event_id` from the CRM, the idempotency key; `rep_id` who did it |
 
 There is deliberately no `load <= capacity` check: capacity may be lowered
 below the current load; `Store.reserve` enforces it for new work.
@@ -84,7 +84,7 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 ROLES = ("inbound_specialist", "prospector", "closer", "account_manager")
 KINDS = ("lead", "customer")
-OUTCOME_TYPES = ("qualified", "won", "lost", "renewed", "churned")
+OUTCOME_TYPES = ("contacted", "qualified", "won", "lost", "renewed", "churned")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -192,8 +192,10 @@ outcomes = Table(
     Column("value", Float),
     Column("received_at", UtcDateTime, nullable=False),
     Column("payload", Json, nullable=False),
+    Column("rep_id", String(128), ForeignKey("reps.rep_id")),
     CheckConstraint(_one_of("type", OUTCOME_TYPES), name="type"),
     CheckConstraint("(lead_id IS NULL) <> (customer_id IS NULL)", name="one_subject"),
     Index(None, "lead_id"),
     Index(None, "customer_id"),
+    Index(None, "rep_id"),
 )

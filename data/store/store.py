@@ -193,7 +193,7 @@ class Store:
 
         `stored` is True when this call wrote it, `duplicate` when it was
         already stored (same content). Raises ConflictError (same id, other
-        content), NotFoundError (unknown lead or customer), ContradictionError
+        content), NotFoundError (unknown lead, customer or rep_id), ContradictionError
         (won after lost, lost after won); nothing is stored when it raises.
         """
         try:

@@ -10,7 +10,9 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
+from data import insights
 from data.contract import Lead
+from data.insights.schemas import Timeline
 from data.store import ScoreIn, ScoreRecord
 from serving.deps import HistoryDep, LeadBatchDep, ModelsDep, RuleScoreDep, StoreDep
 from serving.openapi import LEADS_BODY
@@ -114,3 +116,24 @@ async def score_history(
     if not rows and await run_in_threadpool(store.get_lead, lead_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"lead_id '{lead_id}' was never scored")
     return rows
+
+
+@router.get(
+    "/{lead_id}/timeline",
+    summary="The lead's lifecycle in order, with its hand-offs",
+    response_model=Timeline,
+    responses={status.HTTP_404_NOT_FOUND: {"description": "The lead is unknown."}},
+)
+async def timeline(
+    lead_id: Annotated[str, Path(min_length=1, max_length=128)],
+    store: StoreDep,
+    history: HistoryDep,
+) -> Timeline:
+    """created, scored, contacted, qualified, routed, won or lost, handed_over, renewed or
+    churned; each hand-off names both reps and the time between them."""
+    if history is not None:
+        await run_in_threadpool(history.flush)
+    found = await run_in_threadpool(insights.lead_timeline, store, lead_id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"lead '{lead_id}' not found")
+    return found

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime
 from importlib.resources import files
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 
-from data.store import Store, current_revision, head_revision, upgrade
+from data.store import OutcomeIn, RepIn, Store, current_revision, head_revision, upgrade
 from data.store.engine import make_engine
 from data.store.migrate import downgrade
 from data.store.schema import VERSION_TABLE, metadata
@@ -75,3 +78,61 @@ def test_importing_the_store_connects_to_nothing() -> None:
         "assert not any(isinstance(o, p.Pool) for o in gc.get_objects())"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_0002_upgrades_a_0001_database_that_holds_outcomes(empty_url: str) -> None:
+    """A store created by 0001 keeps its events, then takes `contacted` and `rep_id`."""
+    upgrade(empty_url, "0001")
+    engine = make_engine(empty_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO leads (lead_id, channel, created_at, payload, first_seen_at) "
+                    "VALUES ('L1', 'inbound', :t, '{}', :t)"
+                ),
+                {"t": "2026-01-01 09:00:00"},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO outcomes (event_id, type, lead_id, occurred_at, received_at, "
+                    "payload) VALUES ('E1', 'qualified', 'L1', :t, :t, '{}')"
+                ),
+                {"t": "2026-01-02 09:00:00"},
+            )
+    finally:
+        engine.dispose()
+    upgrade(empty_url)
+    assert current_revision(empty_url) == head_revision()
+    with Store(empty_url) as store:
+        store.put_rep(RepIn(rep_id="IS1", role="inbound_specialist", capacity=100))
+        touched = OutcomeIn(event_id="E2", type="contacted", lead_id="L1", rep_id="IS1",
+                            occurred_at=datetime(2026, 1, 1, 10, tzinfo=UTC))  # fmt: skip
+        assert store.record_outcome(touched).stored
+        with store.engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT event_id, type, rep_id FROM outcomes ORDER BY event_id")
+            ).all()
+    assert [tuple(r) for r in rows] == [("E1", "qualified", None), ("E2", "contacted", "IS1")]
+    engine = make_engine(empty_url)
+    try:
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO outcomes (event_id, type, lead_id, occurred_at, received_at, "
+                    "payload) VALUES ('E3', 'visited', 'L1', :t, :t, '{}')"
+                ),
+                {"t": "2026-01-02 09:00:00"},
+            )
+    finally:
+        engine.dispose()
+    downgrade(empty_url, "0001")  # the contacted event goes, the qualified one stays
+    engine = make_engine(empty_url)
+    try:
+        with engine.connect() as connection:
+            left = connection.execute(text("SELECT event_id FROM outcomes")).scalars().all()
+            columns = {c["name"] for c in inspect(connection).get_columns("outcomes")}
+    finally:
+        engine.dispose()
+    assert left == ["E1"]
+    assert "rep_id" not in columns

@@ -22,7 +22,7 @@ from tests.data.store.test_capacity import all_at_once, load_of
 
 
 def event(event_id: str, type_: str = "won", subject: str = "L1", **fields: Any) -> OutcomeIn:
-    key = "lead_id" if type_ in ("qualified", "won", "lost") else "customer_id"
+    key = "lead_id" if type_ in ("contacted", "qualified", "won", "lost") else "customer_id"
     values = {"event_id": event_id, "type": type_, key: subject, "occurred_at": NOW}
     return OutcomeIn.model_validate({**values, **fields})
 
@@ -174,3 +174,31 @@ def test_concurrent_copies_of_one_event_are_stored_once(routed: Store) -> None:
 def test_invalid_events_are_refused_naming_the_field(fields: dict[str, Any], named: str) -> None:
     with pytest.raises(ValidationError, match=named):
         OutcomeIn.model_validate(fields)
+
+
+def test_contacted_is_a_lead_event_and_carries_who_did_it(store: Store) -> None:
+    store.put_rep(make_rep("IS1", role="inbound_specialist", capacity=100))
+    store.put_lead(make_lead("L1"))
+    first = store.record_outcome(event("E1", "contacted", rep_id="IS1"))
+    again = store.record_outcome(event("E2", "contacted", rep_id="IS1"))  # more touches: fine
+    assert first.stored and again.stored
+    assert first.event.rep_id == "IS1" and first.released is None
+    with pytest.raises(ValidationError, match="lead_id is required"):
+        OutcomeIn.model_validate(
+            {"event_id": "E3", "type": "contacted", "customer_id": "CU1", "occurred_at": NOW}
+        )
+
+
+def test_an_unknown_rep_id_is_not_found_naming_it_and_stores_nothing(store: Store) -> None:
+    store.put_lead(make_lead("L1"))
+    with pytest.raises(NotFoundError, match="rep_id 'IS404'") as caught:
+        store.record_outcome(event("E1", "contacted", rep_id="IS404"))
+    assert (caught.value.field, caught.value.value) == ("rep_id", "IS404")
+    assert count(store, "outcomes") == 0
+
+
+def test_a_different_rep_id_makes_a_reused_event_id_a_conflict(routed: Store) -> None:
+    routed.put_rep(make_rep("C2"))
+    routed.record_outcome(event("E1", rep_id="C1"))
+    with pytest.raises(ConflictError, match="rep_id"):
+        routed.record_outcome(event("E1", rep_id="C2"))

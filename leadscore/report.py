@@ -1,0 +1,105 @@
+"""`leadscore report`: the funnel, speed-to-lead, workload and score backtest as tables.
+
+The figures come from `data.insights.report.gather_report`, the same dict an
+HTML report renders; this module finds the store and prints.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from sqlalchemy.engine import make_url
+
+from data.insights import PeriodError
+from data.insights.report import gather_report
+from data.store import Store, current_revision, head_revision
+from data.store.records import as_utc, utc_now
+from leadscore.report_tables import backtest_table, funnel_table, speed_table, workload_table
+from leadscore.settings import Settings
+
+DEMO_DATABASE = "demo.db"
+"""The store `make demo` fills, in LEADSCORE_HOME."""
+SERVE_DATABASE = "leadscore.db"
+"""The store `leadscore serve` uses by default, in LEADSCORE_HOME."""
+
+
+class ReportError(RuntimeError):
+    """No store to report on, or one that cannot be read; the message says what to do."""
+
+
+def database_url(data: Path | None, settings: Settings) -> str:
+    """The store to read: `--data` (a SQLite file, or a home folder holding the demo's
+    store, else the served one), otherwise the configured store (LEADSCORE_DATABASE_URL)."""
+    if data is None:
+        url = settings.database
+        database = make_url(url).database
+        if url.startswith("sqlite") and database and not Path(database).is_file():
+            raise ReportError(
+                f"no store at {database}: run `make demo` or `leadscore serve` first, set "
+                "LEADSCORE_DATABASE_URL, or pass --data"
+            )
+        return url
+    if data.is_file():
+        return f"sqlite:///{data.resolve()}"
+    for name in (DEMO_DATABASE, SERVE_DATABASE):
+        if (data / name).is_file():
+            return f"sqlite:///{(data / name).resolve()}"
+    raise ReportError(
+        f"--data {data}: neither a SQLite file nor a folder holding {DEMO_DATABASE} "
+        f"(what `make demo` writes) or {SERVE_DATABASE} (what `leadscore serve` writes)"
+    )
+
+
+def check_schema(url: str) -> None:
+    revision = current_revision(url)
+    if revision is None:
+        raise ReportError("the database holds no leadscore store (never migrated)")
+    if revision != head_revision():
+        raise ReportError(
+            f"the store is at schema revision {revision}, this leadscore reads "
+            f"{head_revision()}: run `leadscore db upgrade` first"
+        )
+
+
+def report_data(
+    settings: Settings,
+    data: Path | None,
+    start: datetime | None,
+    end: datetime | None,
+    days: int,
+    horizon_days: int,
+) -> dict[str, Any]:
+    """`gather_report` on the store the options name, for the leads created in
+    [start, end) (end defaults to now, start to `days` before end; naive is UTC)."""
+    now = utc_now()
+    url = database_url(data, settings)
+    check_schema(url)
+    end_ = now if end is None else as_utc(end)
+    start_ = end_ - timedelta(days=days) if start is None else as_utc(start)
+    try:
+        with Store(url) as store:
+            return gather_report(store, start_, end_, now=now, horizon_days=horizon_days)
+    except PeriodError as error:
+        raise ReportError(f"--{error.field}: {error}") from error
+
+
+def _minute(moment: str) -> str:
+    return moment[:16].replace("T", " ")
+
+
+def print_report(console: Console, report: dict[str, Any]) -> None:
+    period = report["period"]
+    console.rule(f"Leads created {_minute(period['start'])} to {_minute(period['end'])} UTC")
+    console.print(funnel_table(report["funnel_by_channel"], "Funnel by channel"))
+    console.print(funnel_table(report["funnel_by_role"], "Funnel by role (who owned the step)"))
+    console.print(speed_table(report["speed"]))
+    console.print(workload_table(report["workload"]))
+    console.print(backtest_table(report["backtest"], report["backtest_period"], "grade"))
+    console.print(backtest_table(report["backtest"], report["backtest_period"], "decile"))
+    for warning in report["backtest"]["warnings"]:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    if not report["backtest"]["versions"]:
+        console.print("No scores old enough to judge in the backtest period.")

@@ -1,0 +1,108 @@
+"""Analytics for the dashboard: funnel, speed-to-lead, workload, score backtest, routing log.
+
+The answers are computed by `data.insights` on the operational store; this
+module only reads the query parameters and translates errors.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.exceptions import RequestValidationError
+from starlette.concurrency import run_in_threadpool
+
+from data import insights
+from data.insights.backtest import DEFAULT_HORIZON_DAYS
+from data.insights.schemas import (
+    Backtest,
+    Breakdown,
+    Funnel,
+    Period,
+    Routed,
+    SpeedToLead,
+    Workload,
+)
+from data.store.records import utc_now
+from serving.deps import HistoryDep, StoreDep
+
+router = APIRouter(prefix="/v1/insights", tags=["insights"])
+
+START = Query(description="Inclusive start (ISO 8601, UTC if no zone); default: end - 90 days.")
+END = Query(description="Exclusive end (ISO 8601); default: now.")
+
+
+async def get_period(
+    start: Annotated[datetime | None, START] = None,
+    end: Annotated[datetime | None, END] = None,
+) -> Period:
+    """[start, end), the last 90 days by default; an empty or inverted one is a 422 on start."""
+    try:
+        return insights.resolve_period(start, end, utc_now())
+    except insights.PeriodError as error:
+        raise RequestValidationError(
+            [{"type": "value_error", "loc": ("query", error.field), "msg": str(error),
+              "input": None if start is None else start.isoformat()}]
+        ) from error  # fmt: skip
+
+
+PeriodDep = Annotated[Period, Depends(get_period)]
+
+
+async def _flushed(history: HistoryDep) -> None:
+    """Scores just served are in the history before it is read."""
+    if history is not None:
+        await run_in_threadpool(history.flush)
+
+
+@router.get("/funnel", summary="Leads per stage and the conversion between stages")
+async def funnel(
+    store: StoreDep,
+    period: PeriodDep,
+    history: HistoryDep,
+    by: Annotated[
+        Breakdown,
+        Query(description="channel, source, segment and grade (of the first score) come "
+              "from the lead; rep and role from who owned each stage transition."),
+    ] = "channel",
+) -> Funnel:  # fmt: skip
+    """The leads created in the period, with every stage they reached since."""
+    await _flushed(history)
+    return await run_in_threadpool(insights.funnel, store, period, by)
+
+
+@router.get("/speed-to-lead", summary="Time to first touch and to qualification")
+async def speed_to_lead(store: StoreDep, period: PeriodDep) -> SpeedToLead:
+    return await run_in_threadpool(insights.speed_to_lead, store, period)
+
+
+@router.get("/workload", summary="Each rep's open work against capacity, now")
+async def workload(store: StoreDep, period: PeriodDep) -> Workload:
+    """The load is the present one; the period is checked like everywhere, but not used."""
+    del period
+    return await run_in_threadpool(insights.workload, store)
+
+
+@router.get("/backtest", summary="Predicted against realised conversion, per model version")
+async def backtest(
+    store: StoreDep,
+    period: PeriodDep,
+    history: HistoryDep,
+    horizon_days: Annotated[
+        int, Query(ge=1, le=3650, description="Days a lead has to convert after its score.")
+    ] = DEFAULT_HORIZON_DAYS,
+) -> Backtest:
+    """Scores given in the period whose lead has had the horizon since (the last per lead
+    and model version), by grade and by score decile."""
+    await _flushed(history)
+    return await run_in_threadpool(insights.backtest, store, period, utc_now(), horizon_days)
+
+
+@router.get("/routed", summary="The latest routing decisions, newest first")
+async def routed(
+    store: StoreDep,
+    period: PeriodDep,
+    limit: Annotated[int, Query(ge=1, le=1000, description="How many decisions.")] = 20,
+) -> Routed:
+    return await run_in_threadpool(insights.routed, store, period, limit)

@@ -1,0 +1,96 @@
+"""`leadscore report`: the store of a demo run (or the configured one) printed as tables."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from data.insights.report import gather_report
+from data.store import Store, upgrade
+from leadscore.cli import app
+from leadscore.settings import get_settings
+from tests.data.insights.history import PERIOD, build
+
+runner = CliRunner()
+WIDE = {"COLUMNS": "200"}
+JANUARY = ["--start", "2026-01-01", "--end", "2026-02-01"]
+KEYS = {"period", "funnel_by_channel", "funnel_by_role", "speed", "workload", "backtest",
+        "backtest_period", "routed", "models"}  # fmt: skip
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A LEADSCORE_HOME with a demo store holding the hand-built history."""
+    monkeypatch.setenv("LEADSCORE_HOME", str(tmp_path))
+    monkeypatch.delenv("LEADSCORE_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    upgrade(url)
+    with Store(url) as store:
+        build(store)
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+def test_the_report_of_a_demo_home_prints_every_table(home: Path) -> None:
+    result = runner.invoke(app, ["report", "--data", str(home), *JANUARY], env=WIDE)
+    assert result.exit_code == 0, result.output
+    titles = ("Funnel by channel", "Funnel by role", "Speed-to-lead", "Workload now",
+              "Score backtest by grade", "Score backtest by decile")  # fmt: skip
+    for title in titles:
+        assert title in result.output
+    assert "inbound" in result.output and "inbound_specialist" in result.output
+    assert "80% (38%-96%)" in result.output  # created -> contacted overall, 4 of 5
+    assert "67% (21%-94%) ~78%" in result.output  # inbound: 2 of 3, shrunk 18/23
+
+
+def test_json_gives_the_report_data(home: Path) -> None:
+    result = runner.invoke(app, ["report", "--data", str(home / "demo.db"), "--json", *JANUARY])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert set(data) == KEYS
+    assert data["funnel_by_channel"]["overall"]["counts"]["created"] == 5
+    # scores given in January: L1 twice, L2, L3; L4
+    assert data["models"] == {"lead-score-inbound": {"3": 4}, "lead-score-outbound": {"3": 1}}
+
+
+def test_gather_report_is_plain_dicts_shaped_like_the_api(home: Path) -> None:
+    with Store(f"sqlite:///{home / 'demo.db'}") as store:
+        report = gather_report(store, PERIOD.start, PERIOD.end)
+    assert set(report) == KEYS
+    conversion = report["funnel_by_role"]["groups"][0]["conversions"][0]
+    assert set(conversion) == {"from", "to", "rate", "low", "high", "shrunk_rate", "small"}
+    json.dumps(report)  # nothing but JSON types
+
+
+def test_the_configured_store_by_default_and_an_empty_store_gives_empty_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    upgrade(url)
+    monkeypatch.setenv("LEADSCORE_DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["report"], env=WIDE)
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "Funnel by channel" in result.output
+    assert "No scores old enough" in result.output
+
+
+def test_no_store_is_an_error_naming_the_folder(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["report", "--data", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "--data" in result.output and "demo.db" in result.output
+
+
+def test_an_inverted_period_is_an_error_naming_start(home: Path) -> None:
+    result = runner.invoke(app, ["report", "--data", str(home), "--start", "2026-03-01",
+                                 "--end", "2026-02-01"])  # fmt: skip
+    assert result.exit_code == 1
+    assert "--start" in result.output
