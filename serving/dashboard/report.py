@@ -69,10 +69,10 @@ def render_report(data: Mapping[str, Any], title: str) -> str:
             raise RuntimeError(f"{PAGE} no longer links {name} as the report expects")
         page = page.replace(link, _inline(tag, asset(name)))
     safe_title = html.escape(title)
-    page = page.replace("<title>leadscore - sales operations</title>", f"<title>{safe_title}</title>")
-    page = page.replace('<h1 id="title">Sales operations</h1>', f'<h1 id="title">{safe_title}</h1>')
-    embedded = (
-        f'<script type="application/json" id="report-data">{embed_json(data)}</script>\n'
+    page = page.replace(
+        "<title>leadscore - sales operations</title>", f"<title>{safe_title}</title>"
     )
+    page = page.replace('<h1 id="title">Sales operations</h1>', f'<h1 id="title">{safe_title}</h1>')
+    embedded = f'<script type="application/json" id="report-data">{embed_json(data)}</script>\n'
     # Before the page's own scripts, which read it as they start.
     return page.replace("<script>\n", embedded + "<script>\n", 1)
