@@ -182,6 +182,7 @@ def run_demo(settings: Settings, console: Console) -> None:
     database.unlink(missing_ok=True)  # the demo's own store: a clean roster every run
     with api_server(settings, port, f"sqlite:///{database.resolve()}") as url:
         console.print(f"API ready at {url} (OpenAPI at {url}/docs)")
+        console.print(f"Sales-ops dashboard while the demo runs: {url}/dashboard")
         response = httpx.post(f"{url}/v1/leads/score", json=to_records(leads), timeout=60.0)
         response.raise_for_status()
         scored = response.json()
@@ -204,6 +205,6 @@ def run_demo(settings: Settings, console: Console) -> None:
     console.rule("Done")
     console.print(
         f"Demo finished in {time.perf_counter() - started:.0f} s. Next: `make serve` and "
-        f"open http://127.0.0.1:{settings.api.port}/docs; MLflow UI: "
+        f"open http://127.0.0.1:{settings.api.port}/docs or /dashboard; MLflow UI: "
         f"`.venv/bin/mlflow ui --backend-store-uri {settings.tracking_uri}`"
     )

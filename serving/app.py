@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from importlib.metadata import version
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from data.contract import Channel, Role
@@ -14,12 +15,13 @@ from models.packaging import load_lead_model, registered_name
 from models.rep_packaging import load_rep_model, rep_registered_name
 from models.rule_score import load_rule_score
 from serving.config import ServingConfig
+from serving.dashboard import STATIC_PATH, static_dir
 from serving.database import open_store
 from serving.history import HistoryWriter
 from serving.model_store import FitModels, LeadModels, ModelStore
 from serving.openapi import add_lead_schemas
 from serving.registry import FIT_TRAIN_HINT, RegistryLoader
-from serving.routes import health, insights, leads, models, outcomes, reps, routing
+from serving.routes import dashboard, health, insights, leads, models, outcomes, reps, routing
 
 
 def create_app(config: ServingConfig) -> FastAPI:
@@ -82,5 +84,7 @@ def create_app(config: ServingConfig) -> FastAPI:
     app.include_router(outcomes.router)
     app.include_router(routing.router)
     app.include_router(insights.router)
+    app.include_router(dashboard.router)
+    app.mount(STATIC_PATH, StaticFiles(directory=static_dir()), name="dashboard-static")
     add_lead_schemas(app)
     return app
