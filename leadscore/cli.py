@@ -335,14 +335,21 @@ def report(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the report's data as JSON instead of tables.")
     ] = False,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write a self-contained HTML report with charts (opens with no server)."
+        ),
+    ] = None,
 ) -> None:
     """Print the funnel (by channel and by role), speed-to-lead, workload and the score
     backtest of the operational store."""
     from leadscore.report import ReportError, print_report, report_data
 
     console = Console()
+    settings = get_settings()
     try:
-        gathered = report_data(get_settings(), data, start, end, days, horizon_days)
+        gathered = report_data(settings, data, start, end, days, horizon_days)
     except ReportError as error:
         console.print(f"[red]error:[/red] {error}", soft_wrap=True)
         raise typer.Exit(1) from error
@@ -350,6 +357,17 @@ def report(
         typer.echo(json.dumps(gathered, indent=2))
     else:
         print_report(console, gathered)
+    if html is not None:
+        from leadscore.report_html import registry_models, write_html_report
+
+        try:
+            written = write_html_report(
+                gathered, registry_models(settings.tracking_uri), html, "leadscore report"
+            )
+        except OSError as error:
+            console.print(f"[red]error:[/red] {html}: {error.strerror}", soft_wrap=True)
+            raise typer.Exit(1) from error
+        console.print(f"wrote {written}")
 
 
 @app.command()

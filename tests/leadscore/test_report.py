@@ -94,3 +94,20 @@ def test_an_inverted_period_is_an_error_naming_start(home: Path) -> None:
                                  "--end", "2026-02-01"])  # fmt: skip
     assert result.exit_code == 1
     assert "--start" in result.output
+
+
+def test_html_writes_one_self_contained_file_with_the_data(home: Path) -> None:
+    page = home / "out" / "report.html"
+    env = {**WIDE, "LEADSCORE_MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}"}
+    result = runner.invoke(app, ["report", "--data", str(home), *JANUARY, "--html", str(page)],
+                           env=env)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"wrote {page}" in " ".join(result.output.split())
+    text = page.read_text()
+    start = text.index('<script type="application/json" id="report-data">') + 49
+    data = json.loads(text[start : text.index("</script>", start)])
+    assert data["funnel_by_channel"]["overall"]["counts"]["created"] == 5
+    assert {m["channel"] for m in data["models"]["missing"]} == {"inbound", "outbound"}
+    assert "no version of lead-score-inbound carries the alias 'champion'" in text
+    assert "<script src=" not in text and "stylesheet" not in text  # nothing left to fetch
+    assert not list(page.parent.glob(".*partial"))
