@@ -23,7 +23,6 @@ import pytest
 
 from data.records import to_records
 from data.tables import read_table
-from serving.app import create_app
 from serving.config import ServingConfig
 from serving.dashboard.report import render_report
 from tests.serving import dashboard_data as expected
@@ -40,18 +39,7 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / ".leadscore" / "test-artifacts"
 SECTIONS = ("funnel-channel", "funnel-role", "speed", "workload", "backtest", "routed", "models")
 
-INSIGHTS = ("funnel-channel", "funnel-role", "speed", "backtest", "routed")
 """Sections that only /v1/insights endpoints feed (workload falls back to the roster)."""
-
-
-@pytest.fixture(scope="module")
-def pending() -> frozenset[str]:
-    """The insights sections this app cannot feed yet. Until it serves the insights
-    endpoints, their sections show the HTTP 404 message and the browser logs those 404s;
-    once it does, every section must draw or show its empty state, with no console error."""
-    app = create_app(ServingConfig(tracking_uri="sqlite:///:memory:"))  # no lifespan: cheap
-    served = "/v1/insights/funnel" in app.openapi()["paths"]
-    return frozenset() if served else frozenset(INSIGHTS)
 
 
 @pytest.fixture(scope="module")
@@ -125,13 +113,6 @@ def visit(browser: Any) -> Iterator[Callable[[str], Visit]]:
     yield open_page
     for context in contexts:
         context.close()
-
-
-def unexpected(errors: list[str], pending: frozenset[str]) -> list[str]:
-    """Console errors other than the 404s of insights endpoints this app does not serve yet."""
-    if not pending:
-        return errors
-    return [e for e in errors if not ("status of 404" in e and "/v1/insights/" in e)]
 
 
 def test_the_report_draws_every_chart_from_its_embedded_data(
@@ -232,18 +213,11 @@ def served(config: ServingConfig, prefix: str = "") -> Iterator[str]:
         server.wait(timeout=20)
 
 
-def check_pending(seen: Visit, pending: frozenset[str]) -> None:
-    for section in pending:
-        assert seen.state(section) == "error", section
-        assert "HTTP 404" in seen.text(section), section
-
-
 def test_the_live_dashboard_shows_the_models_and_the_roster(
     visit: Callable[[str], Visit],
     fit_registry: Registry,
     history: Path,
     tmp_path: Path,
-    pending: frozenset[str],
 ) -> None:
     config = fit_registry.settings(
         port=free_port(), database_url=f"sqlite:///{tmp_path / 'leadscore.db'}"
@@ -255,7 +229,7 @@ def test_the_live_dashboard_shows_the_models_and_the_roster(
         for lead in to_records(read_table(history, "leads").tail(3)):
             httpx.post(f"{url}/v1/leads/route", json=lead, timeout=30).raise_for_status()
         seen = visit(f"{url}/dashboard")
-        assert unexpected(seen.errors, pending) == []
+        assert seen.errors == []
         assert all(u.startswith(url) or u.startswith("data:") for u in seen.requests)
         assert seen.state("models") == "ready"
         versions = {m["name"]: m["version"] for m in httpx.get(f"{url}/v1/models").json()["models"]}
@@ -266,31 +240,28 @@ def test_the_live_dashboard_shows_the_models_and_the_roster(
         assert seen.count("#workload svg .bar") == len(reps)
         assert seen.count("#workload h3") == len({rep["role"] for rep in reps})
         assert "closer: 3 of" in seen.text("workload")  # the three routed leads
-        check_pending(seen, pending)
-        if "routed" not in pending:
-            assert seen.count("#routed tbody tr") == 3
-        for section in set(SECTIONS) - pending - {"models", "workload", "routed"}:
+        assert seen.count("#routed tbody tr") == 3
+        for section in set(SECTIONS) - {"models", "workload", "routed"}:
             assert seen.state(section) in ("ready", "empty"), section
         seen.screenshot("dashboard-live.png")
         seen.page.select_option("#period", "7")  # the picker redraws every section
         seen.page.wait_for_selector("body[data-ready=true]")
         assert "Last 7 days" in seen.page.inner_text("#period-text")
         assert seen.state("workload") == "ready"
-        assert unexpected(seen.errors, pending) == []
+        assert seen.errors == []
 
 
 def test_an_empty_store_behind_a_prefix_gives_empty_states(
-    visit: Callable[[str], Visit], registry: Registry, tmp_path: Path, pending: frozenset[str]
+    visit: Callable[[str], Visit], registry: Registry, tmp_path: Path
 ) -> None:
     config = registry.settings(port=free_port(), database_url=f"sqlite:///{tmp_path / 'e.db'}")
     with served(config, prefix="/ops/leadscore") as url:
         seen = visit(f"{url}/dashboard")
-        assert unexpected(seen.errors, pending) == []
+        assert seen.errors == []
         assert all(u.startswith(url) or u.startswith("data:") for u in seen.requests)
         assert seen.state("workload") == "empty"
         assert "No reps in the roster yet" in seen.text("workload")
         assert seen.state("models") == "ready"  # the lead models; the fits are listed missing
-        check_pending(seen, pending)
-        for section in set(SECTIONS) - pending - {"models"}:
+        for section in set(SECTIONS) - {"models"}:
             assert seen.state(section) == "empty", section
         seen.screenshot("dashboard-empty.png")

@@ -62,33 +62,15 @@
     return response.json();
   }
 
-  /** The workload as /v1/insights/workload gives it, computed from the roster. */
-  function workloadFromRoster(reps) {
-    const byRole = new Map();
-    const rows = reps.map((rep) => {
-      const total = byRole.get(rep.role) || { role: rep.role, load: 0, capacity: 0 };
-      if (rep.active) {
-        total.load += rep.load;
-        total.capacity += rep.capacity;
-      }
-      byRole.set(rep.role, total);
-      return {
-        rep_id: rep.rep_id, name: rep.name, role: rep.role, load: rep.load, capacity: rep.capacity,
-        utilisation: rep.capacity ? rep.load / rep.capacity : null, active: rep.active,
-        available: rep.available,
-      };
-    });
-    return { reps: rows, by_role: [...byRole.values()] };
-  }
+  const BACKTEST_HORIZON_DAYS = 90;
 
-  async function loadWorkload() {
-    try {
-      return await getJson("v1/insights/workload");
-    } catch (error) {
-      // A service without the insights endpoints still has the roster, which holds the load.
-      if (!(error instanceof HttpError) || error.status !== 404) throw error;
-      return workloadFromRoster(await getJson("v1/reps"));
-    }
+  /** The backtest of the scores given one horizon before the period: by now their leads
+   * have had the horizon to convert, as if the period had been judged then and checked today. */
+  function loadBacktest(period) {
+    const shift = BACKTEST_HORIZON_DAYS * 24 * 3600 * 1000;
+    const back = (iso) => new Date(new Date(iso).getTime() - shift).toISOString();
+    return getJson("v1/insights/backtest", { start: back(period.start), end: back(period.end),
+      horizon_days: BACKTEST_HORIZON_DAYS });
   }
 
   // ---- formatting ------------------------------------------------------------------------
@@ -253,9 +235,9 @@
       return empty(`No scores old enough to judge yet: a score counts once its lead has had ` +
         `${body.horizon_days ?? 90} days to convert.`);
     }
-    const parts = [h("p", { class: "note", text: `Scores given at least ${body.horizon_days} ` +
-      "days ago against what happened since. A red outline: the prediction is outside the " +
-      "realised rate's 95% interval." })];
+    const parts = [h("p", { class: "note", text: `Scores given ${body.horizon_days} days before ` +
+      `this period, against what happened within ${body.horizon_days} days. A red outline: the ` +
+      "prediction is outside the realised rate's 95% interval." })];
     if (warnings.length) {
       parts.push(h("ul", { class: "warnings", "aria-label": "warnings" },
         warnings.map((w) => h("li", { text: w }))));
@@ -347,10 +329,10 @@
       render: (d) => renderFunnel(d, "role") },
     { id: "speed", key: "speed", what: "speed to lead",
       load: (p) => getJson("v1/insights/speed-to-lead", p), render: renderSpeed },
-    { id: "workload", key: "workload", what: "the workload", load: loadWorkload,
-      render: renderWorkload },
-    { id: "backtest", key: "backtest", what: "the backtest",
-      load: (p) => getJson("v1/insights/backtest", p), render: renderBacktest },
+    { id: "workload", key: "workload", what: "the workload",
+      load: () => getJson("v1/insights/workload"), render: renderWorkload },
+    { id: "backtest", key: "backtest", what: "the backtest", load: loadBacktest,
+      render: renderBacktest },
     { id: "routed", key: "routed", what: "the routing decisions",
       load: () => getJson("v1/insights/routed", { limit: 20 }), render: renderRouted },
     { id: "models", key: "models", what: "the models", load: () => getJson("v1/models"),
