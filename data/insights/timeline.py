@@ -14,28 +14,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 import pandas as pd
 from pydantic import JsonValue
 
 from data.contract import Role
 from data.insights.frames import LeadHistory, front_role
-from data.insights.schemas import Handoff, Timeline, TimelineEvent
+from data.insights.schemas import EventStage, Handoff, Timeline, TimelineEvent
 
-ORDER = (
-    "created",
-    "scored",
-    "contacted",
-    "qualified",
-    "routed",
-    "won",
-    "lost",
-    "handed_over",
-    "renewed",
-    "churned",
-)
-"""Events at the same instant are listed in this order."""
+ORDER: tuple[str, ...] = get_args(EventStage)
+"""Events at the same instant are listed in this order (the order of `EventStage`)."""
 HANDOFF_STAGES = ("routed", "handed_over")
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import httpx
 import mlflow
 import pandas as pd
 from fastapi.testclient import TestClient
@@ -58,3 +61,17 @@ def mlflow_tracking(uri: str) -> Iterator[None]:
         mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # None is MLflow's "unset"
         if previous is not None:
             os.environ["MLFLOW_TRACKING_URI"] = previous
+
+
+def wait_ready(server: subprocess.Popen[bytes], base: str, seconds: float = 60) -> None:
+    """Until `base`/readyz answers 200; fails with the server's output if it dies first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        assert server.poll() is None, server.communicate()[0].decode()
+        try:
+            if httpx.get(f"{base}/readyz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, f"the server did not get ready in {seconds:.0f} s"
+        time.sleep(0.2)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from serving.config import ServingConfig
 from serving.dashboard.report import render_report
 from tests.serving import dashboard_data as expected
 from tests.serving.conftest import Registry
+from tests.serving.helpers import wait_ready
 from tests.serving.test_server import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -197,16 +197,7 @@ def served(config: ServingConfig, prefix: str = "") -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{config.port}{prefix}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert server.poll() is None, server.communicate()[0].decode()
-            try:
-                if httpx.get(f"{base}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not get ready in 90 s"
-            time.sleep(0.3)
+        wait_ready(server, base, 90)
         yield base
     finally:
         server.terminate()

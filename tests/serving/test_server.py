@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -14,7 +13,7 @@ import pytest
 
 from serving.server import CONFIG_VARIABLE, app_from_environment
 from tests.serving.conftest import Registry
-from tests.serving.helpers import lead_json
+from tests.serving.helpers import lead_json, wait_ready
 
 pytestmark = pytest.mark.slow
 
@@ -42,16 +41,7 @@ def test_run_serves_the_app_over_http(
     )
     base = f"http://127.0.0.1:{config.port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, server.communicate()[0].decode()
-            try:
-                if httpx.get(f"{base}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not get ready in 60 s"
-            time.sleep(0.2)
+        wait_ready(server, base, 60)
         lead = lead_json(sample.iloc[0])
         response = httpx.post(f"{base}/v1/leads/score", json=lead)
         assert response.status_code == 200, response.text
