@@ -23,7 +23,7 @@ from data.tables import read_table
 from leadscore.cli import app as cli
 from serving.app import create_app
 from serving.batch.errors import InputError
-from serving.batch.job import RescoreOptions, rescore
+from serving.batch.job import Engine, RescoreOptions, rescore
 from serving.config import ServingConfig
 from tests.conftest import tracking_in
 from training.lead_score import NotEnoughDataError, TrainingConfig
@@ -204,3 +204,17 @@ def test_too_few_outcomes_are_refused_with_the_counts(imported: Path, tmp_path: 
     said = " ".join(result.output.split())
     assert "--min-outcomes" in said
     assert "at least 100000 of each are needed" in said
+
+
+@pytest.mark.spark
+def test_spark_rescoring_reads_the_custom_column_like_the_local_engine(
+    imported: Path, trained: list[ChannelReport], store: TrackingTarget, tmp_path: Path
+) -> None:
+    pytest.importorskip("pyspark")
+    leads = imported / "leads.parquet"
+    rescore(RescoreOptions(leads, tmp_path / "local.parquet", store.uri))
+    rescore(RescoreOptions(leads, tmp_path / "spark.parquet", store.uri, engine=Engine.spark))
+    local = pd.read_parquet(tmp_path / "local.parquet").set_index("lead_id").sort_index()
+    spark = pd.read_parquet(tmp_path / "spark.parquet").set_index("lead_id").sort_index()
+    assert len(spark) == len(local) > 0
+    np.testing.assert_allclose(spark["probability"], local["probability"], rtol=1e-12)
