@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -50,18 +50,21 @@ def run_load(
     clients: int,
     seconds: float,
     tool: str = "wrk",
+    headers: Mapping[str, str] | None = None,
 ) -> LoadResult:
-    """POST `bodies` (cycled) to `http://127.0.0.1:port/path` for `seconds` with `clients`."""
+    """POST `bodies` (cycled) to `http://127.0.0.1:port/path` for `seconds` with `clients`,
+    with `headers` besides the content type (an API key, say)."""
+    extra = dict(headers or {})
     if tool == "wrk":
-        return _run_wrk(port, path, bodies, clients, seconds)
-    return _run_python(port, path, bodies, clients, seconds)
+        return _run_wrk(port, path, bodies, clients, seconds, extra)
+    return _run_python(port, path, bodies, clients, seconds, extra)
 
 
 # --- wrk ---------------------------------------------------------------------------------------
 
 _LUA = """
 local bodies = {%s}
-local headers = {["Content-Type"] = "application/json"}
+local headers = {["Content-Type"] = "application/json"%s}
 local i = 0
 request = function()
   i = i %% #bodies + 1
@@ -82,11 +85,17 @@ def _lua_string(body: bytes) -> str:
 
 
 def _run_wrk(
-    port: int, path: str, bodies: Sequence[bytes], clients: int, seconds: float
+    port: int,
+    path: str,
+    bodies: Sequence[bytes],
+    clients: int,
+    seconds: float,
+    headers: Mapping[str, str],
 ) -> LoadResult:
     with tempfile.TemporaryDirectory(prefix="leadscore-wrk-") as folder:
         script = Path(folder) / "post.lua"
-        script.write_text(_LUA % (", ".join(_lua_string(b) for b in bodies), path))
+        extra = "".join(f', ["{k}"] = "{v}"' for k, v in headers.items())
+        script.write_text(_LUA % (", ".join(_lua_string(b) for b in bodies), extra, path))
         # One wrk thread drives tens of thousands of requests/s: enough, and it leaves
         # the most CPU to the server on a small machine.
         command = ["wrk", "-t1", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--timeout", "30s"]
@@ -116,8 +125,11 @@ def _run_wrk(
 # --- asyncio client ----------------------------------------------------------------------------
 
 
-def _requests(port: int, path: str, bodies: Sequence[bytes]) -> list[bytes]:
+def _requests(
+    port: int, path: str, bodies: Sequence[bytes], headers: Mapping[str, str]
+) -> list[bytes]:
     head = f"POST {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nContent-Type: application/json\r\n"
+    head += "".join(f"{name}: {value}\r\n" for name, value in headers.items())
     return [f"{head}Content-Length: {len(b)}\r\n\r\n".encode() + b for b in bodies]
 
 
@@ -168,10 +180,15 @@ async def _load(port: int, requests: list[bytes], clients: int, seconds: float) 
 
 
 def _run_python(
-    port: int, path: str, bodies: Sequence[bytes], clients: int, seconds: float
+    port: int,
+    path: str,
+    bodies: Sequence[bytes],
+    clients: int,
+    seconds: float,
+    headers: Mapping[str, str],
 ) -> LoadResult:
     before = time.process_time()
-    result = asyncio.run(_load(port, _requests(port, path, bodies), clients, seconds))
+    result = asyncio.run(_load(port, _requests(port, path, bodies, headers), clients, seconds))
     cpu = (time.process_time() - before) / result.seconds
     return replace(result, client_cpu=cpu)
 

@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))  # `python bench/serve.py` from anywhere
 from bench.loadgen import HOST, combine, run_load, wrk_available  # noqa: E402
 from bench.reference_apps import MODEL_URI, RowMapper  # noqa: E402
 from bench.servers import Live, free_port, measure, server  # noqa: E402
+from data.store import Store, upgrade  # noqa: E402
 
 BENCH = ROOT / ".leadscore" / "bench"
 POOL = 256
@@ -159,6 +160,16 @@ def plan(folder: Path, pool: list[dict[str, Any]]) -> dict[str, Server]:
     }  # fmt: skip
 
 
+def auth_headers(folder: Path) -> dict[str, str]:
+    """A `score` key in the store `leadscore serve` uses there: the API checks it per
+    request, as in production."""
+    url = f"sqlite:///{folder / 'leadscore.db'}"
+    upgrade(url)
+    with Store(url) as store:
+        _, token = store.create_api_key("bench", ["score"])
+    return {"Authorization": f"Bearer {token}"}
+
+
 def run_servers(
     folder: Path, pool: list[dict[str, Any]], args: argparse.Namespace
 ) -> dict[str, Any]:
@@ -176,11 +187,20 @@ def run_servers(
             argv = [part.format(port=port) for part in command]
             print(f"starting {name} on port {port} ...", flush=True)
             probe = (targets[0][1], targets[0][2][0])
-            pgid = servers.enter_context(server(name, argv, env, probe, port, BENCH, ROOT))
-            live += [Live(target, pgid, port, path, bodies) for target, path, bodies in targets]
+            headers = auth_headers(folder) if name == "ours" else {}
+            pgid = servers.enter_context(server(name, argv, env, probe, port, BENCH, ROOT, headers))
+            live += [
+                Live(target, pgid, port, path, bodies, headers) for target, path, bodies in targets
+            ]
         for target in live:
             run_load(
-                target.port, target.path, target.bodies, args.clients, args.warmup, args.client
+                target.port,
+                target.path,
+                target.bodies,
+                args.clients,
+                args.warmup,
+                args.client,
+                target.headers,
             )
         slices: dict[str, list[dict[str, Any]]] = {target.name: [] for target in live}
         for round_ in range(args.rounds):

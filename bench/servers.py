@@ -16,7 +16,7 @@ import subprocess
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,7 @@ def server(
     port: int,
     logs: Path,
     cwd: Path,
+    headers: Mapping[str, str] | None = None,
 ) -> Iterator[int]:
     """Run `command`; yield its process group id once POST `probe` answers 200. Stops it after."""
     log = logs / f"{name}.log"
@@ -72,20 +73,25 @@ def server(
             start_new_session=True,
         )
     try:
-        _wait_ready(process, f"http://{HOST}:{port}{probe[0]}", probe[1], log)
+        _wait_ready(process, f"http://{HOST}:{port}{probe[0]}", probe[1], log, headers or {})
         yield process.pid
     finally:
         stop(process)
 
 
-def _wait_ready(process: subprocess.Popen[bytes], url: str, body: bytes, log: Path) -> None:
+def _wait_ready(
+    process: subprocess.Popen[bytes], url: str, body: bytes, log: Path, headers: Mapping[str, str]
+) -> None:
     deadline = time.monotonic() + READY_SECONDS
     while True:
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with code {process.returncode}; see {log}")
         with suppress(httpx.TransportError):
             answer = httpx.post(
-                url, content=body, headers={"content-type": "application/json"}, timeout=30.0
+                url,
+                content=body,
+                headers={"content-type": "application/json", **headers},
+                timeout=30.0,
             )
             if answer.status_code == 200:
                 return
@@ -125,11 +131,14 @@ class Live:
     port: int
     path: str
     bodies: list[bytes]
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def measure(live: Live, seconds: float, clients: int, tool: str) -> dict[str, Any]:
     """One slice: `seconds` at `clients` (with server and machine CPU), then at one client."""
-    load = functools.partial(run_load, live.port, live.path, live.bodies, tool=tool)
+    load = functools.partial(
+        run_load, live.port, live.path, live.bodies, tool=tool, headers=live.headers
+    )
     cpu, (busy, total) = group_cpu_seconds(live.pgid), machine_cpu_ticks()
     started = time.monotonic()
     loaded = load(clients, seconds)

@@ -9,24 +9,18 @@ who was chosen and why, and stop.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
 from data.generator import GeneratorConfig, generate
 from data.records import to_records
+from leadscore.demo_api import DemoApi, api_server, free_port
 from leadscore.demo_history import replay_history, touch_fresh_leads
 from leadscore.demo_routing import route_and_assign
 from leadscore.jobs import generate_history, train_fit_models, train_models
@@ -37,52 +31,6 @@ from training.lead_score import TrainingConfig
 DEMO_LEADS = 50_000
 FRESH_LEADS = 400
 SHOWN_PER_CHANNEL = 4
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def api_server(
-    settings: Settings, port: int, database_url: str, timeout: float = 120.0
-) -> Iterator[str]:
-    """`leadscore serve` in a child process; yields its base URL once it is ready."""
-    env = {**os.environ, "LEADSCORE_HOME": str(settings.home.resolve()),
-           "LEADSCORE_API__PORT": str(port), "LEADSCORE_API__HOST": "127.0.0.1",
-           "LEADSCORE_DATABASE_URL": database_url}  # fmt: skip
-    if settings.mlflow_tracking_uri:
-        env["LEADSCORE_MLFLOW_TRACKING_URI"] = settings.mlflow_tracking_uri
-    process = subprocess.Popen(
-        [sys.executable, "-m", "leadscore", "serve", "--log-level", "warning"], env=env
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(url, process, timeout)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the API server exited with code {process.returncode}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"the API at {url} was not ready within {timeout:.0f} s")
 
 
 def fresh_leads(seed: int = 2027) -> pd.DataFrame:
@@ -132,7 +80,7 @@ def score_table(scored: list[dict[str, Any]], leads: pd.DataFrame) -> Table:
 
 def show_insights(
     console: Console,
-    url: str,
+    api: DemoApi,
     settings: Settings,
     database: Path,
     leads: pd.DataFrame,
@@ -140,8 +88,8 @@ def show_insights(
 ) -> None:
     """Replay a slice of the history, first-touch the fresh leads, print the funnel."""
     now = datetime.now(UTC)
-    replay_history(console, url, f"sqlite:///{database.resolve()}", settings, now)
-    with httpx.Client(base_url=url, timeout=60.0) as client:
+    replay_history(console, api, f"sqlite:///{database.resolve()}", settings, now)
+    with api.client() as client:
         touched = touch_fresh_leads(client, leads, routed, now)
         console.print(f"First touches of the fresh leads reported: {touched} (POST /v1/outcomes)")
         # Two years: the leads of the first year have had the time to renew or churn.
@@ -164,7 +112,7 @@ def show_insights(
             console.print(f"[yellow]warning:[/yellow] {warning}")
     console.print(
         f"Everything: `.venv/bin/leadscore report --data {settings.home}`; one lead's "
-        f"lifecycle: GET {url}/v1/leads/{{lead_id}}/timeline"
+        f"lifecycle: GET {api.url}/v1/leads/{{lead_id}}/timeline"
     )
 
 
@@ -180,15 +128,19 @@ def run_demo(settings: Settings, console: Console) -> None:
     leads = fresh_leads()
     database = settings.home / "demo.db"
     database.unlink(missing_ok=True)  # the demo's own store: a clean roster every run
-    with api_server(settings, port, f"sqlite:///{database.resolve()}") as url:
+    with api_server(settings, port, database) as api, api.client() as client:
+        url = api.url
         console.print(f"API ready at {url} (OpenAPI at {url}/docs)")
         console.print(f"Sales-ops dashboard while the demo runs: {url}/dashboard")
-        response = httpx.post(f"{url}/v1/leads/score", json=to_records(leads), timeout=60.0)
+        console.print(
+            f"The demo's API key (admin; the dashboard asks for it): {api.key}", soft_wrap=True
+        )
+        response = client.post("/v1/leads/score", json=to_records(leads))
         response.raise_for_status()
         scored = response.json()
         console.print(score_table(scored, leads))
         single = to_records(leads.head(1))[0]
-        one = httpx.post(f"{url}/v1/leads/score", json=single, timeout=10.0).json()
+        one = client.post("/v1/leads/score", json=single).json()
         console.print(
             f"One lead: {one['lead_id']} -> score {one['score']}, grade {one['grade']}, "
             f"model {one['model']['name']} v{one['model']['version']}"
@@ -199,9 +151,9 @@ def run_demo(settings: Settings, console: Console) -> None:
             + ", ".join(f"{g}: {n}" for g, n in grades.items())
         )
         console.rule("4. Who should work it: route qualified leads, assign a won customer")
-        routed = route_and_assign(console, url, settings, leads, scored)
+        routed = route_and_assign(console, api, settings, leads, scored)
         console.rule("5. Two years of CRM work replayed, and what the funnel shows")
-        show_insights(console, url, settings, database, leads, routed)
+        show_insights(console, api, settings, database, leads, routed)
     console.rule("Done")
     console.print(
         f"Demo finished in {time.perf_counter() - started:.0f} s. Next: `make serve` and "

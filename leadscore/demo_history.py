@@ -33,6 +33,7 @@ from data.generator import GeneratorConfig, historical_closer_weights
 from data.records import to_records
 from data.store import AssignmentIn, CustomerIn, ScoreIn, Store
 from data.tables import read_table
+from leadscore.demo_api import DemoApi
 from leadscore.settings import Settings
 from serving.batch.job import load_models
 from serving.batch.scoring import score_frame
@@ -266,13 +267,13 @@ def touch_fresh_leads(
 
 
 def replay_history(
-    console: Console, url: str, database_url: str, settings: Settings, now: datetime
+    console: Console, api: DemoApi, database_url: str, settings: Settings, now: datetime
 ) -> dict[str, int]:
     """Sample, score, and replay the history into the demo's store (see the module doc)."""
     started = time.perf_counter()
     tables = sample_history(settings.data_dir, now)
     plans = plan_history(tables, now)
-    with Store(database_url) as store, httpx.Client(base_url=url, timeout=30.0) as client:
+    with Store(database_url) as store, api.client(timeout=30.0) as client:
         scores = backfill_scores(store, settings, tables["leads"], [p.lead for p in plans])
         done = replay(client, store, plans)
     done["scored"] = scores

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
 from data.records import to_records
 from data.tables import read_table
+from leadscore.demo_api import DemoApi
 from leadscore.settings import Settings
 
 ROUTED = 4
@@ -40,13 +40,13 @@ def _decision_table(title: str, answers: list[dict[str, Any]]) -> Table:
 
 def route_and_assign(
     console: Console,
-    url: str,
+    api: DemoApi,
     settings: Settings,
     leads: pd.DataFrame,
     scored: list[dict[str, Any]],
 ) -> list[str]:
     """Load the roster, route the best fresh leads and a won customer; the routed lead ids."""
-    with httpx.Client(base_url=url, timeout=30.0) as client:
+    with api.client(timeout=30.0) as client:
         reps = to_records(read_table(settings.data_dir, "reps"))
         for rep in reps:
             client.put(f"/v1/reps/{rep['rep_id']}", json=rep).raise_for_status()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
@@ -14,6 +15,7 @@ from data.contract import Channel, Role
 from models.packaging import load_lead_model, registered_name
 from models.rep_packaging import load_rep_model, rep_registered_name
 from models.rule_score import load_rule_score
+from serving.auth import KeyRing
 from serving.config import ServingConfig
 from serving.dashboard import STATIC_PATH, static_dir
 from serving.database import open_store
@@ -23,12 +25,19 @@ from serving.openapi import add_lead_schemas
 from serving.registry import FIT_TRAIN_HINT, RegistryLoader
 from serving.routes import dashboard, health, insights, leads, models, outcomes, reps, routing
 
+logger = logging.getLogger(__name__)
+
 
 def create_app(config: ServingConfig) -> FastAPI:
     """The API; its lifespan opens the store and loads each channel's model by alias.
 
     The rule score is read here, so a broken rule file stops the start-up.
     """
+    if config.auth == "keys" and not config.database_url:
+        raise ValueError(
+            "API keys live in the store: set database_url (LEADSCORE_DATABASE_URL), "
+            "or auth='none' (LEADSCORE_API__AUTH=none) behind a gateway that checks callers"
+        )
     rule_score = load_rule_score(config.rule_score) if config.rule_score else None
     model_store: LeadModels = ModelStore(
         RegistryLoader(config.tracking_uri, config.model_alias, registered_name, load_lead_model),
@@ -52,6 +61,14 @@ def create_app(config: ServingConfig) -> FastAPI:
             if config.database_url
             else None
         )
+        if config.auth == "keys":
+            assert store is not None  # checked by create_app
+            app.state.key_ring = KeyRing(store)
+            if not await run_in_threadpool(store.active_api_keys):
+                logger.warning(
+                    "no API key exists yet: every call but health will answer 401; create one "
+                    "with `leadscore keys create --name NAME --scope admin`"
+                )
         history = HistoryWriter(store) if store is not None else None
         if history is not None:
             history.start()
@@ -76,7 +93,7 @@ def create_app(config: ServingConfig) -> FastAPI:
     app.state.model_store = model_store
     app.state.fit_models = fit_models
     app.state.rule_score = rule_score
-    app.state.store = app.state.history = None
+    app.state.store = app.state.history = app.state.key_ring = None
     app.include_router(health.router)
     app.include_router(leads.router)
     app.include_router(models.router)

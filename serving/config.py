@@ -8,6 +8,8 @@ adds where the models and the store are.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from models.assignment import PolicyConfig
@@ -25,6 +27,11 @@ class ApiOptions(BaseModel):
     )
     fairness: float = Field(default=0.1, ge=0, description="Strength of the load balancing.")
     policy_seed: int = Field(default=0, description="Seed of the exploration draws.")
+    auth: Literal["keys", "none"] = Field(
+        default="keys",
+        description="keys: every call but health needs an API key with the route's scope "
+        "(`leadscore keys create`); none: no check (only behind a gateway that does it).",
+    )
     rule_score: str | None = Field(
         default="default",
         description="Rule file (YAML) that scores a channel until a model is registered for "

@@ -12,6 +12,7 @@ PostgreSQL, so the two cannot drift apart.
 | `scores` | scoring of a lead | append-only history, newest first by `scored_at` |
 | `assignments` | routing decision | open while `released_at` is null; one open per subject |
 | `outcomes` | CRM event | `event_id` from the CRM, the idempotency key; `rep_id` who did it |
+| `api_keys` | API key | the SHA-256 of its secret and its `scopes`; revoked, never deleted |
 
 There is deliberately no `load <= capacity` check: capacity may be lowered
 below the current load; `Store.reserve` enforces it for new work.
@@ -198,4 +199,17 @@ outcomes = Table(
     Index(None, "lead_id"),
     Index(None, "customer_id"),
     Index(None, "rep_id"),
+)
+
+SCOPES = ("score", "route", "outcomes", "read", "admin")
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("scopes", Json, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
 )

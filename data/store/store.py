@@ -20,7 +20,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 
 from data.contract import Lead, Rep, Role
-from data.store import assignments, history, outcomes, roster
+from data.store import assignments, history, keys, outcomes, roster
 from data.store.engine import make_engine, read, write
 from data.store.errors import ConflictError
 from data.store.records import (
@@ -71,6 +71,30 @@ class Store:
         """True if the database answers (for readiness checks)."""
         with read(self.engine) as connection:
             return bool(connection.execute(text("SELECT 1")).scalar_one() == 1)
+
+    # API keys
+
+    def create_api_key(self, name: str, scopes: list[str]) -> tuple[keys.ApiKeyRecord, str]:
+        """A new key and its token (shown once: only its hash is kept)."""
+        with write(self.engine) as connection:
+            return keys.create_key(connection, name, scopes, self._clock())
+
+    def list_api_keys(self) -> list[keys.ApiKeyRecord]:
+        with read(self.engine) as connection:
+            return keys.list_keys(connection)
+
+    def revoke_api_key(self, key_id: str) -> keys.ApiKeyRecord:
+        with write(self.engine) as connection:
+            return keys.revoke_key(connection, key_id, self._clock())
+
+    def verify_api_key(self, token: str) -> keys.ApiKeyRecord | None:
+        """The active key the token is, or None."""
+        with read(self.engine) as connection:
+            return keys.verify(connection, token)
+
+    def active_api_keys(self) -> int:
+        with read(self.engine) as connection:
+            return keys.active_count(connection)
 
     # roster
 

@@ -25,9 +25,10 @@ from data.insights.schemas import (
     Workload,
 )
 from data.store.records import utc_now
+from serving.auth import READ
 from serving.deps import HistoryDep, StoreDep
 
-router = APIRouter(prefix="/v1/insights", tags=["insights"])
+router = APIRouter(prefix="/v1/insights", tags=["insights"], dependencies=[READ])
 
 START = Query(description="Inclusive start (ISO 8601, UTC if no zone); default: end - 90 days.")
 END = Query(description="Exclusive end (ISO 8601); default: now.")

@@ -14,6 +14,7 @@ from data import insights
 from data.contract import Lead
 from data.insights.schemas import Timeline
 from data.store import ScoreIn, ScoreRecord
+from serving.auth import READ, SCORE
 from serving.deps import HistoryDep, LeadBatchDep, ModelsDep, RuleScoreDep, StoreDep
 from serving.openapi import LEADS_BODY
 from serving.schemas import LeadScore
@@ -36,6 +37,7 @@ _MANY = TypeAdapter(list[LeadScore])
 
 @router.post(
     "/score",
+    dependencies=[SCORE],
     summary="Score one lead or a list of leads",
     response_model=LeadScore | list[LeadScore],
     responses={
@@ -100,6 +102,7 @@ def _history_rows(leads: Sequence[Lead], scores: Sequence[LeadScore]) -> list[Sc
 
 @router.get(
     "/{lead_id}/scores",
+    dependencies=[SCORE],
     summary="Score history of a lead, newest first",
     response_model=list[ScoreRecord],
     responses={status.HTTP_404_NOT_FOUND: {"description": "The lead was never scored."}},
@@ -120,6 +123,7 @@ async def score_history(
 
 @router.get(
     "/{lead_id}/timeline",
+    dependencies=[READ],
     summary="The lead's lifecycle in order, with its hand-offs",
     response_model=Timeline,
     responses={status.HTTP_404_NOT_FOUND: {"description": "The lead is unknown."}},

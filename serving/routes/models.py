@@ -5,18 +5,23 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
+from serving.auth import ADMIN, READ
 from serving.deps import FitModelsDep, ModelsDep, ModelStoreDep, RuleScoreDep
 from serving.schemas import ModelList
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
 
-@router.get("", summary="The models in use, with their training metrics")
+@router.get("", summary="The models in use, with their training metrics", dependencies=[READ])
 async def list_models(models: ModelsDep, fits: FitModelsDep, rule_score: RuleScoreDep) -> ModelList:
     return ModelList.of(models, fits, rule_score)
 
 
-@router.post("/reload", summary="Reload the models from the registry and swap them in")
+@router.post(
+    "/reload",
+    summary="Reload the models from the registry and swap them in",
+    dependencies=[ADMIN],
+)
 async def reload_models(
     store: ModelStoreDep, rule_score: RuleScoreDep, request: Request
 ) -> ModelList:

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Body, HTTPException, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from data.store import ConflictError, ContradictionError, NotFoundError, OutcomeIn, OutcomeResult
+from serving.auth import OUTCOMES
 from serving.deps import HistoryDep, StoreDep
 
-router = APIRouter(prefix="/v1/outcomes", tags=["outcomes"])
+router = APIRouter(prefix="/v1/outcomes", tags=["outcomes"], dependencies=[OUTCOMES])
 
 
 @router.post(

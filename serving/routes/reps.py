@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from data.contract import Role
 from data.store import RepIn, RepRecord
+from serving.auth import ADMIN, READ
 from serving.deps import StoreDep
 
 router = APIRouter(prefix="/v1/reps", tags=["reps"])
@@ -16,14 +17,14 @@ router = APIRouter(prefix="/v1/reps", tags=["reps"])
 RepId = Annotated[str, Path(min_length=1, max_length=128)]
 
 
-@router.get("", summary="The roster", response_model=list[RepRecord])
+@router.get("", summary="The roster", response_model=list[RepRecord], dependencies=[READ])
 async def list_reps(
     store: StoreDep, role: Annotated[Role | None, Query(description="Only this role.")] = None
 ) -> list[RepRecord]:
     return await run_in_threadpool(store.list_reps, role)
 
 
-@router.get("/{rep_id}", summary="One rep", response_model=RepRecord)
+@router.get("/{rep_id}", summary="One rep", response_model=RepRecord, dependencies=[READ])
 async def get_rep(store: StoreDep, rep_id: RepId) -> RepRecord:
     rep = await run_in_threadpool(store.get_rep, rep_id)
     if rep is None:
@@ -31,7 +32,9 @@ async def get_rep(store: StoreDep, rep_id: RepId) -> RepRecord:
     return rep
 
 
-@router.put("/{rep_id}", summary="Add or update a rep", response_model=RepRecord)
+@router.put(
+    "/{rep_id}", summary="Add or update a rep", response_model=RepRecord, dependencies=[ADMIN]
+)
 async def put_rep(store: StoreDep, rep_id: RepId, rep: Annotated[RepIn, Body()]) -> RepRecord:
     """Role, capacity, availability, territory; the current load is kept."""
     if rep.rep_id != rep_id:

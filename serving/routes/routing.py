@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, HTTPException, Query, status
 from starlette.concurrency import run_in_threadpool
 
 from data.contract import Lead
+from serving.auth import ROUTE
 from serving.deps import ConfigDep, FitModelsDep, HistoryDep, StoreDep
 from serving.routing import (
     AlreadyAssignedError,
@@ -18,7 +19,7 @@ from serving.routing import (
 )
 from serving.routing_schemas import Assignment, CustomerToAssign
 
-router = APIRouter(tags=["routing"])
+router = APIRouter(tags=["routing"], dependencies=[ROUTE])
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
     status.HTTP_409_CONFLICT: {

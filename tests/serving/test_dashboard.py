@@ -27,7 +27,7 @@ SVG_NAMESPACE = "http://www.w3.org/2000/svg"  # a name in charts.js, never fetch
 def app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
     # No lifespan runs here: the page and its assets need neither models nor a store.
     uri = f"sqlite:///{tmp_path_factory.mktemp('dashboard') / 'mlflow.db'}"
-    return create_app(ServingConfig(tracking_uri=uri))
+    return create_app(ServingConfig(tracking_uri=uri, auth="none"))
 
 
 def linked(page: str) -> list[str]:

@@ -8,6 +8,7 @@ fetch nothing beyond its own origin; screenshots go to .leadscore/test-artifacts
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -21,6 +22,7 @@ import httpx
 import pytest
 
 from data.records import to_records
+from data.store import Store, upgrade
 from data.tables import read_table
 from serving.config import ServingConfig
 from serving.dashboard.report import render_report
@@ -90,12 +92,17 @@ class Visit:
 
 
 @pytest.fixture
-def visit(browser: Any) -> Iterator[Callable[[str], Visit]]:
+def visit(browser: Any) -> Iterator[Callable[..., Visit]]:
     contexts = []
 
-    def open_page(url: str) -> Visit:
+    def open_page(url: str, key: str | None = None) -> Visit:
+        """`url` in a fresh browser context; with `key`, as entered earlier in this tab."""
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         contexts.append(context)
+        if key is not None:
+            context.add_init_script(
+                f"window.sessionStorage.setItem('leadscore-api-key', {json.dumps(key)})"
+            )
         page = context.new_page()
         seen = Visit(page)
 
@@ -204,26 +211,36 @@ def served(config: ServingConfig, prefix: str = "") -> Iterator[str]:
         server.wait(timeout=20)
 
 
+def key_in(database_url: str, scopes: list[str]) -> str:
+    """A key in a new store, created before the service starts on it."""
+    upgrade(database_url)
+    with Store(database_url) as store:
+        return store.create_api_key("dashboard-test", scopes)[1]
+
+
 def test_the_live_dashboard_shows_the_models_and_the_roster(
-    visit: Callable[[str], Visit],
+    visit: Callable[..., Visit],
     fit_registry: Registry,
     history: Path,
     tmp_path: Path,
 ) -> None:
-    config = fit_registry.settings(
-        port=free_port(), database_url=f"sqlite:///{tmp_path / 'leadscore.db'}"
-    )
+    database = f"sqlite:///{tmp_path / 'leadscore.db'}"
+    config = fit_registry.settings(port=free_port(), database_url=database, auth="keys")
+    key = key_in(database, ["admin"])
+    admin = {"Authorization": f"Bearer {key}"}
     reps = to_records(read_table(history, "reps"))
     with served(config) as url:
         for rep in reps:
-            httpx.put(f"{url}/v1/reps/{rep['rep_id']}", json=rep).raise_for_status()
+            httpx.put(f"{url}/v1/reps/{rep['rep_id']}", json=rep, headers=admin).raise_for_status()
         for lead in to_records(read_table(history, "leads").tail(3)):
-            httpx.post(f"{url}/v1/leads/route", json=lead, timeout=30).raise_for_status()
-        seen = visit(f"{url}/dashboard")
+            routed = httpx.post(f"{url}/v1/leads/route", json=lead, headers=admin, timeout=30)
+            routed.raise_for_status()
+        seen = visit(f"{url}/dashboard", key=key)
         assert seen.errors == []
         assert all(u.startswith(url) or u.startswith("data:") for u in seen.requests)
         assert seen.state("models") == "ready"
-        versions = {m["name"]: m["version"] for m in httpx.get(f"{url}/v1/models").json()["models"]}
+        listed = httpx.get(f"{url}/v1/models", headers=admin).json()["models"]
+        versions = {m["name"]: m["version"] for m in listed}
         assert seen.count("#models tbody tr") == 4  # two lead scores, two fits
         for name, version in versions.items():
             assert f"{name}\t{version}" in seen.text("models")
@@ -242,8 +259,30 @@ def test_the_live_dashboard_shows_the_models_and_the_roster(
         assert seen.errors == []
 
 
+def test_the_dashboard_asks_for_a_key_and_then_draws(
+    visit: Callable[..., Visit], registry: Registry, tmp_path: Path
+) -> None:
+    database = f"sqlite:///{tmp_path / 'keys.db'}"
+    key = key_in(database, ["read"])
+    config = registry.settings(port=free_port(), database_url=database, auth="keys")
+    with served(config) as url:
+        seen = visit(f"{url}/dashboard")
+        assert {seen.state(s) for s in SECTIONS} == {"error"}
+        assert "HTTP 401" in seen.text("models")
+        assert seen.page.is_visible("#api-key")
+        assert all("401" in e for e in seen.errors)  # the refused loads, nothing else
+        seen.errors.clear()
+        seen.page.fill("#api-key", key)
+        seen.page.click("#access button")
+        seen.page.wait_for_selector("#models[data-state=ready]")
+        seen.page.wait_for_selector("body[data-ready=true]")
+        assert seen.state("models") == "ready"
+        assert seen.errors == []
+        assert seen.state("workload") == "empty"  # a read key sees the (empty) roster
+
+
 def test_an_empty_store_behind_a_prefix_gives_empty_states(
-    visit: Callable[[str], Visit], registry: Registry, tmp_path: Path
+    visit: Callable[..., Visit], registry: Registry, tmp_path: Path
 ) -> None:
     config = registry.settings(port=free_port(), database_url=f"sqlite:///{tmp_path / 'e.db'}")
     with served(config, prefix="/ops/leadscore") as url:

@@ -29,7 +29,9 @@ PERIOD_ENDPOINTS = ["funnel", "speed-to-lead", "workload", "backtest", "routed"]
 
 def app_on(url: str, home: Path) -> TestClient:
     """The API on `url`, with an empty model registry: the rule score serves, nobody cares."""
-    config = ServingConfig(tracking_uri=f"sqlite:///{home / 'mlflow.db'}", database_url=url)
+    config = ServingConfig(
+        tracking_uri=f"sqlite:///{home / 'mlflow.db'}", database_url=url, auth="none"
+    )
     return TestClient(create_app(config))
 
 

@@ -137,7 +137,7 @@ def test_leaky_columns_are_dropped_and_the_custom_one_is_used(
 
 @pytest.fixture(scope="module")
 def api(trained: list[ChannelReport], store: TrackingTarget) -> Iterator[TestClient]:
-    config = ServingConfig.model_validate({"tracking_uri": store.uri})
+    config = ServingConfig.model_validate({"tracking_uri": store.uri, "auth": "none"})
     with TestClient(create_app(config)) as client:
         yield client
 
