@@ -156,7 +156,8 @@ def run_demo(settings: Settings, console: Console) -> None:
         show_insights(console, api, settings, database, leads, routed)
     console.rule("Done")
     console.print(
-        f"Demo finished in {time.perf_counter() - started:.0f} s. Next: `make serve` and "
-        f"open http://127.0.0.1:{settings.api.port}/docs or /dashboard; MLflow UI: "
+        f"Demo finished in {time.perf_counter() - started:.0f} s. Next: a key with "
+        "`.venv/bin/leadscore keys create --name me --scope admin`, then `make serve` and "
+        f"http://127.0.0.1:{settings.api.port}/docs or /dashboard; MLflow UI: "
         f"`.venv/bin/mlflow ui --backend-store-uri {settings.tracking_uri}`"
     )
