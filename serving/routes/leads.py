@@ -14,7 +14,14 @@ from data import insights
 from data.contract import Lead
 from data.insights.schemas import Timeline
 from data.store import ScoreIn, ScoreRecord
-from serving.deps import HistoryDep, LeadBatchDep, ModelsDep, RuleScoreDep, StoreDep
+from serving.deps import (
+    HistoryDep,
+    LeadBatchDep,
+    MetricsDep,
+    ModelsDep,
+    RuleScoreDep,
+    StoreDep,
+)
 from serving.openapi import LEADS_BODY
 from serving.schemas import LeadScore
 from serving.scoring import CustomFieldError, ModelUnavailableError, score_leads
@@ -50,6 +57,7 @@ async def score(
     models: ModelsDep,
     rule_score: RuleScoreDep,
     history: HistoryDep,
+    metrics: MetricsDep,
     reasons: Annotated[
         int,
         Query(
@@ -67,13 +75,16 @@ async def score(
         else:
             scores = await run_in_threadpool(score_leads, models, batch.leads, reasons, rule_score)
     except ModelUnavailableError as exc:
+        metrics.scoring_error("model_unavailable")
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
     except CustomFieldError as exc:
+        metrics.scoring_error("custom_field")
         where = () if batch.single else (exc.row,)
         loc = ("body", *where, "custom_fields", exc.name)
         raise RequestValidationError(
             [{"type": "custom_field", "loc": loc, "msg": str(exc)}]
         ) from exc
+    metrics.scored(scores)
     if history is not None:
         history.add(_history_rows(batch.leads, scores))
     # Built by our own code from typed values: serialise directly, no second validation.
