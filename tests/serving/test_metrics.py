@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
+import httpx
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
@@ -17,7 +21,7 @@ from data.tables import read_table
 from serving.app import create_app
 from serving.metrics import CONTENT_TYPE
 from tests.serving.conftest import CHAMPION, CHANNELS, Registry
-from tests.serving.helpers import lead_json, rows_of, score
+from tests.serving.helpers import free_port, lead_json, rows_of, score, wait_ready
 
 pytestmark = pytest.mark.slow
 
@@ -29,9 +33,13 @@ def scrape(client: TestClient) -> Samples:
     response = client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"] == CONTENT_TYPE
+    return _parse(response.text)
+
+
+def _parse(text: str) -> Samples:
     return {
         (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(response.text)
+        for family in text_string_to_metric_families(text)
         for sample in family.samples
     }
 
@@ -219,3 +227,48 @@ def test_two_apps_in_one_process_keep_separate_counts(
         labels = {"method": "POST", "route": "/v1/leads/score", "status": "200"}
         assert value(scrape(one), "leadscore_http_requests_total", **labels) == 3
         assert value(scrape(two), "leadscore_http_requests_total", **labels) == 1
+
+
+def test_two_workers_add_up_in_one_page_and_their_folder_goes_at_exit(
+    registry: Registry, sample: pd.DataFrame, tmp_path: Path
+) -> None:
+    """A real `run(config, workers=2)`: whichever worker answers /metrics counts both."""
+    config = registry.settings(port=free_port())
+    script = (
+        "import sys; from serving.config import ServingConfig; from serving.server import run; "
+        "run(ServingConfig.model_validate_json(sys.argv[1]), workers=2, log_level='warning')"
+    )
+    scratch = tmp_path / "tmp"  # where the server's temporary metrics folder goes
+    scratch.mkdir()
+    server = subprocess.Popen(
+        [sys.executable, "-c", script, config.model_dump_json()],
+        cwd=str(tmp_path),
+        env={**os.environ, "TMPDIR": str(scratch)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{config.port}"
+    leads = [lead_json(row) for _, row in sample.head(30).iterrows()]
+    try:
+        wait_ready(server, base, 120)
+        (folder,) = scratch.glob("leadscore-metrics-*")
+        for lead in leads:  # a new connection each: the workers share them out
+            assert httpx.post(f"{base}/v1/leads/score", json=lead).status_code == 200
+        labels = {"method": "POST", "route": "/v1/leads/score", "status": "200"}
+        for _ in range(6):  # a new connection each time: any worker may answer
+            response = httpx.get(f"{base}/metrics")
+            assert response.status_code == 200
+            assert response.headers["content-type"] == CONTENT_TYPE
+            samples = _parse(response.text)
+            assert value(samples, "leadscore_http_requests_total", **labels) == len(leads)
+            scored = sum(v for (name, _), v in samples.items()
+                         if name == "leadscore_leads_scored_total")  # fmt: skip
+            assert scored == len(leads)
+            info = series(samples, "leadscore_model_info")
+            assert sorted(s["slot"] for s in info) == sorted(CHANNELS)  # one series per model
+        pids = {path.stem.rsplit("_", 1)[1] for path in folder.glob("counter_*.db")}
+        assert len(pids) == 2, pids  # both workers write to the shared folder
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0].decode()
+    assert not folder.exists(), output
