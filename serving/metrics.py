@@ -90,14 +90,15 @@ class Metrics:
         self.model_info = Gauge(
             "leadscore_model_info",
             "1 for each model in use: slot is the channel (inbound, outbound) or the role "
-            "(closer, account_manager); 0 once a worker replaced it.",
+            "(closer, account_manager). Under several workers a version one of them replaced "
+            "reads 0 there.",
             ("slot", "name", "version", "alias"),
             registry=r,
             multiprocess_mode="livemax",
         )
         self.model_loaded = Gauge(
             LOADED,
-            "When each model in use was loaded (Unix time); 0 once replaced.",
+            "When each model in use was loaded (Unix time); 0 as for leadscore_model_info.",
             ("slot", "name", "version"),
             registry=r,
             multiprocess_mode="livemax",
