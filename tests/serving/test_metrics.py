@@ -265,7 +265,8 @@ def test_two_workers_add_up_in_one_page_and_their_folder_goes_at_exit(
                          if name == "leadscore_leads_scored_total")  # fmt: skip
             assert scored == len(leads)
             info = series(samples, "leadscore_model_info")
-            assert sorted(s["slot"] for s in info) == sorted(CHANNELS)  # one series per model
+            slots = [s["slot"] for s in info]  # (the rep fits too, once another test made them)
+            assert set(CHANNELS) <= set(slots) and len(slots) == len(set(slots))  # one per model
         pids = {path.stem.rsplit("_", 1)[1] for path in folder.glob("counter_*.db")}
         assert len(pids) == 2, pids  # both workers write to the shared folder
     finally:
