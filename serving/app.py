@@ -20,10 +20,22 @@ from serving.config import ServingConfig
 from serving.dashboard import STATIC_PATH, static_dir
 from serving.database import open_store
 from serving.history import HistoryWriter
+from serving.http_metrics import MetricsMiddleware
+from serving.metrics import Metrics, multiprocess_dir
 from serving.model_store import FitModels, LeadModels, ModelStore
 from serving.openapi import add_lead_schemas
 from serving.registry import FIT_TRAIN_HINT, RegistryLoader
-from serving.routes import dashboard, health, insights, leads, models, outcomes, reps, routing
+from serving.routes import (
+    dashboard,
+    health,
+    insights,
+    leads,
+    metrics,
+    models,
+    outcomes,
+    reps,
+    routing,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -39,19 +51,29 @@ def create_app(config: ServingConfig) -> FastAPI:
             "or auth='none' (LEADSCORE_API__AUTH=none) behind a gateway that checks callers"
         )
     rule_score = load_rule_score(config.rule_score) if config.rule_score else None
+    # Under several workers, each one's values go to the shared folder `leadscore serve` made.
+    app_metrics = Metrics(multiprocess_dir())
     model_store: LeadModels = ModelStore(
-        RegistryLoader(config.tracking_uri, config.model_alias, registered_name, load_lead_model),
+        app_metrics.counting_failures(
+            RegistryLoader(
+                config.tracking_uri, config.model_alias, registered_name, load_lead_model
+            ),
+        ),
         slots=tuple(Channel),
+        on_load=app_metrics.models_loaded,
     )
     fit_models: FitModels = ModelStore(
-        RegistryLoader(
-            config.tracking_uri,
-            config.model_alias,
-            rep_registered_name,
-            load_rep_model,
-            train_hint=FIT_TRAIN_HINT,
+        app_metrics.counting_failures(
+            RegistryLoader(
+                config.tracking_uri,
+                config.model_alias,
+                rep_registered_name,
+                load_rep_model,
+                train_hint=FIT_TRAIN_HINT,
+            ),
         ),
         slots=(Role.closer.value, Role.account_manager.value),
+        on_load=app_metrics.models_loaded,
     )
 
     @asynccontextmanager
@@ -69,7 +91,7 @@ def create_app(config: ServingConfig) -> FastAPI:
                     "no API key exists yet: every call but health will answer 401; create one "
                     "with `leadscore keys create --name NAME --scope admin`"
                 )
-        history = HistoryWriter(store) if store is not None else None
+        history = HistoryWriter(store, metrics=app_metrics.history) if store is not None else None
         if history is not None:
             history.start()
         app.state.store, app.state.history = store, history
@@ -82,6 +104,7 @@ def create_app(config: ServingConfig) -> FastAPI:
                 await run_in_threadpool(history.close)
             if store is not None:
                 store.close()
+            app_metrics.close()
 
     app = FastAPI(
         title="leadscore",
@@ -90,6 +113,7 @@ def create_app(config: ServingConfig) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.config = config
+    app.state.metrics = app_metrics
     app.state.model_store = model_store
     app.state.fit_models = fit_models
     app.state.rule_score = rule_score
@@ -102,6 +126,8 @@ def create_app(config: ServingConfig) -> FastAPI:
     app.include_router(routing.router)
     app.include_router(insights.router)
     app.include_router(dashboard.router)
+    app.include_router(metrics.router)
     app.mount(STATIC_PATH, StaticFiles(directory=static_dir()), name="dashboard-static")
     add_lead_schemas(app)
+    app.add_middleware(MetricsMiddleware, metrics=app_metrics)
     return app

@@ -27,7 +27,7 @@ SCOPE_HELP = {
     "score": "score leads and read their score history",
     "route": "route leads to closers and assign customers to account managers",
     "outcomes": "report CRM events (contacted, qualified, won, lost, renewed, churned)",
-    "read": "read models, the roster, lead timelines and the insights (the dashboard)",
+    "read": "read models, the roster, lead timelines, the insights (the dashboard) and /metrics",
     "admin": "everything, including changing the roster and reloading models",
 }
 

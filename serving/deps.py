@@ -20,6 +20,7 @@ from data.store import Store
 from models.rule_score import RuleScoreFile
 from serving.config import ServingConfig
 from serving.history import HistoryWriter
+from serving.metrics import Metrics
 from serving.model_store import FitModelSet, LeadModels, LeadModelSet
 
 
@@ -51,6 +52,14 @@ async def get_history(request: Request) -> HistoryWriter | None:
 
 
 HistoryDep = Annotated[HistoryWriter | None, Depends(get_history)]
+
+
+async def get_metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 
 async def get_fit_models(request: Request) -> FitModelSet | None:

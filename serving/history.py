@@ -14,6 +14,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterable
+from typing import Protocol
 
 from data.store import Store
 from data.store.records import ScoreIn
@@ -26,11 +27,22 @@ POLL = 0.01
 _STOP = object()
 
 
+class HistoryMetrics(Protocol):
+    """Told how many rows were queued, then written or dropped (`serving.metrics`)."""
+
+    def queued(self, rows: int) -> None: ...
+    def written(self, rows: int) -> None: ...
+    def dropped(self, rows: int) -> None: ...
+
+
 class HistoryWriter:
     """A background writer of `ScoreIn` rows into the store."""
 
-    def __init__(self, store: Store, interval: float = 0.2) -> None:
+    def __init__(
+        self, store: Store, interval: float = 0.2, metrics: HistoryMetrics | None = None
+    ) -> None:
         self._store = store
+        self._metrics = metrics
         self._interval = interval
         self._queue: queue.Queue[object] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="score-history", daemon=True)
@@ -42,6 +54,9 @@ class HistoryWriter:
         self._thread.start()
 
     def add(self, rows: Iterable[ScoreIn]) -> None:
+        rows = rows if isinstance(rows, list) else list(rows)
+        if self._metrics is not None:  # before the writer can take them: the count never dips
+            self._metrics.queued(len(rows))
         for row in rows:
             self._queue.put(row)
 
@@ -99,3 +114,8 @@ class HistoryWriter:
         except Exception:  # a failing database must not take the scoring API down
             self.failed += len(batch)
             logger.exception("could not record %d scores in the history", len(batch))
+            if self._metrics is not None:
+                self._metrics.dropped(len(batch))
+        else:
+            if self._metrics is not None:
+                self._metrics.written(len(batch))

@@ -12,6 +12,7 @@ mix of old and new models. Loading itself (MLflow) lives in `serving.registry`.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -33,6 +34,8 @@ class LoadedModel(Generic[M]):
     run_id: str | None
     model: M
     metrics: Mapping[str, float] = field(default_factory=dict)
+    loaded_at: float = field(default_factory=time.time)
+    """Unix time of the load; a version kept through a failed reload keeps its time."""
 
 
 @dataclass(frozen=True)
@@ -65,12 +68,18 @@ class ModelSet(Generic[M]):
 Loader = Callable[[str], LoadedModel[M] | MissingModel]
 """Loads the model of one slot, or says why there is none."""
 
+OnLoad = Callable[["ModelSet[M] | None", "ModelSet[M]"], None]
+"""Told (previous set, new set) after each load, e.g. to update the metrics."""
+
 
 class ModelStore(Generic[M]):
     """Holds the current `ModelSet`; `load()` replaces it in one assignment."""
 
-    def __init__(self, loader: Loader[M], slots: Sequence[str]) -> None:
+    def __init__(
+        self, loader: Loader[M], slots: Sequence[str], on_load: OnLoad[M] | None = None
+    ) -> None:
         self._loader = loader
+        self._on_load = on_load
         self._slots = tuple(str(s) for s in slots)
         self._current: ModelSet[M] | None = None
         self._reload_lock = threading.Lock()
@@ -103,6 +112,8 @@ class ModelStore(Generic[M]):
                 else:
                     missing[slot] = result
             self._current = ModelSet(loaded=loaded, missing=missing, errors=tuple(errors))
+            if self._on_load is not None:
+                self._on_load(previous, self._current)
             return self._current
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import uvicorn
 from fastapi import FastAPI
 
 from serving.config import ServingConfig
+from serving.metrics import MULTIPROCESS_VARIABLE
 
 CONFIG_VARIABLE = "LEADSCORE_SERVING_CONFIG_JSON"
 """How `run` hands its configuration to worker processes, which import the app by name."""
@@ -17,18 +19,30 @@ def run(config: ServingConfig, workers: int = 1, log_level: str = "info") -> Non
     """Serve on `config.host:config.port` until interrupted.
 
     uvicorn gets a factory, so the app (and its models) is built when the
-    server starts, once per worker process.
+    server starts, once per worker process. Several workers share a fresh
+    metrics folder (prometheus_client's multiprocess mode), so `GET /metrics`
+    in any of them adds up all of them; it is removed when the server stops.
     """
     if workers > 1:
-        os.environ[CONFIG_VARIABLE] = config.model_dump_json()
-        uvicorn.run(
-            "serving.server:app_from_environment",
-            factory=True,
-            host=config.host,
-            port=config.port,
-            workers=workers,
-            log_level=log_level,
-        )
+        with tempfile.TemporaryDirectory(prefix="leadscore-metrics-") as metrics_dir:
+            # Workers are new processes: they read both before importing anything.
+            previous = os.environ.get(MULTIPROCESS_VARIABLE)
+            os.environ[CONFIG_VARIABLE] = config.model_dump_json()
+            os.environ[MULTIPROCESS_VARIABLE] = metrics_dir
+            try:
+                uvicorn.run(
+                    "serving.server:app_from_environment",
+                    factory=True,
+                    host=config.host,
+                    port=config.port,
+                    workers=workers,
+                    log_level=log_level,
+                )
+            finally:
+                if previous is None:
+                    del os.environ[MULTIPROCESS_VARIABLE]
+                else:
+                    os.environ[MULTIPROCESS_VARIABLE] = previous
         return
 
     def factory() -> FastAPI:

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from data.store import ConflictError, ContradictionError, NotFoundError, OutcomeIn, OutcomeResult
 from serving.auth import OUTCOMES
-from serving.deps import HistoryDep, StoreDep
+from serving.deps import HistoryDep, MetricsDep, StoreDep
 
 router = APIRouter(prefix="/v1/outcomes", tags=["outcomes"], dependencies=[OUTCOMES])
 
@@ -30,7 +30,11 @@ router = APIRouter(prefix="/v1/outcomes", tags=["outcomes"], dependencies=[OUTCO
     },
 )
 async def post_outcome(
-    store: StoreDep, history: HistoryDep, event: Annotated[OutcomeIn, Body()], response: Response
+    store: StoreDep,
+    history: HistoryDep,
+    metrics: MetricsDep,
+    event: Annotated[OutcomeIn, Body()],
+    response: Response,
 ) -> OutcomeResult:
     """contacted / qualified / won / lost for leads, renewed / churned for customers.
 
@@ -53,6 +57,7 @@ async def post_outcome(
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
     except ContradictionError as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from error
+    metrics.outcome(event.type, result.duplicate)
     if result.duplicate:
         response.status_code = status.HTTP_200_OK
     return result

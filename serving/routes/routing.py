@@ -9,7 +9,8 @@ from starlette.concurrency import run_in_threadpool
 
 from data.contract import Lead
 from serving.auth import ROUTE
-from serving.deps import ConfigDep, FitModelsDep, HistoryDep, StoreDep
+from serving.deps import ConfigDep, FitModelsDep, HistoryDep, MetricsDep, StoreDep
+from serving.metrics import Metrics
 from serving.routing import (
     AlreadyAssignedError,
     NoEligibleRepError,
@@ -28,7 +29,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _answer(call: Any, *args: Any) -> Assignment:
+async def _answer(metrics: Metrics, call: Any, *args: Any) -> Assignment:
     try:
         routed: Routed = await run_in_threadpool(call, *args)
     except AlreadyAssignedError as error:
@@ -39,6 +40,7 @@ async def _answer(call: Any, *args: Any) -> Assignment:
             "ineligible": [i.__dict__ for i in error.decision.ineligible],
         }
         raise HTTPException(status.HTTP_409_CONFLICT, detail) from error
+    metrics.routed(routed.assignment.kind, routed.decision.policy, routed.decision.explored)
     return Assignment.of(routed)
 
 
@@ -53,6 +55,7 @@ async def route(
     fit_models: FitModelsDep,
     config: ConfigDep,
     history: HistoryDep,
+    metrics: MetricsDep,
     deal_value: Annotated[
         float | None,
         Query(
@@ -65,7 +68,7 @@ async def route(
     """The body is a lead exactly as `POST /v1/leads/score` takes it."""
     if history is not None:
         await run_in_threadpool(history.flush)  # the lead row may be on its way
-    return await _answer(route_lead, store, fit_models, config.policy(), lead, deal_value)
+    return await _answer(metrics, route_lead, store, fit_models, config.policy(), lead, deal_value)
 
 
 @router.post(
@@ -78,6 +81,7 @@ async def assign(
     store: StoreDep,
     fit_models: FitModelsDep,
     config: ConfigDep,
+    metrics: MetricsDep,
 ) -> Assignment:
     """The body has the customers table's columns; `account_manager_id` is ignored."""
-    return await _answer(assign_customer, store, fit_models, config.policy(), customer)
+    return await _answer(metrics, assign_customer, store, fit_models, config.policy(), customer)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -75,3 +76,10 @@ def wait_ready(server: subprocess.Popen[bytes], base: str, seconds: float = 60) 
             pass
         assert time.monotonic() < deadline, f"the server did not get ready in {seconds:.0f} s"
         time.sleep(0.2)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port

@@ -75,6 +75,7 @@ def test_a_key_without_the_scope_is_told_which_it_lacks(
 
 @pytest.mark.parametrize(("method", "path", "scope"), [
     ("get", "/v1/models", "read"),
+    ("get", "/metrics", "read"),
     ("get", "/v1/reps", "read"),
     ("get", "/v1/insights/workload", "read"),
     ("get", "/v1/leads/nobody/timeline", "read"),

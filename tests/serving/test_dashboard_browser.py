@@ -28,8 +28,7 @@ from serving.config import ServingConfig
 from serving.dashboard.report import render_report
 from tests.serving import dashboard_data as expected
 from tests.serving.conftest import Registry
-from tests.serving.helpers import wait_ready
-from tests.serving.test_server import free_port
+from tests.serving.helpers import free_port, wait_ready
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

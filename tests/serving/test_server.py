@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,16 +12,9 @@ import pytest
 
 from serving.server import CONFIG_VARIABLE, app_from_environment
 from tests.serving.conftest import Registry
-from tests.serving.helpers import lead_json, wait_ready
+from tests.serving.helpers import free_port, lead_json, wait_ready
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def test_run_serves_the_app_over_http(
