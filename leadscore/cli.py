@@ -33,6 +33,7 @@ from leadscore.store_cli import db_app, keys_app
 from serving.batch.errors import RescoreError
 from serving.batch.job import Engine, RescoreOptions
 from serving.batch.scoring import REASONS
+from training.labelled import is_import
 from training.lead_score import NotEnoughDataError, TrainingConfig
 
 MIN_LEADS = 100
@@ -161,7 +162,7 @@ def train(
     settings = get_settings()
     folder = data if data is not None else settings.data_dir
     channels = [c.value for c in channel] if channel else ["inbound", "outbound"]
-    if models is ModelsOption.all and (folder / "outcomes.parquet").exists():
+    if models is ModelsOption.all and is_import(folder):
         models = ModelsOption.lead_score  # an import has no deals or reps to fit closers on
     console = Console()
     try:

@@ -11,21 +11,21 @@ from pathlib import Path
 from typing import Any
 
 from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
 
 from data.contract import Channel, Role
 from data.store.records import utc_now
 from models.packaging import registered_name
 from models.rep_packaging import rep_registered_name
 from serving.dashboard.report import render_report
+from training.gate import current_holder
 
 REPORTED = ("funnel_by_channel", "funnel_by_role", "speed", "workload", "backtest", "routed")
 
 
-def _version(client: MlflowClient, name: str, alias: str) -> tuple[str, dict[str, float]]:
-    found = client.get_model_version_by_alias(name, alias)
-    metrics = client.get_run(found.run_id).data.metrics if found.run_id else {}
-    return str(found.version), {k: v for k, v in metrics.items() if k.startswith("val_")}
+def _validation_metrics(client: MlflowClient, name: str, version: str) -> dict[str, float]:
+    run_id = client.get_model_version(name, version).run_id
+    metrics = client.get_run(run_id).data.metrics if run_id else {}
+    return {k: v for k, v in metrics.items() if k.startswith("val_")}
 
 
 def registry_models(tracking_uri: str, alias: str = "champion") -> dict[str, Any]:
@@ -34,22 +34,22 @@ def registry_models(tracking_uri: str, alias: str = "champion") -> dict[str, Any
     body: dict[str, Any] = {"models": [], "missing": [], "errors": [], "fit_models": []}
     for channel in Channel:
         name = registered_name(channel)
-        try:
-            version, metrics = _version(client, name, alias)
-        except MlflowException as error:
-            reason = f"no version of {name} carries the alias {alias!r} ({error.error_code})"
-            body["missing"].append({"channel": channel.value, "name": name, "alias": alias,
-                                    "reason": reason})  # fmt: skip
+        entry: dict[str, Any] = {"channel": channel.value, "name": name, "alias": alias}
+        version = current_holder(client, name, alias)
+        if version is None:
+            reason = f"no version of {name} carries the alias {alias!r}"
+            body["missing"].append(entry | {"reason": reason})
             continue
-        body["models"].append({"channel": channel.value, "name": name, "alias": alias,
-                               "version": version, "metrics": metrics})  # fmt: skip
+        metrics = _validation_metrics(client, name, version)
+        body["models"].append(entry | {"version": version, "metrics": metrics})
     for role in (Role.closer, Role.account_manager):
         name = rep_registered_name(role)
-        entry: dict[str, Any] = {"role": role.value, "name": name, "alias": alias}
-        try:
-            entry["version"], entry["metrics"] = _version(client, name, alias)
-        except MlflowException:
+        entry = {"role": role.value, "name": name, "alias": alias}
+        version = current_holder(client, name, alias)
+        if version is None:
             entry |= {"version": None, "missing_reason": f"no version carries {alias!r}"}
+        else:
+            entry |= {"version": version, "metrics": _validation_metrics(client, name, version)}
         body["fit_models"].append(entry)
     return body
 

@@ -49,9 +49,14 @@ class LabelledLeads:
         )
 
 
+def is_import(folder: Path) -> bool:
+    """`leadscore import` wrote this folder (its outcomes are given, not derived)."""
+    return table_path(folder, "outcomes").exists()
+
+
 def load_labelled(folder: Path) -> LabelledLeads:
     """Leads and outcomes of `folder`: an import if it has outcomes.parquet, else generated."""
-    if not table_path(folder, "outcomes").exists():
+    if not is_import(folder):
         leads = read_table(folder, "leads")
         outcomes = lead_outcomes(leads, read_table(folder, "opportunities"))
         return LabelledLeads(leads, outcomes, LABELS)

@@ -144,11 +144,11 @@ def _codes(values: pd.Series, kind: FieldType) -> np.ndarray:
 def _later_share(values: pd.Series, kind: FieldType, created: pd.Series) -> float | None:
     """Share of filled values later than creation, for timestamps and date-like text."""
     if kind is FieldType.text:
-        text = values.dropna().astype(str)
-        if text.empty:
+        given = int(values.notna().sum())
+        if not given:
             return None
         parsed = clean_date(_text_or_none(values), str(values.name))
-        if parsed.refused or parsed.values.notna().sum() < DATE_LIKE_SHARE * len(text):
+        if parsed.refused or parsed.values.notna().sum() < DATE_LIKE_SHARE * given:
             return None
         times = parsed.values
     elif kind is FieldType.time:

@@ -90,40 +90,48 @@ def train_lead_scores(
         say(f"{channel}: preparing {int((leads['channel'] == channel).sum()):,} leads")
         spec = with_custom_columns(default_spec(channel), labelled.custom)
         data = labelled_channel(leads, labelled.outcomes, channel, target, spec)
-        split = time_split(data.leads["created_at"], config)
-        check_enough(data.y, split, channel, config.min_positives)
-        spec, unused = _without_empty_fields(spec, data)
-        if unused:
-            say(f"{channel}: no values for {', '.join(unused)}; not used")
-        span = _history_span(data, split)
-        if span < SEASON_HISTORY:
-            spec = FeatureSpec(
-                tuple(f for f in spec.features if f.derive != "month"), spec.field_types
-            )
-            say(
-                f"{channel}: {span.days} days of training history, under a year: the month of "
-                "the year is not used (it would mark the period, not the season)"
-            )
-        learning = np.concatenate([split.train, split.calibration])
-        leakage = check_leakage(
-            data.leads.iloc[learning],
-            data.y[learning],
-            spec.input_fields,
-            keep=config.keep_columns,
-            max_auc=config.leakage_auc,
-            seed=config.seed,
-        )
-        for check in leakage.suspicious:
-            verdict = "DROPPED" if check.decision == "dropped" else "kept (--keep-column)"
-            say(f"{channel}: leakage guard: {check.column} {verdict}: {check.reason}")
-        spec = spec.without(leakage.dropped)
-        data = labelled_channel(leads, labelled.outcomes, channel, target, spec)
+        # The spec may only shrink from here; `data` keeps every column it read.
+        spec, unused, leakage = _checked_spec(spec, data, config, say)
         with mlflow.start_run(run_name=f"{registered_name(channel)}") as run:
             _log_data_checks(labelled, leakage, unused)
             fitted = fit_channel(data, spec, config, progress(channel) if progress else None)
             report = _log_and_register(client, fitted, config, alias, run.info.run_id, say)
         reports.append(replace(report, leakage=leakage, unused_fields=tuple(unused)))
     return reports
+
+
+def _checked_spec(
+    spec: FeatureSpec, data: ChannelData, config: TrainingConfig, say: Callable[[str], None]
+) -> tuple[FeatureSpec, list[str], LeakageReport]:
+    """`spec` less what this data cannot support: fields with no values, the month of the
+    year on under a year of history, and columns the leakage guard drops. Refuses too
+    few outcomes first."""
+    channel = data.channel
+    split = time_split(data.leads["created_at"], config)
+    check_enough(data.y, split, channel, config.min_positives)
+    spec, unused = _without_empty_fields(spec, data)
+    if unused:
+        say(f"{channel}: no values for {', '.join(unused)}; not used")
+    span = _history_span(data, split)
+    if span < SEASON_HISTORY:
+        spec = FeatureSpec(tuple(f for f in spec.features if f.derive != "month"), spec.field_types)
+        say(
+            f"{channel}: {span.days} days of training history, under a year: the month of "
+            "the year is not used (it would mark the period, not the season)"
+        )
+    learning = np.concatenate([split.train, split.calibration])
+    leakage = check_leakage(
+        data.leads.iloc[learning],
+        data.y[learning],
+        spec.input_fields,
+        keep=config.keep_columns,
+        max_auc=config.leakage_auc,
+        seed=config.seed,
+    )
+    for check in leakage.suspicious:
+        verdict = "DROPPED" if check.decision == "dropped" else "kept (--keep-column)"
+        say(f"{channel}: leakage guard: {check.column} {verdict}: {check.reason}")
+    return spec.without(leakage.dropped), unused, leakage
 
 
 SEASON_HISTORY = pd.Timedelta(days=365)

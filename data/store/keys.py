@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, func, select, update
 
 from data.store.errors import NotFoundError
 from data.store.schema import SCOPES, api_keys
@@ -116,6 +116,5 @@ def verify(connection: Connection, token: str) -> ApiKeyRecord | None:
 
 
 def active_count(connection: Connection) -> int:
-    return len(
-        connection.execute(select(api_keys.c.key_id).where(api_keys.c.revoked_at.is_(None))).all()
-    )
+    active = select(func.count()).select_from(api_keys).where(api_keys.c.revoked_at.is_(None))
+    return int(connection.execute(active).scalar_one())
