@@ -9,8 +9,9 @@ what to fix, and leaves `out` as it was.
 
 from __future__ import annotations
 
-import io
 import json
+from collections import Counter
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
@@ -27,8 +28,11 @@ from data.importing.cleaning import (
     clean_number,
     errors_where,
 )
+from data.importing.dates import WITHOUT_DATES, dates_usable
 from data.importing.mapping import Mapping
+from data.importing.reading import check_columns, read_joined
 from data.importing.report import ImportReport
+from data.importing.required import creation_dates, lead_ids, repeated_ids
 
 EXTRA_TYPES = {
     "categorical": pa.string(),
@@ -37,79 +41,16 @@ EXTRA_TYPES = {
     "timestamp": pa.timestamp("us"),
 }
 METADATA_KEY = b"leadscore.import"
-"""Parquet schema metadata of an imported leads table: its extra columns and what was dropped."""
+"""Parquet schema metadata of an imported leads table: its extra columns, what was dropped,
+and where lead_id and created_at came from (`{"source": column or null, "real": bool}`)."""
 
 
-def read_export(path: Path, mapping: Mapping) -> pd.DataFrame:
-    """The export as text columns, with errors that name the file and what to fix."""
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise ValueError(f"{path}: cannot read the export ({error.strerror})") from error
-    try:
-        text = raw.decode(mapping.source.encoding)
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise ValueError(
-            f"{path}: not {mapping.source.encoding} text at byte offset {error.start} "
-            f"(line {line}); set source.encoding in {mapping.where('source')} "
-            "(e.g. cp1252 or latin-1)"
-        ) from error
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text), sep=mapping.source.delimiter, dtype=str, keep_default_na=False
-        )
-    except pd.errors.EmptyDataError as error:
-        raise ValueError(f"{path}: the file is empty (no header, no rows)") from error
-    except pd.errors.ParserError as error:
-        raise ValueError(f"{path}: not readable as CSV: {error}") from error
-    if len(frame.columns) == 1 and len(mapping.used_columns()) > 1:
-        raise ValueError(
-            f"{path}: only one column found ('{frame.columns[0][:60]}') with delimiter "
-            f"'{mapping.source.delimiter}', but the mapping names several; "
-            f"check source.delimiter in {mapping.where('source')}"
-        )
-    if frame.empty:
-        raise ValueError(f"{path}: no rows after the header")
-    return frame
+class NothingImportedError(ValueError):
+    """Every row was rejected; the report says why, and nothing was written."""
 
-
-def read_joined(path: Path, mapping: Mapping) -> tuple[pd.DataFrame, list[str]]:
-    """The export with every join applied, and the columns known only after contact."""
-    frame = read_export(path, mapping)
-    late = [c for c in mapping.post_contact if c in frame.columns]
-    for index, join in enumerate(mapping.joins):
-        where = mapping.where(f"joins.{index}")
-        other_path = path.parent / join.file
-        other = read_export(other_path, mapping)
-        for name, side in ((path, frame), (other_path, other)):
-            if join.key not in side.columns:
-                raise ValueError(f"{name}: no key column '{join.key}' to join on ({where})")
-        repeated = other[join.key][other[join.key].duplicated()]
-        if not repeated.empty:
-            raise ValueError(
-                f"{other_path}: key '{join.key}' repeats (e.g. {repeated.iloc[0]!r}); a joined "
-                f"file needs one row per key ({where})"
-            )
-        clash = [c for c in other.columns if c in frame.columns and c != join.key]
-        if clash:
-            raise ValueError(
-                f"{other_path}: column(s) {', '.join(clash)} also in {path.name}; "
-                f"rename them in one of the files ({where})"
-            )
-        frame = frame.merge(other, on=join.key, how="left", validate="many_to_one")
-        frame[other.columns] = frame[other.columns].fillna("")
-        if join.post_contact:
-            late += [c for c in other.columns if c != join.key]
-    return frame, late
-
-
-def _check_columns(path: Path, frame: pd.DataFrame, mapping: Mapping) -> None:
-    used = mapping.used_columns()
-    missing = [column for column in used if column not in frame.columns]
-    if missing:
-        fixes = "; ".join(f"'{c}' ({mapping.where(used[c])})" for c in missing)
-        raise ValueError(f"{path}: column(s) not in the file: {fixes}")
+    def __init__(self, message: str, report: ImportReport) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 def _without_late(mapping: Mapping, late: list[str], report: ImportReport) -> Mapping:
@@ -118,7 +59,7 @@ def _without_late(mapping: Mapping, late: list[str], report: ImportReport) -> Ma
     if not dropped:
         return mapping
     fields = [f for f, c in mapping.columns.items() if c in dropped]
-    if "lead_id" in fields or mapping.created_at in dropped:
+    if "lead_id" in fields or (mapping.created_at is not None and mapping.created_at in dropped):
         raise ValueError(
             f"{mapping.where('post_contact')}: lead_id and created_at cannot be post-contact"
         )
@@ -159,9 +100,15 @@ def _clean_field(name: str, raw: pd.Series, column: str) -> Cleaned:
 
 
 def clean_export(
-    frame: pd.DataFrame, mapping: Mapping, report: ImportReport, path: Path
-) -> pd.DataFrame:
-    """The leads frame (contract + extra columns + `converted`), rejected rows removed."""
+    frame: pd.DataFrame,
+    mapping: Mapping,
+    report: ImportReport,
+    path: Path,
+    now: datetime | None = None,
+) -> tuple[pd.DataFrame, dict[str, dict[str, object]]]:
+    """The leads frame (contract + extra columns + `converted`), rejected rows removed, and
+    where its lead_id and created_at came from (`now` stamps the rows of an export without
+    creation dates)."""
     frame = frame.reset_index(drop=True)
     used, report.blanks = blank_out(frame[list(mapping.used_columns())], mapping.blanks)
     out = pd.DataFrame(index=used.index)
@@ -173,18 +120,21 @@ def clean_export(
         report.notes += cleaned.notes
         report.summarize(column, name, cleaned.values)
 
+    ids, id_source = lead_ids(used, mapping, report)
+    if mapping.id_column is None:
+        take("lead_id", "(line numbers)", Cleaned(ids))
     for name, column in mapping.columns.items():
         take(name, column, _clean_field(name, used[column], column))
         if base_type(Lead.model_fields[name].annotation) in (int, float):
             reasons[out[name].fillna(0) < 0] += f"negative number in {column}; "
-    dates = clean_date(used[mapping.created_at], mapping.created_at)
-    if dates.refused:
-        raise ValueError(f"{path}: {dates.refused} ({mapping.where('created_at')})")
-    take("created_at", mapping.created_at, dates)
-    raw_dates = used[mapping.created_at]
-    reasons[raw_dates.notna() & dates.values.isna()] += (
-        f"unparseable date in {mapping.created_at}; "
-    )
+    stamp = now if now is not None else datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    dates, date_source = creation_dates(used, mapping, report, path, stamp)
+    take("created_at", mapping.created_at or "(import time)", dates)
+    if mapping.created_at is not None:
+        raw_dates = used[mapping.created_at]
+        reasons[raw_dates.notna() & dates.values.isna()] += (
+            f"unparseable date in {mapping.created_at}; "
+        )
     if mapping.channel_column is None:
         out["channel"] = mapping.channel
     else:
@@ -192,12 +142,22 @@ def clean_export(
         bad = channel.notna() & ~channel.isin(["inbound", "outbound"])
         reasons[bad] += f"bad channel in {mapping.channel_column} (inbound or outbound); "
         take("channel", mapping.channel_column, Cleaned(channel.mask(bad)))
-    required = {"lead_id": mapping.columns["lead_id"], "created_at": mapping.created_at}
-    if mapping.channel_column is not None:
-        required["channel"] = mapping.channel_column
-    for name, column in required.items():
-        reasons[used[column].isna()] += f"missing required field {name} ({column}); "
-    reasons[out["lead_id"].notna() & out["lead_id"].duplicated()] += "duplicate lead_id; "
+    required = {
+        "lead_id": mapping.id_column,
+        "created_at": mapping.created_at,
+        "channel": mapping.channel_column,
+    }
+    for name, given in required.items():
+        if given is not None:
+            reasons[used[given].isna()] += f"missing required field {name} ({given}); "
+    repeats = repeated_ids(out["lead_id"])
+    repeat = repeats != ""
+    reasons[repeat] += repeats[repeat] + "; "
+    if repeat.any():
+        report.warnings.append(
+            f"{int(repeat.sum()):,} row(s) repeat a lead_id of an earlier line: only the "
+            "first row of each id is imported (see the rejected rows)"
+        )
     for column, extra in mapping.extra.items():
         cleaner = {"numeric": clean_number, "boolean": clean_boolean, "timestamp": clean_date}.get(
             extra.kind
@@ -210,7 +170,7 @@ def clean_export(
     rejected = reasons != ""
     for position in rejected.to_numpy().nonzero()[0]:
         report.reject(int(position), reasons.iloc[position].rstrip("; "))
-    return out[~rejected]
+    return out[~rejected], {"lead_id": id_source, "created_at": date_source}
 
 
 def _converted(raw: pd.Series, mapping: Mapping, path: Path) -> pd.Series:
@@ -231,15 +191,27 @@ def _converted(raw: pd.Series, mapping: Mapping, path: Path) -> pd.Series:
     return text.isin(outcome.converted).astype("int64")
 
 
-def import_export(input: Path, mapping: Mapping, out: Path) -> ImportReport:
-    """Import `input` into `out`/leads.parquet and `out`/outcomes.parquet."""
+def import_export(
+    input: Path, mapping: Mapping, out: Path, now: datetime | None = None
+) -> ImportReport:
+    """Import `input` into `out`/leads.parquet and `out`/outcomes.parquet.
+
+    `now` (naive UTC, default the current time) is the creation time given to
+    every lead of an export that has no creation dates.
+    """
     report = ImportReport(source=input.name)
     frame, late = read_joined(input, mapping)
-    _check_columns(input, frame, mapping)
+    check_columns(input, frame, mapping)
     mapping = _without_late(mapping, late, report)
     report.rows_read = len(frame)
-    leads = clean_export(frame, mapping, report, input)
+    leads, origins = clean_export(frame, mapping, report, input, now)
     report.rows_imported = len(leads)
+    if leads.empty:
+        raise NothingImportedError(_nothing_imported(input, report), report)
+    if origins["created_at"]["real"]:
+        usable, why = dates_usable(leads["created_at"])
+        if not usable:
+            report.warnings.append(f"created_at ({mapping.created_at}): {why}; {WITHOUT_DATES}")
     report.converted = int(leads["converted"].sum())
     contract = arrow_schema(Lead)
     extras = [pa.field(c, EXTRA_TYPES[e.kind]) for c, e in mapping.extra.items()]
@@ -248,6 +220,7 @@ def import_export(input: Path, mapping: Mapping, out: Path) -> ImportReport:
         "mapping": mapping._origin,
         "extra": {c: e.kind for c, e in mapping.extra.items()},
         "post_contact_dropped": report.dropped,
+        **origins,
     }
     schema = pa.schema([*contract, *extras], metadata={METADATA_KEY: json.dumps(described)})
     for name in contract.names:
@@ -261,6 +234,21 @@ def import_export(input: Path, mapping: Mapping, out: Path) -> ImportReport:
     }
     _write_all(tables, out)
     return report
+
+
+def _nothing_imported(path: Path, report: ImportReport) -> str:
+    """'none of the N rows could be imported', with the commonest reasons and their first line."""
+    counts: Counter[str] = Counter()
+    first: dict[str, int] = {}
+    for row in report.rejected:
+        for reason in row.reason.split("; "):
+            counts[reason] += 1
+            first.setdefault(reason, row.line)
+    reasons = "; ".join(
+        f"{reason} ({count:,} rows, first on line {first[reason]})"
+        for reason, count in counts.most_common(3)
+    )
+    return f"{path}: none of the {report.rows_read:,} rows could be imported: {reasons}"
 
 
 def _write_all(tables: dict[str, pa.Table], out: Path) -> None:

@@ -27,6 +27,8 @@ PRESETS = Path(__file__).parent / "presets"
 DEFAULT_BLANKS = ["", "Select", "N/A", "n/a", "NA", "-", "null", "None"]
 OWN_KEYS = ("created_at", "channel")
 """Contract fields with their own mapping key, not listed under `columns`."""
+NONE = "none"
+"""`created_at: none` or `lead_id: none`: the export has no such column."""
 
 
 class _Strict(BaseModel):
@@ -89,10 +91,14 @@ class Outcome(_Strict):
 class Mapping(_Strict):
     source: Source = Source()
     joins: list[Join] = Field(default_factory=list)
-    columns: dict[str, str]
+    columns: dict[str, str] = Field(default_factory=dict)
     extra: dict[str, Extra] = Field(default_factory=dict)
     outcome: Outcome
-    created_at: str
+    created_at: str | None = Field(
+        default=None,
+        description="The creation-time column; omitted or none when the export has none "
+        "(the import then stamps every row with its own time and says so).",
+    )
     exclude: list[str] = Field(default_factory=list)
     post_contact: list[str] = Field(default_factory=list)
     blanks: list[str] = Field(default_factory=lambda: list(DEFAULT_BLANKS))
@@ -100,6 +106,11 @@ class Mapping(_Strict):
 
     _origin: str = PrivateAttr(default="<mapping>")
     _lines: dict[str, int] = PrivateAttr(default_factory=dict)
+
+    @field_validator("created_at", mode="before")
+    @classmethod
+    def _no_dates(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and value.strip().lower() == NONE else value
 
     @field_validator("columns")
     @classmethod
@@ -109,9 +120,8 @@ class Mapping(_Strict):
                 raise ValueError(f"'{name}' has its own top-level key, not one under columns")
             if name not in table_fields(Lead):
                 raise ValueError(f"'{name}' is not a field of the leads contract")
-        if "lead_id" not in columns:
-            raise ValueError("lead_id must be mapped (the CRM's record id)")
-        return columns
+        # Without an id column the import derives ids from the line numbers.
+        return {f: c for f, c in columns.items() if not (f == "lead_id" and c.lower() == NONE)}
 
     @field_validator("extra")
     @classmethod
@@ -120,6 +130,11 @@ class Mapping(_Strict):
             if name in Lead.model_fields or name == "converted":
                 raise ValueError(f"extra column '{name}' clashes with a contract field")
         return extra
+
+    @property
+    def id_column(self) -> str | None:
+        """The export column holding the CRM's record id, or None: ids come from line numbers."""
+        return self.columns.get("lead_id")
 
     @property
     def channel_column(self) -> str | None:
@@ -136,7 +151,8 @@ class Mapping(_Strict):
         used = {column: f"columns.{field}" for field, column in self.columns.items()}
         used |= {column: f"extra.{column}" for column in self.extra}
         used[self.outcome.column] = "outcome.column"
-        used[self.created_at] = "created_at"
+        if self.created_at is not None:
+            used[self.created_at] = "created_at"
         if self.channel_column is not None:
             used[self.channel_column] = "channel"
         return used

@@ -56,6 +56,8 @@ class ImportReport:
     blanks: dict[str, int] = field(default_factory=dict)
     dropped: list[str] = field(default_factory=list)
     """Mapped columns left out because they are known only after first contact."""
+    warnings: list[str] = field(default_factory=list)
+    """What makes the imported data weaker than it looks (no dates, no ids, ...)."""
 
     def summarize(self, column: str, kind: str, values: pd.Series) -> None:
         """Add a column's missing share, distinct values and error count."""
@@ -107,4 +109,6 @@ def report_table(report: ImportReport, max_rows: int = 20) -> Group:
     notes = Table(show_header=False, box=None)
     for note in report.notes:
         notes.add_row(f"note: {note}")
+    for warning in report.warnings:
+        notes.add_row(f"[bold yellow]WARNING:[/bold yellow] {warning}")
     return Group(*parts, notes)
