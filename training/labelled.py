@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow.parquet as pq
 
+from data.importing.dates import NOT_REAL, dates_usable
 from data.importing.importer import METADATA_KEY
 from data.labels import LABELS, lead_outcomes
 from data.tables import read_table, table_path
@@ -32,6 +34,10 @@ class LabelledLeads:
     """An import's extra columns and their kinds (categorical, numeric, boolean, timestamp)."""
     post_contact_dropped: list[str] = field(default_factory=list)
     source: str = "generated"
+    dates_known: bool = True
+    """created_at orders the leads in time; False: split at random, use no time features."""
+    dates_note: str = ""
+    """Why the dates are (not) usable, to print and log."""
 
     @property
     def imported(self) -> bool:
@@ -59,7 +65,8 @@ def load_labelled(folder: Path) -> LabelledLeads:
     if not is_import(folder):
         leads = read_table(folder, "leads")
         outcomes = lead_outcomes(leads, read_table(folder, "opportunities"))
-        return LabelledLeads(leads, outcomes, LABELS)
+        known, note = _dates(leads, {})
+        return LabelledLeads(leads, outcomes, LABELS, dates_known=known, dates_note=note)
     leads = read_table(folder, "leads")
     metadata = pq.read_schema(table_path(folder, "leads")).metadata or {}
     described = json.loads(metadata.get(METADATA_KEY, b"{}"))
@@ -67,6 +74,7 @@ def load_labelled(folder: Path) -> LabelledLeads:
     outcomes = leads[["lead_id"]].merge(converted, on="lead_id", how="left", validate="one_to_one")
     outcomes["resolved"] = outcomes["converted"].notna().to_numpy()
     outcomes[IMPORTED_TARGET] = outcomes["converted"].fillna(0).astype("int8")
+    known, note = _dates(leads, described)
     return LabelledLeads(
         leads,
         outcomes[["lead_id", "resolved", IMPORTED_TARGET]],
@@ -74,4 +82,13 @@ def load_labelled(folder: Path) -> LabelledLeads:
         custom=dict(described.get("extra", {})),
         post_contact_dropped=list(described.get("post_contact_dropped", [])),
         source=str(described.get("source", "import")),
+        dates_known=known,
+        dates_note=note,
     )
+
+
+def _dates(leads: pd.DataFrame, described: dict[str, Any]) -> tuple[bool, str]:
+    """dates_known and dates_note: the import's word when it had no dates, else the data's."""
+    if described.get("created_at", {}).get("real", True) is False:
+        return False, NOT_REAL
+    return dates_usable(leads["created_at"])
