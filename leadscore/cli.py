@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from data.importing.importer import import_export
+from data.importing.importer import NothingImportedError, import_export
 from data.importing.mapping import load_mapping
 from data.importing.report import report_table
 from data.tables import MissingTableError
+from leadscore.console import make_console
 from leadscore.jobs import (
     generate_history,
     rescore_leads,
@@ -69,7 +69,7 @@ def generate(
     probabilities and rep skills, for evaluations only (training never reads it).
     """
     folder = out if out is not None else get_settings().data_dir
-    generate_history(Console(), folder, leads, seed)
+    generate_history(make_console(), folder, leads, seed)
 
 
 class ChannelOption(StrEnum):
@@ -97,14 +97,18 @@ def import_(
     out: Annotated[Path, typer.Option(help="Folder for leads.parquet and outcomes.parquet.")],
 ) -> None:
     """Import a real CRM export with a field mapping, and print the validation report."""
-    console = Console()
+    console = make_console()
     try:
         report = import_export(input, load_mapping(mapping), out)
     except (OSError, ValueError) as error:
+        if isinstance(error, NothingImportedError):
+            console.print(report_table(error.report))
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(1) from error
     console.print(report_table(report))
     console.print(f"wrote {out / 'leads.parquet'} and {out / 'outcomes.parquet'}")
+    if report.warnings:
+        console.print(f"[bold yellow]{len(report.warnings)} warning(s) above[/bold yellow]")
 
 
 @app.command()
@@ -164,7 +168,7 @@ def train(
     channels = [c.value for c in channel] if channel else ["inbound", "outbound"]
     if models is ModelsOption.all and is_import(folder):
         models = ModelsOption.lead_score  # an import has no deals or reps to fit closers on
-    console = Console()
+    console = make_console()
     try:
         if models is not ModelsOption.rep_fit:
             config = TrainingConfig(
@@ -204,7 +208,7 @@ def route(
     """Assign a batch of qualified leads to closers, optimally under capacity."""
     settings = get_settings()
     folder = data if data is not None else settings.data_dir
-    console = Console()
+    console = make_console()
     try:
         route_file(console, settings, folder, out or folder / "assignments.parquet", limit, alias)
     except (MissingTableError, ValueError) as error:
@@ -286,7 +290,7 @@ def rescore(
     and the scoring time per lead: the numbers POST /v1/leads/score gives.
     """
     settings = get_settings()
-    console = Console()
+    console = make_console()
     try:
         source = route_source(settings, alias) if route else None
     except RescoreError as error:
@@ -348,7 +352,7 @@ def report(
     backtest of the operational store."""
     from leadscore.report import ReportError, print_report, report_data
 
-    console = Console()
+    console = make_console()
     settings = get_settings()
     try:
         gathered = report_data(settings, data, start, end, days, horizon_days)
@@ -377,7 +381,7 @@ def demo() -> None:
     """Generate a CRM history, train and register the models, serve them and score fresh leads."""
     from leadscore.demo import run_demo
 
-    run_demo(get_settings(), Console())
+    run_demo(get_settings(), make_console())
 
 
 app.add_typer(db_app, name="db")

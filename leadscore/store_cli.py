@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from data.store import Store
+from leadscore.console import make_console
 from leadscore.settings import get_settings
 
 db_app = typer.Typer(
@@ -24,7 +24,7 @@ def db_upgrade() -> None:
     settings.home.mkdir(parents=True, exist_ok=True)
     before = current_revision(settings.database)
     upgrade(settings.database)
-    Console().print(
+    make_console().print(
         f"database {_redacted(settings.database)}: schema {before or 'empty'} -> {head_revision()}"
     )
 
@@ -54,7 +54,7 @@ def keys_create(
     ],
 ) -> None:
     """Create a key and print it once: only its hash is stored."""
-    console = Console()
+    console = make_console()
     try:
         with _key_store() as store:
             key, token = store.create_api_key(name, scope)
@@ -80,7 +80,7 @@ def keys_list() -> None:
         revoked = f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else ""
         table.add_row(key.key_id, key.name, ", ".join(key.scopes),
                       f"{key.created_at:%Y-%m-%d %H:%M}", revoked)  # fmt: skip
-    Console().print(table)
+    make_console().print(table)
 
 
 @keys_app.command("revoke")
@@ -88,7 +88,7 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The id `keys list` s
     """Revoke a key; a running API refuses it within seconds."""
     from data.store import NotFoundError
 
-    console = Console()
+    console = make_console()
     try:
         with _key_store() as store:
             key = store.revoke_api_key(key_id)

@@ -39,7 +39,7 @@ def dates_usable(created_at: pd.Series) -> tuple[bool, str]:
         shared, total = int(counts.iloc[0]), len(times)
         if shared / total >= MAX_SHARED:
             when = counts.index[0].tz_localize(None)
-            shown = f"{when:%Y-%m-%d}" if unit == "day" else str(when)
+            shown = f"{when:%Y-%m-%d}" if when == when.normalize() else str(when)
             return False, (
                 f"{shared:,} of {total:,} leads ({shared / total:.0%}) share one creation "
                 f"{unit}, {shown}: more likely a migration or export time than when they came in"
