@@ -8,6 +8,7 @@ terminal the console is wide instead; COLUMNS, when set, still decides.
 from __future__ import annotations
 
 import os
+import sys
 
 from rich.console import Console
 
@@ -15,9 +16,16 @@ WIDE = 200
 """Columns when stdout is not a terminal and COLUMNS is not set."""
 
 
+def _on_terminal() -> bool:
+    # The stream itself, not rich's `is_terminal`, which FORCE_COLOR (common in CI) turns on.
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stdout
+        return False
+
+
 def make_console() -> Console:
     """The terminal's width on a terminal, COLUMNS if set, else `WIDE` columns."""
-    console = Console()
-    if console.is_terminal or os.environ.get("COLUMNS", "").isdigit():
-        return console
+    if _on_terminal() or os.environ.get("COLUMNS", "").isdigit():
+        return Console()
     return Console(width=WIDE)

@@ -31,13 +31,13 @@ def dates_usable(created_at: pd.Series) -> tuple[bool, str]:
     Not usable: fewer than two dates; half or more of the leads on one instant
     or on one day (a migration or export time); a span shorter than `MIN_SPAN`.
     """
-    times = pd.to_datetime(created_at, errors="coerce", utc=True).dropna()
+    times = pd.to_datetime(created_at, errors="coerce", utc=True, format="ISO8601").dropna()
     if len(times) < 2:
         return False, "fewer than two leads have a creation date"
     for unit, rounded in (("instant", times), ("day", times.dt.floor("D"))):
         counts = rounded.value_counts()
         shared, total = int(counts.iloc[0]), len(times)
-        if shared / total >= MAX_SHARED:
+        if shared > 1 and shared / total >= MAX_SHARED:
             when = counts.index[0].tz_localize(None)
             shown = f"{when:%Y-%m-%d}" if when == when.normalize() else str(when)
             return False, (

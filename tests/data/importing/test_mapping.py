@@ -54,3 +54,27 @@ def test_yaml_booleans_in_outcome_values_read_as_text(tmp_path: Path):
     mapping = load_mapping(path)
     assert mapping.outcome.converted == ["true", "1"]
     assert mapping.channel_column == "Chan"
+
+
+@pytest.mark.parametrize("created_at", ["", "created_at: none\n", "created_at: None\n"])
+def test_created_at_may_be_left_out(tmp_path: Path, created_at: str):
+    path = tmp_path / "m.yaml"
+    path.write_text(
+        f"columns: {{lead_id: Id}}\n{created_at}channel: inbound\n"
+        "outcome: {column: W, converted: [yes]}\n"
+    )
+    mapping = load_mapping(path)
+    assert mapping.created_at is None
+    assert set(mapping.used_columns()) == {"Id", "W"}
+
+
+@pytest.mark.parametrize("columns", ["columns: {source: S}\n", "columns: {lead_id: none}\n", ""])
+def test_lead_id_may_be_left_out(tmp_path: Path, columns: str):
+    path = tmp_path / "m.yaml"
+    path.write_text(
+        f"{columns}created_at: C\nchannel: inbound\noutcome: {{column: W, converted: [y]}}\n"
+    )
+    mapping = load_mapping(path)
+    assert mapping.id_column is None
+    assert "lead_id" not in mapping.columns
+    assert "none" not in mapping.used_columns()
