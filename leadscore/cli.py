@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from data.importing.importer import NothingImportedError, import_export
 from data.importing.mapping import load_mapping
@@ -103,7 +104,7 @@ def import_(
     except (OSError, ValueError) as error:
         if isinstance(error, NothingImportedError):
             console.print(report_table(error.report))
-        console.print(f"[red]error:[/red] {error}")
+        console.print(f"[red]error:[/red] {escape(str(error))}", soft_wrap=True)
         raise typer.Exit(1) from error
     console.print(report_table(report))
     console.print(f"wrote {out / 'leads.parquet'} and {out / 'outcomes.parquet'}")

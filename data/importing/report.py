@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 from rich.console import Group
+from rich.markup import escape
 from rich.table import Table
 
 from data.importing.cleaning import CellError
@@ -95,7 +96,7 @@ def report_table(report: ImportReport, max_rows: int = 20) -> Group:
         rejected.add_column("line", justify="right")
         rejected.add_column("reason")
         for row in report.rejected[:max_rows]:
-            rejected.add_row(str(row.line), row.reason)
+            rejected.add_row(str(row.line), escape(row.reason))
         parts.append(rejected)
     if report.errors:
         reasons = Counter((e.column, e.reason) for e in report.errors)
@@ -104,11 +105,13 @@ def report_table(report: ImportReport, max_rows: int = 20) -> Group:
             errors.add_column(name)
         for (column, reason), count in reasons.most_common(max_rows):
             first = next(e for e in report.errors if (e.column, e.reason) == (column, reason))
-            errors.add_row(column, reason, str(count), str(line_of(first.row)), first.value)
+            errors.add_row(
+                escape(column), reason, str(count), str(line_of(first.row)), escape(first.value)
+            )
         parts.append(errors)
     notes = Table(show_header=False, box=None)
     for note in report.notes:
-        notes.add_row(f"note: {note}")
+        notes.add_row(f"note: {escape(note)}")
     for warning in report.warnings:
-        notes.add_row(f"[bold yellow]WARNING:[/bold yellow] {warning}")
+        notes.add_row(f"[bold yellow]WARNING:[/bold yellow] {escape(warning)}")
     return Group(*parts, notes)

@@ -230,10 +230,12 @@ def invoke(tmp_path: Path, text: str, *mapping: str) -> tuple[int, str]:
 
 
 def test_cli_refuses_a_created_at_that_is_not_dates(tmp_path: Path) -> None:
-    code, output = invoke(tmp_path, EXPORT, "columns: {lead_id: Company}", "created_at: Industry")
+    text = EXPORT.replace("Software", "[tech]")  # shown as written, not read as markup
+    code, output = invoke(tmp_path, text, "columns: {lead_id: Company}", "created_at: Industry")
     assert code == 1
-    assert "created_at column 'Industry'" in output
-    assert "line 2: 'Software'" in output
+    [line] = [line for line in output.splitlines() if "created_at column 'Industry'" in line]
+    assert "line 2: '[tech]', line 3: 'Finance'" in line
+    assert line.endswith("or write created_at: none")
     assert not (tmp_path / "out").exists()
 
 
