@@ -12,10 +12,10 @@ from pydantic import ValidationError
 
 from data.contract import Lead
 from data.generator import GeneratorConfig, generate
+from features.checks import check_leads
 from features.columns import from_frame
 from features.lead_features import LEAD_FIELD_TYPES
-from serving.batch.rules import lead_rules, required_columns
-from serving.batch.validate import check_leads
+from features.rules import lead_rules, required_columns
 
 GOOD: dict[str, Any] = {
     "lead_id": "L-1",
