@@ -74,10 +74,28 @@ class LeadScorePyfunc(PythonModel):
         return out
 
 
+def _nat_as_missing(frame: pd.DataFrame, fields: Mapping[str, FieldType]) -> pd.DataFrame:
+    """MLflow's JSON (`mlflow models serve`, the logged serving example) writes a missing
+    time as the text "NaT": read it as missing, as the frame it came from had it."""
+    texts = [
+        name
+        for name, kind in fields.items()
+        if kind is FieldType.time
+        and name in frame.columns
+        and not pd.api.types.is_datetime64_any_dtype(frame[name].dtype)
+    ]
+    if not texts:
+        return frame
+    return frame.assign(**{name: frame[name].mask(frame[name].eq("NaT")) for name in texts})
+
+
 def frame_columns(frame: pd.DataFrame, model: LeadScoreModel) -> Columns:
     """The columns `model` reads from a frame of leads, checked and normalised; raises
     `ValueError` listing the first rows that break the contract or a custom field's type."""
-    checked = check_leads(frame, (*lead_rules(), *custom_rules(model.custom_fields)))
+    checked = check_leads(
+        _nat_as_missing(frame, model.spec.input_fields),
+        (*lead_rules(), *custom_rules(model.custom_fields)),
+    )
     if not checked.valid.all():
         raise ValueError(f"leads that cannot be scored: {checked.describe()}")
     return from_frame(checked.frame, model.spec.input_fields)
