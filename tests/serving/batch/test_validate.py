@@ -1,8 +1,10 @@
-"""The vectorised checks agree with pydantic's `Lead` and normalise every input typing alike."""
+"""The vectorised checks agree with pydantic's `Lead` and normalise every input typing alike;
+the custom columns of a model are checked by their type."""
 
 from __future__ import annotations
 
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -16,6 +18,9 @@ from features.checks import check_leads
 from features.columns import FieldType, from_frame, from_records
 from features.lead_features import LEAD_FIELD_TYPES
 from features.rules import custom_rules, lead_rules, required_columns
+from models.lead_score import LeadScoreModel
+from serving.batch.errors import InputError
+from serving.batch.scoring import ChannelModel, frame_rules
 
 GOOD: dict[str, Any] = {
     "lead_id": "L-1",
@@ -200,3 +205,33 @@ def test_a_custom_rule_of_some_channels_checks_only_their_rows() -> None:
         frame, (*lead_rules(), *custom_rules({"Seats": FieldType.number}, ["outbound"]))
     )
     assert checked.problems.tolist() == [None, "Seats: 'abc' is not a number"]
+
+
+def _models(**custom: dict[str, FieldType]) -> dict[str, ChannelModel]:
+    """Channel models that only say which custom fields they read."""
+    return {
+        channel: ChannelModel(
+            f"lead-score-{channel}",
+            "1",
+            cast(LeadScoreModel, SimpleNamespace(custom_fields=fields)),
+        )
+        for channel, fields in custom.items()
+    }
+
+
+def test_a_custom_field_one_model_reads_is_checked_on_its_channel_only() -> None:
+    rules = frame_rules(
+        _models(
+            inbound={"Seats": FieldType.number, "Plan": FieldType.text},
+            outbound={"Seats": FieldType.number},
+        )
+    )
+    custom = {rule.name: rule for rule in rules if rule.name not in LEAD_FIELD_TYPES}
+    assert custom["Seats"].channels is None
+    assert custom["Plan"].channels == frozenset({"inbound"})
+
+
+def test_models_typing_a_custom_column_differently_are_refused() -> None:
+    models = _models(inbound={"Seats": FieldType.number}, outbound={"Seats": FieldType.text})
+    with pytest.raises(InputError, match="read the custom column Seats as number and as text"):
+        frame_rules(models)
