@@ -86,7 +86,8 @@ def _nat_as_missing(frame: pd.DataFrame, fields: Mapping[str, FieldType]) -> pd.
     ]
     if not texts:
         return frame
-    return frame.assign(**{name: frame[name].mask(frame[name].eq("NaT")) for name in texts})
+    nat = {name: (frame[name] == "NaT").to_numpy(dtype=bool, na_value=False) for name in texts}
+    return frame.assign(**{name: frame[name].mask(nat[name]) for name in texts})
 
 
 def frame_columns(frame: pd.DataFrame, model: LeadScoreModel) -> Columns:

@@ -187,7 +187,8 @@ class BatchTask(Protocol):
 
     Engines know nothing else about the work, so a later per-batch step
     (routing each scored lead to a closer, say) wraps `ScoringTask`, adds
-    its columns to `schema`, and runs on every engine unchanged.
+    its columns to `schema`, and runs on every engine unchanged. Results
+    also carry `LACKING`, which engines count and do not write.
     """
 
     @property

@@ -238,6 +238,10 @@ def test_the_pyfunc_gives_the_api_numbers(trained: Trained, api: TestClient) -> 
             pyfunc = mlflow.pyfunc.load_model(f"models:/lead-score-{channel}@champion")
         scored = pyfunc.predict(leads, params={"reasons": 3})
         agree(scored.assign(lead_id=leads["lead_id"]), expected.loc[leads["lead_id"]], False)
+        # Times as MLflow's JSON sends them (`mlflow models serve`): text, "NaT" if missing.
+        as_text = leads.assign(LastLogin=leads["LastLogin"].astype(str))
+        assert (as_text["LastLogin"] == "NaT").any()
+        pd.testing.assert_frame_equal(pyfunc.predict(as_text, params={"reasons": 3}), scored)
         broken = leads.head(3).astype({"Score": object})
         broken.loc[1, "Score"] = "abc"
         with pytest.raises(Exception, match=r"row 1: Score: 'abc' is not a number"):
