@@ -195,6 +195,8 @@ def check_leads(frame: pd.DataFrame, rules: tuple[FieldRule, ...] | None = None)
     Pass `(*lead_rules(), *custom_rules(model.custom_fields))` to check and keep
     a model's custom columns too.
     """
+    if not frame.index.equals(pd.RangeIndex(len(frame))):
+        frame = frame.reset_index(drop=True)  # text columns stay Series: align them by row
     out = _Problems(len(frame))
     columns: dict[str, Any] = {}
     for rule in rules if rules is not None else lead_rules():

@@ -235,3 +235,11 @@ def test_models_typing_a_custom_column_differently_are_refused() -> None:
     models = _models(inbound={"Seats": FieldType.number}, outbound={"Seats": FieldType.text})
     with pytest.raises(InputError, match="read the custom column Seats as number and as text"):
         frame_rules(models)
+
+
+def test_a_frame_with_any_index_is_checked_row_by_row(leads: pd.DataFrame) -> None:
+    """A slice of a frame (the pyfunc's input, say) keeps its index; rows still line up."""
+    some = leads[leads["channel"] == "inbound"].iloc[::-3].head(50)
+    checked, plain = check_leads(some), check_leads(some.reset_index(drop=True))
+    pd.testing.assert_frame_equal(checked.frame, plain.frame)
+    assert checked.frame["company_industry"].notna().sum() == some["company_industry"].notna().sum()
