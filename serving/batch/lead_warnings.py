@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -71,8 +71,13 @@ class LeadWarnings:
             field = feature.fields[0]
             values = columns[field][blank]
             present = pd.notna(values)
-            for row, value in zip(rows[blank[present]], values[present], strict=True):
-                self._unseen.setdefault(int(row), []).append(unseen_category(field, str(value)))
+            texts: dict[Any, str] = {}  # a value repeats over many leads: word it once
+            for row, value in zip(
+                rows[blank[present]].tolist(), values[present].tolist(), strict=True
+            ):
+                if (text := texts.get(value)) is None:
+                    text = texts[value] = unseen_category(field, str(value))
+                self._unseen.setdefault(row, []).append(text)
 
     def _lacking(self, rows: np.ndarray, custom: list[str], reader: str, columns: Columns) -> None:
         if not custom:
@@ -97,10 +102,14 @@ class LeadWarnings:
         texts = _Texts()
         by_missing = np.array([0, *(texts.code(_json([t])) for t in self._missing_texts)])
         codes = by_missing[self._missing + 1]
+        known: dict[tuple[int, tuple[str, ...]], int] = {}  # JSON once per distinct list
         for row, unseen in self._unseen.items():
-            missing = self._missing[row]
-            ahead = [self._missing_texts[missing]] if missing >= 0 else []
-            codes[row] = texts.code(_json([*ahead, *unseen]))
+            missing = int(self._missing[row])
+            key = (missing, tuple(unseen))
+            if (code := known.get(key)) is None:
+                ahead = [self._missing_texts[missing]] if missing >= 0 else []
+                code = known[key] = texts.code(_json([*ahead, *unseen]))
+            codes[row] = code
         return texts.categorical(codes)
 
     def lacking(self) -> pd.Categorical:
