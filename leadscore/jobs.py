@@ -226,6 +226,13 @@ def rescore_leads(console: Console, options: RescoreOptions) -> RescoreSummary:
         console.print(
             f"Columns not in the lead table, ignored: {', '.join(summary.ignored_columns)}"
         )
+    if lacked := {name: leads for name, leads in summary.lacking.items() if leads}:
+        counts = ", ".join(f"{name} {leads:,}" for name, leads in lacked.items())
+        console.print(
+            f"Leads without custom fields the models read (scored as if unknown; "
+            f"see the warnings column): {counts}",
+            style="yellow",
+        )
     return summary
 
 

@@ -94,7 +94,13 @@ class LeadScoreModel:
 
     def score(self, columns: Columns, reasons: int = 0, threads: int = 0) -> ScoredLeads:
         """Score leads; with `reasons=k`, also the top k fields up and k down."""
-        matrix = self.spec.transform(columns)
+        return self.score_matrix(self.spec.transform(columns), columns, reasons, threads)
+
+    def score_matrix(
+        self, matrix: np.ndarray, columns: Columns, reasons: int = 0, threads: int = 0
+    ) -> ScoredLeads:
+        """`score` with the model matrix (`spec.transform(columns)`) already built, for a
+        caller that also reads it (batch re-scoring finds unseen categories there)."""
         if not reasons:
             return self._scored(self.probability(matrix, threads))
         contrib = np.asarray(

@@ -22,8 +22,10 @@ from mlflow.types.schema import AnyType
 from pydantic import BaseModel
 
 from data.contract import Lead, table_fields
-from features.columns import FieldType, from_frame
+from features.checks import check_leads
+from features.columns import Columns, FieldType, from_frame
 from features.lead_features import LEAD_FIELD_TYPES
+from features.rules import custom_rules, lead_rules
 from models.lead_score import LeadScoreModel
 
 MODEL_NAMES = {"inbound": "lead-score-inbound", "outbound": "lead-score-outbound"}
@@ -46,8 +48,15 @@ class LeadScorePyfunc(PythonModel):
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
+        """Scores of `model_input`'s rows, in order.
+
+        The rows are checked and normalised as batch re-scoring does (text
+        numbers, yes/no flags, ISO 8601 times, the custom columns by their
+        type), so the numbers are the API's and the batch's; a row that breaks
+        the contract raises `ValueError` naming the row and the column.
+        """
         reasons = int((params or {}).get("reasons", 0))
-        columns = from_frame(model_input, self.model.spec.input_fields)
+        columns = frame_columns(model_input, self.model)
         # A few rows (online serving) go fastest on one thread; OpenMP start-up dominates.
         threads = 1 if len(model_input) <= SINGLE_THREAD_ROWS else 0
         scored = self.model.score(columns, reasons=reasons, threads=threads)
@@ -63,6 +72,34 @@ class LeadScorePyfunc(PythonModel):
                 json.dumps([r.__dict__ for r in row], default=str) for row in scored.reasons
             ]
         return out
+
+
+def _nat_as_missing(frame: pd.DataFrame, fields: Mapping[str, FieldType]) -> pd.DataFrame:
+    """MLflow's JSON (`mlflow models serve`, the logged serving example) writes a missing
+    time as the text "NaT": read it as missing, as the frame it came from had it."""
+    texts = [
+        name
+        for name, kind in fields.items()
+        if kind is FieldType.time
+        and name in frame.columns
+        and not pd.api.types.is_datetime64_any_dtype(frame[name].dtype)
+    ]
+    if not texts:
+        return frame
+    nat = {name: (frame[name] == "NaT").to_numpy(dtype=bool, na_value=False) for name in texts}
+    return frame.assign(**{name: frame[name].mask(nat[name]) for name in texts})
+
+
+def frame_columns(frame: pd.DataFrame, model: LeadScoreModel) -> Columns:
+    """The columns `model` reads from a frame of leads, checked and normalised; raises
+    `ValueError` listing the first rows that break the contract or a custom field's type."""
+    checked = check_leads(
+        _nat_as_missing(frame, model.spec.input_fields),
+        (*lead_rules(), *custom_rules(model.custom_fields)),
+    )
+    if not checked.valid.all():
+        raise ValueError(f"leads that cannot be scored: {checked.describe()}")
+    return from_frame(checked.frame, model.spec.input_fields)
 
 
 def lead_signature(custom_fields: Mapping[str, FieldType] | None = None) -> ModelSignature:

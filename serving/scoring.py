@@ -16,6 +16,7 @@ import numpy as np
 
 from data.contract import Channel, Lead
 from features.columns import FieldType, utc_time
+from models.input_warnings import missing_custom_fields, unseen_category
 from models.lead_score import ScoredLeads
 from models.rule_score import RuleScoreFile
 from serving.model_store import LeadModelSet, LoadedLeadModel, MissingModel
@@ -58,21 +59,25 @@ def with_custom_fields(
     """Lead records with their custom fields at the top level, checked against `custom`.
 
     A custom field the model does not read is a warning (a typo loses signal
-    silently otherwise); a value of the wrong type is an error naming it.
+    silently otherwise), and so are the ones it reads that the lead lacks; a
+    value of the wrong type is an error naming it.
     """
     records: list[dict[str, Any]] = []
     warnings: list[list[str]] = []
+    reader = f"{model.name} v{model.version}"
     for row, lead in zip(rows, leads, strict=True):
         given = lead.custom_fields or {}
         notes = [
-            f"custom field '{name}' is not read by {model.name} v{model.version}; "
+            f"custom field '{name}' is not read by {reader}; "
             f"it reads: {', '.join(custom) or 'none'}"
             for name in given
             if name not in custom
         ]
+        lacking = []
         for name, kind in custom.items():
             value = given.get(name)
-            if value is None:
+            if value is None:  # absent or null: scored as unknown
+                lacking.append(name)
                 continue
             types, wanted = _CUSTOM_TYPES[kind]
             wrong = not isinstance(value, types) or (isinstance(value, bool) and bool not in types)
@@ -87,6 +92,8 @@ def with_custom_fields(
                     name,
                     f"{name} must be {wanted} ({model.name} was trained on it), got {value!r}",
                 )
+        if lacking:
+            notes.append(missing_custom_fields(lacking, reader))
         records.append({**lead.__dict__, **{n: v for n, v in given.items() if n in custom}})
         warnings.append(notes)
     return records, warnings
@@ -139,9 +146,7 @@ def _score_group(
         warnings = [[] for _ in leads]
     scored = entry.model.score_records(records, reasons=reasons, threads=1)
     for row, field, value in entry.model.spec.unknown_in_records(records):
-        warnings[row].append(
-            f"{field} '{value}' was not seen in training; the lead was scored as if it were missing"
-        )
+        warnings[row].append(unseen_category(field, value))
     return _scores(leads, scored, model, warnings)
 
 

@@ -23,8 +23,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from data.contract import Lead, columns
+from features.rules import required_columns
 from serving.batch.errors import InputError
-from serving.batch.rules import required_columns
 
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 CSV_SUFFIXES = (".csv", ".csv.gz")

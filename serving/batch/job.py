@@ -27,7 +27,7 @@ from serving.batch.io import LeadSource, channel_counts, open_source
 from serving.batch.local import Progress, run_local
 from serving.batch.output import rejects_path
 from serving.batch.routing import RoutingTask
-from serving.batch.scoring import BatchTask, ChannelModel, ScoringTask
+from serving.batch.scoring import BatchTask, ChannelModel, ScoringTask, frame_rules
 from serving.batch.summary import RescoreSummary, Tally, grades_by_channel
 from serving.model_store import LoadedModel, MissingModel
 from serving.registry import RegistryLoader
@@ -140,6 +140,7 @@ def rescore(options: RescoreOptions, progress: Progress | None = None) -> Rescor
     _check_output(options.output, source)
     models, missing = load_models(options.tracking_uri, options.alias)
     _refuse_missing(source, missing)
+    frame_rules(models)  # two models typing a custom column differently: refused now
     for entry in models.values():
         if custom := list(entry.model.custom_fields):
             source = source.reading(custom, f"{entry.name} v{entry.version}")
@@ -172,4 +173,5 @@ def rescore(options: RescoreOptions, progress: Progress | None = None) -> Rescor
         models={c: f"{m.name} v{m.version}" for c, m in models.items()},
         seconds=time.perf_counter() - started,
         ignored_columns=source.ignored,
+        lacking=dict(sorted(tally.lacking.items())),
     )

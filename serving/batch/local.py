@@ -135,7 +135,7 @@ def run_local(
                 pending[number] = done
                 while following in pending:  # back in input order
                     rows, scores, rejects = pending.pop(following)
-                    scores_sink.write(scores)
+                    scores_sink.write(scores)  # the schema's columns: not the tally's LACKING
                     rejects_sink.write(rejects)
                     tally.add(rows, scores, rejects)
                     if progress is not None:

@@ -57,9 +57,9 @@ def remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-LOW_CARDINALITY = ("channel", "grade", "model_name", "model_version")
+LOW_CARDINALITY = ("channel", "grade", "model_name", "model_version", "warnings")
 """Columns worth dictionary encoding; ids and probabilities are nearly all distinct."""
-NO_STATISTICS = ("lead_id", "reasons", "reason")
+NO_STATISTICS = ("lead_id", "reasons", "reason", "warnings")
 """Min/max of ids and free text help no reader and cost time to compute."""
 
 

@@ -2,9 +2,11 @@
 
 The local engine calls it on each streamed batch, the Spark engine inside
 `mapInPandas`; both get the same rows, numbers and rejects. It checks the
-rows against the contract (`validate`), builds the feature columns once for
-the frame and calls each channel's `LeadScoreModel.score`, the method the
-API calls, so a lead scores the same in a batch as over HTTP.
+rows against the contract and the models' custom fields
+(`features.checks`, as the MLflow pyfunc does), builds the feature columns
+once for the frame and calls each channel's `LeadScoreModel`, the model the
+API calls, so a lead scores the same in a batch as over HTTP, with the same
+warnings.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from features.checks import check_leads
 from features.columns import FieldType, from_frame, take
+from features.rules import FieldRule, custom_rules, lead_rules
 from models.lead_score import LeadScoreModel, ScoredLeads
-from serving.batch.errors import MissingModelError
-from serving.batch.validate import check_leads
+from serving.batch.errors import InputError, MissingModelError
+from serving.batch.lead_warnings import LeadWarnings
 
 REASONS = 3
 """Fields up and fields down explained per lead with `--reasons` (the API's default too)."""
@@ -41,8 +45,14 @@ Models = Mapping[str, ChannelModel]
 """The model of each channel that has one."""
 
 
+LACKING = "_lacking"
+"""A column `score_frame` adds to its results and engines count but do not write: the
+custom fields each lead lacked, as a JSON array of names, for the job's summary."""
+
+
 def output_schema(reasons: bool) -> pa.Schema:
-    """Columns of the scores file; `reasons` holds the API's reasons array as JSON text."""
+    """Columns of the scores file; `reasons` holds the API's reasons array, `warnings`
+    its warnings, each as JSON text ("[]": none)."""
     fields = [
         pa.field("lead_id", pa.string()),
         pa.field("channel", pa.string()),
@@ -53,7 +63,9 @@ def output_schema(reasons: bool) -> pa.Schema:
         pa.field("model_version", pa.string()),
         pa.field("scored_at", pa.timestamp("us", tz="UTC")),
     ]
-    return pa.schema([*fields, pa.field("reasons", pa.string())] if reasons else fields)
+    if reasons:
+        fields.append(pa.field("reasons", pa.string()))
+    return pa.schema([*fields, pa.field("warnings", pa.string())])
 
 
 REJECTS_SCHEMA = pa.schema([pa.field("lead_id", pa.string()), pa.field("reason", pa.string())])
@@ -76,6 +88,33 @@ def _per_channel(codes: np.ndarray, values: list[str]) -> pd.Categorical:
     )
 
 
+def frame_rules(models: Models) -> tuple[FieldRule, ...]:
+    """The contract's rules and those of the custom fields the models read.
+
+    A field only some channels' models read is checked on those channels'
+    rows only, as the API checks a lead's custom fields against its own
+    model. Two models typing one column differently raise `InputError`.
+    """
+    kinds: dict[str, FieldType] = {}
+    readers: dict[str, list[str]] = {}
+    for channel, entry in models.items():
+        for name, kind in entry.model.custom_fields.items():
+            if kinds.setdefault(name, kind) is not kind:
+                raise InputError(
+                    f"the models read the custom column {name} as {kinds[name].value} and as "
+                    f"{kind.value} ({entry.name} v{entry.version}); re-score the channels apart"
+                )
+            readers.setdefault(name, []).append(channel)
+    custom = [
+        rule
+        for name, kind in kinds.items()
+        for rule in custom_rules(
+            {name: kind}, None if len(readers[name]) == len(models) else readers[name]
+        )
+    ]
+    return (*lead_rules(), *custom)
+
+
 def _rejects(frame: pd.DataFrame, problems: np.ndarray, bad: np.ndarray) -> pd.DataFrame:
     ids: np.ndarray = np.full(int(bad.sum()), None, dtype=object)
     if "lead_id" in frame.columns:
@@ -95,7 +134,7 @@ def score_frame(
     `MissingModelError`: silently dropping them would lose leads.
     `threads` are LightGBM's (0: its default).
     """
-    checked = check_leads(frame)
+    checked = check_leads(frame, frame_rules(models))
     valid = checked.valid
     good = checked.frame if valid.all() else checked.frame.loc[valid].reset_index(drop=True)
     n = len(good)
@@ -113,11 +152,14 @@ def score_frame(
     score = np.empty(n, dtype=np.int64)
     grade = np.empty(n, dtype=object)
     explained = np.empty(n, dtype=object)
+    warnings = LeadWarnings(n)
     for code, name in enumerate(present):
         entry = models[name]
         rows = np.flatnonzero(codes == code)
         part = columns if len(rows) == n else take(columns, rows)
-        scored = entry.model.score(part, reasons=reasons, threads=threads)
+        matrix = entry.model.spec.transform(part)
+        scored = entry.model.score_matrix(matrix, part, reasons=reasons, threads=threads)
+        warnings.add(rows, entry.model, f"{entry.name} v{entry.version}", part, matrix)
         probability[rows] = scored.probability
         score[rows] = np.rint(scored.score).astype(np.int64)
         grade[rows] = scored.grade
@@ -135,6 +177,8 @@ def score_frame(
     }
     if reasons:
         out["reasons"] = explained
+    out["warnings"] = warnings.column()
+    out[LACKING] = warnings.lacking()
     return pd.DataFrame(out), _rejects(frame, checked.problems, ~valid)
 
 
@@ -143,7 +187,8 @@ class BatchTask(Protocol):
 
     Engines know nothing else about the work, so a later per-batch step
     (routing each scored lead to a closer, say) wraps `ScoringTask`, adds
-    its columns to `schema`, and runs on every engine unchanged.
+    its columns to `schema`, and runs on every engine unchanged. Results
+    also carry `LACKING`, which engines count and do not write.
     """
 
     @property

@@ -23,7 +23,7 @@ import pyarrow as pa
 from serving.batch.errors import InputError, MissingModelError, RescoreError
 from serving.batch.io import LeadSource, is_csv
 from serving.batch.output import rejects_path, remove, replace, temporary_path
-from serving.batch.scoring import BatchTask, Models
+from serving.batch.scoring import LACKING, BatchTask, Models
 from serving.batch.summary import Tally
 
 REJECT = "reject_reason"
@@ -76,7 +76,7 @@ def _apply(
             if len(scores):
                 yield scores.assign(**{REJECT: None})
             if len(rejects):
-                blank = dict.fromkeys(columns)
+                blank = dict.fromkeys([*columns, LACKING])
                 yield pd.DataFrame(
                     {**blank, "lead_id": rejects["lead_id"], REJECT: rejects["reason"]}
                 )
@@ -132,7 +132,8 @@ def run_spark(
     try:
         spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(batch_size))
         shared = spark.sparkContext.broadcast(dict(models))
-        arrow = task.schema.append(pa.field(REJECT, pa.string()))
+        arrow = task.schema.append(pa.field(LACKING, pa.string()))
+        arrow = arrow.append(pa.field(REJECT, pa.string()))
         results = (
             _read(spark, source)
             .mapInPandas(_apply(task, shared, task.schema.names), from_arrow_schema(arrow))
@@ -140,8 +141,8 @@ def run_spark(
         )
         try:
             ok = F.col(REJECT).isNull()
-            counts = results.groupBy("channel", "grade", ok.alias("ok")).count().collect()
-            _write(results.where(ok).drop(REJECT), output, temporary[output])
+            counts = results.groupBy("channel", "grade", LACKING, ok.alias("ok")).count().collect()
+            _write(results.where(ok).drop(LACKING, REJECT), output, temporary[output])
             rejects = results.where(~ok).select("lead_id", F.col(REJECT).alias("reason"))
             _write(rejects, rejects_path(output), temporary[rejects_path(output)])
         except Exception as exc:
@@ -153,6 +154,7 @@ def run_spark(
         for row in counts:
             if row["ok"]:
                 tally.grades[(row["channel"], row["grade"])] += row["count"]
+                tally.add_lacking([(row[LACKING], row["count"])])
             else:
                 tally.rejected += row["count"]
         tally.rows = tally.scored + tally.rejected

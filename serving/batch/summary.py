@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
 import pandas as pd
+
+from serving.batch.scoring import LACKING
 
 
 @dataclass
@@ -18,6 +22,8 @@ class Tally:
     rejected: int = 0
     grades: Counter[tuple[str, str]] = field(default_factory=Counter)
     """(channel, grade) -> leads."""
+    lacking: Counter[str] = field(default_factory=Counter)
+    """Custom field -> leads scored without it."""
 
     def add(self, rows: int, scores: pd.DataFrame, rejects: pd.DataFrame) -> None:
         self.rows += rows
@@ -27,6 +33,15 @@ class Tally:
             for key, count in pairs.items():
                 channel, grade = cast(tuple[str, str], key)
                 self.grades[(str(channel), str(grade))] += int(count)
+            if LACKING in scores:
+                self.add_lacking(scores[LACKING].value_counts(sort=False).items())
+
+    def add_lacking(self, counts: Iterable[tuple[object, int]]) -> None:
+        """Count (JSON array of the missing custom fields, leads) pairs."""
+        for names, count in counts:
+            if count and names:
+                for name in json.loads(str(names)):
+                    self.lacking[name] += int(count)
 
     @property
     def scored(self) -> int:
@@ -48,6 +63,8 @@ class RescoreSummary:
     """channel -> 'name vN' of the model that scored it."""
     seconds: float
     ignored_columns: tuple[str, ...] = ()
+    lacking: dict[str, int] = field(default_factory=dict)
+    """Custom field -> leads scored without it (as if unknown; each has a warning)."""
 
     @property
     def rows_per_second(self) -> float:

@@ -1,8 +1,10 @@
-"""The vectorised checks agree with pydantic's `Lead` and normalise every input typing alike."""
+"""The vectorised checks agree with pydantic's `Lead` and normalise every input typing alike;
+the custom columns of a model are checked by their type."""
 
 from __future__ import annotations
 
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -12,10 +14,13 @@ from pydantic import ValidationError
 
 from data.contract import Lead
 from data.generator import GeneratorConfig, generate
-from features.columns import from_frame
+from features.checks import check_leads
+from features.columns import FieldType, from_frame, from_records
 from features.lead_features import LEAD_FIELD_TYPES
-from serving.batch.rules import lead_rules, required_columns
-from serving.batch.validate import check_leads
+from features.rules import custom_rules, lead_rules, required_columns
+from models.lead_score import LeadScoreModel
+from serving.batch.errors import InputError
+from serving.batch.scoring import ChannelModel, frame_rules
 
 GOOD: dict[str, Any] = {
     "lead_id": "L-1",
@@ -135,3 +140,106 @@ def test_every_input_typing_gives_the_same_feature_columns(leads: pd.DataFrame, 
 def test_an_absent_required_column_refuses_every_row(leads: pd.DataFrame) -> None:
     checked = check_leads(leads.drop(columns=["created_at"]).head(3))
     assert checked.problems.tolist() == ["created_at: missing"] * 3
+
+
+CUSTOM = {
+    "Plan": FieldType.text,
+    "Seats": FieldType.number,
+    "Trial": FieldType.boolean,
+    "LastLogin": FieldType.time,
+}
+
+
+def _with_custom(values: dict[str, list[Any]]) -> pd.DataFrame:
+    rows = len(next(iter(values.values())))
+    base = pd.DataFrame([GOOD] * rows).astype(object)
+    return base.assign(**{name: pd.Series(v, dtype=object) for name, v in values.items()})
+
+
+def test_custom_columns_are_kept_and_read_as_the_api_reads_custom_fields() -> None:
+    """CSV text: numbers as text, flags as words, times in ISO 8601 with any offset."""
+    frame = _with_custom(
+        {
+            "Plan": ["pro", None, "basic"],
+            "Seats": ["12", "2.5", None],
+            "Trial": ["yes", "No", None],
+            "LastLogin": ["2026-11-20T09:30:00Z", "2026-11-20T11:30:00+02:00", None],
+        }
+    )
+    checked = check_leads(frame, (*lead_rules(), *custom_rules(CUSTOM)))
+    assert checked.valid.all()
+    got = from_frame(checked.frame, CUSTOM)
+    records: list[dict[str, Any]] = [
+        {"Plan": "pro", "Seats": 12, "Trial": True, "LastLogin": "2026-11-20T09:30:00Z"},
+        {"Seats": 2.5, "Trial": False, "LastLogin": "2026-11-20T09:30:00Z"},
+        {"Plan": "basic"},
+    ]
+    want = from_records(records, CUSTOM)  # the API's path for its custom_fields
+    for name in CUSTOM:
+        np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+
+
+def test_a_bad_custom_value_is_a_problem_naming_its_column() -> None:
+    frame = _with_custom(
+        {
+            "Plan": ["p" * 257, "ok", "ok", "ok"],
+            "Seats": ["1", "abc", "1", "1"],
+            "Trial": ["yes", "yes", "maybe", "yes"],
+            "LastLogin": [None, None, None, "yesterday"],
+        }
+    )
+    checked = check_leads(frame, (*lead_rules(), *custom_rules(CUSTOM)))
+    assert checked.problems.tolist() == [
+        "Plan: longer than 256 characters",
+        "Seats: 'abc' is not a number",
+        "Trial: 'maybe' is not true or false",
+        "LastLogin: 'yesterday' is not a date and time (ISO 8601, e.g. 2026-11-20T09:30:00Z)",
+    ]
+    assert "row 1: Seats: 'abc' is not a number" in checked.describe()
+
+
+def test_a_custom_rule_of_some_channels_checks_only_their_rows() -> None:
+    frame = _with_custom({"Seats": ["abc", "abc"]})
+    frame["channel"] = ["inbound", "outbound"]
+    checked = check_leads(
+        frame, (*lead_rules(), *custom_rules({"Seats": FieldType.number}, ["outbound"]))
+    )
+    assert checked.problems.tolist() == [None, "Seats: 'abc' is not a number"]
+
+
+def _models(**custom: dict[str, FieldType]) -> dict[str, ChannelModel]:
+    """Channel models that only say which custom fields they read."""
+    return {
+        channel: ChannelModel(
+            f"lead-score-{channel}",
+            "1",
+            cast(LeadScoreModel, SimpleNamespace(custom_fields=fields)),
+        )
+        for channel, fields in custom.items()
+    }
+
+
+def test_a_custom_field_one_model_reads_is_checked_on_its_channel_only() -> None:
+    rules = frame_rules(
+        _models(
+            inbound={"Seats": FieldType.number, "Plan": FieldType.text},
+            outbound={"Seats": FieldType.number},
+        )
+    )
+    custom = {rule.name: rule for rule in rules if rule.name not in LEAD_FIELD_TYPES}
+    assert custom["Seats"].channels is None
+    assert custom["Plan"].channels == frozenset({"inbound"})
+
+
+def test_models_typing_a_custom_column_differently_are_refused() -> None:
+    models = _models(inbound={"Seats": FieldType.number}, outbound={"Seats": FieldType.text})
+    with pytest.raises(InputError, match="read the custom column Seats as number and as text"):
+        frame_rules(models)
+
+
+def test_a_frame_with_any_index_is_checked_row_by_row(leads: pd.DataFrame) -> None:
+    """A slice of a frame (the pyfunc's input, say) keeps its index; rows still line up."""
+    some = leads[leads["channel"] == "inbound"].iloc[::-3].head(50)
+    checked, plain = check_leads(some), check_leads(some.reset_index(drop=True))
+    pd.testing.assert_frame_equal(checked.frame, plain.frame)
+    assert checked.frame["company_industry"].notna().sum() == some["company_industry"].notna().sum()

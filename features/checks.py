@@ -1,12 +1,16 @@
 """Checking a frame of leads against the contract, whole columns at a time.
 
 pydantic per row would cost more than scoring the row, so each rule of the
-contract (`serving.batch.rules`) becomes a few numpy operations on a column.
+contract (`features.rules`) becomes a few numpy operations on a column.
 Python runs only for the rows that break a rule, to say why. The checked
 frame is also normalised to what the feature spec reads, whatever the file
 typed: numbers and flags as floats (NaN = missing), times as naive UTC. A
 CSV's text, a Parquet file's nullable integers and Spark's object columns
 all end up the same, so every engine and format gives the same numbers.
+
+Batch re-scoring (both engines) and the MLflow pyfunc check frames here, the
+model's custom fields included (`features.rules.custom_rules`), so a lead
+scores the same whichever way it comes in.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from features.columns import FieldType, map_distinct
-from serving.batch.rules import FieldRule, lead_rules
+from features.rules import FieldRule, lead_rules
 
 FLAG_WORDS = {"true": 1.0, "t": 1.0, "yes": 1.0, "y": 1.0, "on": 1.0, "1": 1.0,
               "false": 0.0, "f": 0.0, "no": 0.0, "n": 0.0, "off": 0.0, "0": 0.0}  # fmt: skip
@@ -41,6 +45,12 @@ class CheckedLeads:
     @property
     def valid(self) -> np.ndarray:
         return pd.isna(self.problems)
+
+    def describe(self, limit: int = 5) -> str:
+        """The first `limit` problems, one per row ("row 3: company_size: -3 is below 0")."""
+        bad = np.flatnonzero(~self.valid)
+        said = "; ".join(f"row {row}: {self.problems[row]}" for row in bad[:limit])
+        return said + (f"; and {len(bad) - limit} more rows" if len(bad) > limit else "")
 
 
 class _Problems:
@@ -100,7 +110,8 @@ def _check_text(rule: FieldRule, series: pd.Series, missing: np.ndarray, out: _P
         lengths = _lengths(values, rule)
         short, long = rule.min_length or 0, rule.max_length or math.inf
         out.add(~missing & (lengths < short), rule.name, lambda _: "is empty", values)
-        out.add(lengths > long, rule.name, lambda _: f"longer than {long} characters", values)
+        too_long = ~missing & (lengths > long)
+        out.add(too_long, rule.name, lambda _: f"longer than {long} characters", values)
     return values
 
 
@@ -169,12 +180,23 @@ _CHECKS = {
 }
 
 
+def _of_channels(frame: pd.DataFrame, channels: frozenset[str]) -> np.ndarray:
+    if "channel" not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    return frame["channel"].isin(list(channels)).to_numpy(dtype=bool, na_value=False)
+
+
 def check_leads(frame: pd.DataFrame, rules: tuple[FieldRule, ...] | None = None) -> CheckedLeads:
-    """The rows of `frame` checked against the contract; contract columns only, normalised.
+    """The rows of `frame` checked against `rules` (default: the contract's); those
+    columns only, normalised.
 
     An optional column absent from the frame stays absent (the feature spec
     reads it as missing); an absent required column makes every row invalid.
+    Pass `(*lead_rules(), *custom_rules(model.custom_fields))` to check and keep
+    a model's custom columns too.
     """
+    if not frame.index.equals(pd.RangeIndex(len(frame))):
+        frame = frame.reset_index(drop=True)  # text columns stay Series: align them by row
     out = _Problems(len(frame))
     columns: dict[str, Any] = {}
     for rule in rules if rules is not None else lead_rules():
@@ -186,6 +208,8 @@ def check_leads(frame: pd.DataFrame, rules: tuple[FieldRule, ...] | None = None)
         missing = series.isna().to_numpy()
         if rule.required:
             out.add(missing, rule.name, lambda _: "missing", None)
+        if rule.channels is not None:  # other channels' rows: not read, so not checked
+            missing = missing | ~_of_channels(frame, rule.channels)
         columns[rule.name] = _CHECKS[rule.kind](rule, series, missing, out)
     normalised = pd.DataFrame(columns, index=pd.RangeIndex(len(frame)), copy=False)
     return CheckedLeads(frame=normalised, problems=out.text)
