@@ -34,6 +34,7 @@ from training.leakage_evidence import (
     RIVAL_FLOOR,
     RIVAL_MARGIN,
     ColumnEvidence,
+    Frames,
     column_evidence,
     others_auc,
     single_column_auc,
@@ -146,16 +147,12 @@ def check_leakage(
     rng = np.random.default_rng(seed)
     rows = _sample(len(leads), rng)
     leads, y = leads.iloc[rows].reset_index(drop=True), np.asarray(y)[rows]
-    others = {
-        "held_out": _bounded(held_out, rng),
-        "undecided": _bounded(undecided, rng),
-    }
-    frames = {"decided": leads, **{k: v for k, v in others.items() if v is not None}}
+    frames = Frames(leads, _bounded(held_out, rng), _bounded(undecided, rng), dates)
     evidence: dict[str, ColumnEvidence] = {}
     for column, kind in fields.items():
         if column == "created_at" or column not in leads or leads[column].isna().all():
             continue
-        found = column_evidence(column, kind, frames, y, seed, max_auc, max_later_share, dates)
+        found = column_evidence(column, kind, frames, y, seed, max_auc, max_later_share)
         evidence[column] = found
     clean = [c for c, e in evidence.items() if not e.kinds and e.encoded is not None]
     encoded = {c: e.encoded for c, e in evidence.items() if e.encoded is not None}
@@ -163,12 +160,15 @@ def check_leakage(
     checks = []
     for column, found in evidence.items():
         auc = found.single_auc
-        if auc is not None and auc >= RIVAL_FLOOR - RIVAL_MARGIN:
-            without = [c for c in clean if c != column]
-            against = reference if column not in clean else others_auc(encoded, without, y, seed)
+        if auc is not None and column not in clean:
+            found = found.with_rivalry(0.5 if reference is None else reference)
+        elif auc is not None and auc >= RIVAL_FLOOR - RIVAL_MARGIN:
+            # An unsuspected column is measured against a model of the others without it.
+            against = others_auc(encoded, [c for c in clean if c != column], y, seed)
             found = found.with_rivalry(0.5 if against is None else against)
         checks.append(_decide(column, found, keep))
-    rows_seen = {name: len(frame) for name, frame in frames.items()}
+    parts = {"decided": leads, "held_out": frames.held_out, "undecided": frames.undecided}
+    rows_seen = {name: len(frame) for name, frame in parts.items() if frame is not None}
     return LeakageReport(checks, max_auc, max_later_share, reference, rows_seen)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import cache, cached_property
 
 import numpy as np
 import pandas as pd
@@ -46,6 +46,7 @@ RECENT_DECIDED = 0.25
 FOLDS = 5
 REFERENCE_ROWS = 50_000
 _BINS = 20
+_DATE_LIKE = r"^\d{4}-\d{2}-\d{2}|^\d{1,2}/\d{1,2}/\d{4}"
 _PRIOR_WEIGHT = 10.0
 
 POST_CONTACT_WORDS = frozenset({
@@ -57,6 +58,28 @@ POST_CONTACT_PHRASES = ("last activity", "last notable", "notable activit", "las
                         "last engagement", "next step", "sales activit", "activity date",
                         "became a customer")  # fmt: skip
 """Words and phrases CRMs use for fields filled in after first contact."""
+
+
+@dataclass(frozen=True)
+class Frames:
+    """The leads the guard looks at: the decided ones (aligned with the outcomes), and
+    held-out and undecided ones when given; `dates` says created_at orders them."""
+
+    decided: pd.DataFrame
+    held_out: pd.DataFrame | None = None
+    undecided: pd.DataFrame | None = None
+    dates: bool = True
+
+    @property
+    def all(self) -> list[pd.DataFrame]:
+        return [f for f in (self.decided, self.held_out, self.undecided) if f is not None]
+
+    @cached_property
+    def by_age(self) -> np.ndarray:
+        """Positions in the frames laid end to end, oldest lead first (no date: left out)."""
+        created = _naive_utc(pd.concat([pd.to_datetime(f["created_at"]) for f in self.all]))
+        known = np.flatnonzero(created.notna().to_numpy())
+        return known[np.argsort(created.to_numpy()[known], kind="stable")]
 
 
 @dataclass(frozen=True)
@@ -148,26 +171,24 @@ class ColumnEvidence:
 def column_evidence(
     column: str,
     kind: FieldType,
-    frames: Mapping[str, pd.DataFrame],
+    frames: Frames,
     y: np.ndarray,
     seed: int,
     max_auc: float,
     max_later_share: float,
-    dates: bool,
 ) -> ColumnEvidence:
-    """Everything but the rivalry (which needs every column's): `frames` holds "decided"
-    (aligned with `y`) and optionally "held_out" and "undecided"."""
-    decided = frames["decided"]
-    values = decided[column]
+    """Everything but the rivalry, which needs every column's rates."""
+    values = frames.decided[column]
     encoded = _out_of_fold_rates(_codes(values, kind), y, seed)
+    created = frames.decided["created_at"]
     return ColumnEvidence(
         max_auc=max_auc,
         max_later_share=max_later_share,
         single_auc=None if encoded is None else float(roc_auc_score(y, encoded)),
         encoded=encoded,
-        later_share=_later_share(values, kind, decided["created_at"]) if dates else None,
-        fill=_fill_trend(column, frames) if dates else None,
-        decided_only=_decided_only(column, kind, frames, dates),
+        later_share=_later_share(values, kind, created) if frames.dates else None,
+        fill=_fill_trend(column, frames) if frames.dates else None,
+        decided_only=_decided_only(column, kind, frames),
         name_hint=post_contact_name(column),
     )
 
@@ -259,7 +280,8 @@ def _later_share(values: pd.Series, kind: FieldType, created: pd.Series) -> floa
     """Share of filled values later than creation, for timestamps and date-like text."""
     if kind is FieldType.text:
         given = int(values.notna().sum())
-        if not given:
+        sample = values.dropna().astype(str).head(1_000)
+        if not given or sample.str.match(_DATE_LIKE).mean() < DATE_LIKE_SHARE:
             return None
         parsed = clean_date(_text_or_none(values), str(values.name))
         if parsed.refused or parsed.values.notna().sum() < DATE_LIKE_SHARE * given:
@@ -277,15 +299,15 @@ def _later_share(values: pd.Series, kind: FieldType, created: pd.Series) -> floa
     return float(later.mean())
 
 
-def _fill_trend(column: str, frames: Mapping[str, pd.DataFrame]) -> FillTrend | None:
+def _fill_trend(column: str, frames: Frames) -> FillTrend | None:
     """Filled share among the newest leads (all of them, decided or not) vs older ones;
     of the windows in `NEWEST_SHARES`, the one where the gap is clearest."""
-    parts = [f[["created_at", column]] for f in frames.values() if column in f]
-    both = pd.concat(parts, ignore_index=True)
-    created = _naive_utc(pd.to_datetime(both["created_at"]))
-    known = created.notna().to_numpy()
-    order = np.argsort(created.to_numpy()[known], kind="stable")
-    filled = both[column].notna().to_numpy()[known][order]
+    pieces = [
+        f[column].notna().to_numpy(dtype=float) if column in f else np.full(len(f), np.nan)
+        for f in frames.all
+    ]
+    filled = np.concatenate(pieces)[frames.by_age]
+    filled = filled[~np.isnan(filled)]
     n = len(filled)
     older = filled[: int(n * 0.75)]
     if len(older) < MIN_NEWEST:
@@ -304,20 +326,19 @@ def _fill_trend(column: str, frames: Mapping[str, pd.DataFrame]) -> FillTrend | 
     return best
 
 
-def _decided_only(
-    column: str, kind: FieldType, frames: Mapping[str, pd.DataFrame], dates: bool
-) -> DecidedOnly | None:
+def _decided_only(column: str, kind: FieldType, frames: Frames) -> DecidedOnly | None:
     """Values the recent decided leads hold often enough that undecided ones should too,
     but none does: an outcome or a closing step written into the field."""
-    undecided = frames.get("undecided")
+    undecided = frames.undecided
     if kind is not FieldType.text or undecided is None or column not in undecided:
         return None
     seen = undecided[column].dropna()
     if seen.empty:
         return None
-    parts = [frames[k][["created_at", column]] for k in ("decided", "held_out") if k in frames]
+    parts = [f[["created_at", column]] for f in (frames.decided, frames.held_out)
+             if f is not None and column in f]  # fmt: skip
     decided = pd.concat(parts, ignore_index=True)
-    if dates:
+    if frames.dates:
         decided = decided.sort_values("created_at", kind="stable")
     recent = decided[column].iloc[-max(int(len(decided) * RECENT_DECIDED), 200) :]
     filled = recent.dropna().astype(str)
