@@ -145,8 +145,9 @@ def check_leakage(
     they are still reported.
     """
     rng = np.random.default_rng(seed)
+    dates = dates and "created_at" in leads
     rows = _sample(len(leads), rng)
-    leads, y = leads.iloc[rows].reset_index(drop=True), np.asarray(y)[rows]
+    leads, y = _dated(leads.iloc[rows].reset_index(drop=True)), np.asarray(y)[rows]
     frames = Frames(leads, _bounded(held_out, rng), _bounded(undecided, rng), dates)
     evidence: dict[str, ColumnEvidence] = {}
     for column, kind in fields.items():
@@ -204,6 +205,13 @@ def _sample(rows: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def _bounded(frame: pd.DataFrame | None, rng: np.random.Generator) -> pd.DataFrame | None:
-    if frame is None or frame.empty or "created_at" not in frame:
+    if frame is None or frame.empty:
         return None
-    return frame.iloc[_sample(len(frame), rng)].reset_index(drop=True)
+    return _dated(frame.iloc[_sample(len(frame), rng)].reset_index(drop=True))
+
+
+def _dated(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with a created_at column, empty if it had none."""
+    if "created_at" in frame:
+        return frame
+    return frame.assign(created_at=pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]"))

@@ -52,7 +52,7 @@ _PRIOR_WEIGHT = 10.0
 POST_CONTACT_WORDS = frozenset({
     "status", "stage", "rating", "quality", "tag", "tags", "owner", "contacted", "converted",
     "closed", "close", "won", "lost", "disqualified", "outcome", "disposition", "notes",
-    "lifecycle", "assigned",
+    "lifecycle",
 })  # fmt: skip
 POST_CONTACT_PHRASES = ("last activity", "last notable", "notable activit", "last contact",
                         "last engagement", "next step", "sales activit", "activity date",

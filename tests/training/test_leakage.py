@@ -244,3 +244,19 @@ def test_the_guard_is_quick_on_ten_thousand_leads_and_twenty_five_columns() -> N
     )
     assert time.perf_counter() - started < 5
     assert report.dropped == []
+
+
+def test_leads_without_a_creation_date_are_checked_on_the_rest(
+    worked: tuple[pd.DataFrame, np.ndarray, pd.DataFrame],
+) -> None:
+    decided, y, undecided = worked
+    report = check_leakage(
+        decided.drop(columns="created_at"),
+        y,
+        WORKED_FIELDS,
+        undecided=undecided.drop(columns="created_at"),
+    )
+    checks = {c.column: c for c in report.checks}
+    assert checks["remark"].decision == "dropped"
+    assert checks["plan"].decision == "kept"
+    assert all(c.filled_newest is None for c in report.checks)
