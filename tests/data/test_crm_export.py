@@ -8,13 +8,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from data.crm_export import NAMES, OPEN_STATUSES, STYLES, Style, write_crm_export
 from data.importing.importer import import_export
 from data.importing.mapping import load_mapping
 from data.tables import read_table
 from features.columns import FieldType
+from leadscore.cli import app
 from training.leakage import single_column_auc
+
+runner = CliRunner()
 
 
 def read(path: Path) -> pd.DataFrame:
@@ -121,3 +125,17 @@ def test_some_tags_appear_only_once_a_lead_is_decided(planted: pd.DataFrame) -> 
     assert {"Closed by Horizzon", "Lost to EINS"} <= set(only)
     assert len(only) > 0.1 * len(decided)
     assert np.mean(planted["Tags__c"].str.contains(";", na=False)) > 0.05  # free text
+
+
+def test_generate_writes_the_exports_asked_for(tmp_path: Path) -> None:
+    args = ["generate", "--out", str(tmp_path), "--leads", "600", "--export", "salesforce"]
+    result = runner.invoke(app, [*args, "--export", "hubspot", "--plant", "leaks,no-ids"])
+    assert result.exit_code == 0, result.output
+    salesforce = read(tmp_path / "export-salesforce.csv")
+    assert "Tags__c" in salesforce.columns and "Id" not in salesforce.columns
+    assert "Tags" in read(tmp_path / "export-hubspot.csv").columns
+    assert load_mapping(tmp_path / "export-hubspot.yaml").extra["Tags"].kind == "categorical"
+    refused = runner.invoke(app, [*args, "--plant", "leak"])
+    assert refused.exit_code != 0 and "--plant" in refused.output
+    alone = runner.invoke(app, ["generate", "--out", str(tmp_path), "--plant", "leaks"])
+    assert alone.exit_code != 0 and "--export" in alone.output

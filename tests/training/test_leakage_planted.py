@@ -18,11 +18,13 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 from mlflow.models import get_model_info
+from rich.console import Console
 
 from data.crm_export import NAMES, OPEN_STATUSES, STYLES, CrmExport, Style, write_crm_export
 from data.importing.importer import import_export
 from data.importing.mapping import load_mapping
 from features.lead_features import default_spec, with_custom_columns
+from leadscore.tables import leakage_table
 from tests.conftest import tracking_in
 from training.labelled import LabelledLeads, load_labelled
 from training.lead_score import TrainingConfig, labelled_channel, time_split
@@ -169,5 +171,8 @@ def test_training_on_the_import_drops_the_leaks_end_to_end(
     inputs = get_model_info(f"models:/{report.model_name}/{report.version}").signature.inputs
     assert set(planted.export.honest) <= set(inputs.input_names())
     assert not set(planted.export.leaks) & set(inputs.input_names())
+    table = leakage_table([report])
+    assert table is not None and table.row_count == len(planted.export.leaks)
     print(f"\nend to end: validation ROC AUC {report.metrics['roc_auc']:.3f}")
+    Console(width=120).print(table)
     assert report.metrics["roc_auc"] < 0.9
