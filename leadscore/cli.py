@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from data.crm_export import PLANTS, write_crm_export
 from data.importing.importer import NothingImportedError, import_export
 from data.importing.mapping import load_mapping
 from data.importing.report import report_table
@@ -51,6 +52,11 @@ def main() -> None:
     """leadscore: generate, import, train, serve, rescore, demo."""
 
 
+class ExportOption(StrEnum):
+    salesforce = "salesforce"
+    hubspot = "hubspot"
+
+
 @app.command()
 def generate(
     out: Annotated[
@@ -63,6 +69,20 @@ def generate(
     seed: Annotated[
         int, typer.Option(help="Random seed; one seed always gives the same data.")
     ] = 7,
+    export: Annotated[
+        list[ExportOption] | None,
+        typer.Option(
+            help="Also write the inbound leads as this CRM exports them, OUT/export-STYLE.csv "
+            "with its mapping OUT/export-STYLE.yaml (repeatable)."
+        ),
+    ] = None,
+    plant: Annotated[
+        str,
+        typer.Option(
+            help="Problems to plant in the exports, comma-separated: leaks (fields sales "
+            "fills in after contact), no-dates (no creation date), no-ids (no record id)."
+        ),
+    ] = "",
 ) -> None:
     """Write a synthetic two-year CRM history to train and test on.
 
@@ -70,7 +90,21 @@ def generate(
     probabilities and rep skills, for evaluations only (training never reads it).
     """
     folder = out if out is not None else get_settings().data_dir
-    generate_history(make_console(), folder, leads, seed)
+    plants = {p.strip() for p in plant.split(",") if p.strip()}
+    if unknown := plants - PLANTS:
+        raise typer.BadParameter(
+            f"unknown {', '.join(sorted(unknown))}; choose from {', '.join(sorted(PLANTS))}",
+            param_hint="--plant",
+        )
+    if plants and not export:
+        raise typer.BadParameter("plants go into an export: add --export", param_hint="--plant")
+    console = make_console()
+    generate_history(console, folder, leads, seed)
+    for style in export or []:
+        written = write_crm_export(
+            folder, folder / f"export-{style.value}.csv", style.value, plants, seed
+        )
+        console.print(f"wrote {written.csv} and its mapping {written.mapping}")
 
 
 class ChannelOption(StrEnum):

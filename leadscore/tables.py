@@ -9,6 +9,7 @@ from rich.table import Table
 from data.summary import HistorySummary
 from serving.batch.summary import RescoreSummary
 from serving.batch_routing import BatchRouting
+from training.leakage import ColumnCheck
 from training.pipeline import ChannelReport
 from training.policy_evaluation import RoutingEvaluation
 from training.policy_report import summary_rows
@@ -51,22 +52,48 @@ def training_table(reports: list[ChannelReport], alias: str) -> Table:
 
 
 def leakage_table(reports: list[ChannelReport]) -> Table | None:
-    """The columns the leakage guard dropped or was told to keep, with its evidence."""
-    rows = [(r, c) for r in reports if r.leakage is not None for c in r.leakage.suspicious]
+    """Every column the leakage guard dropped, suspects or was told to keep, with its evidence."""
+    rows = [(r, c) for r in reports if r.leakage is not None for c in r.leakage.reported]
     if not rows:
         return None
     table = Table(title="Leakage guard (known only after first contact?)", title_justify="left")
-    for column in ("model", "column", "decision", "AUC alone", "later than created"):
-        table.add_column(column)
+    for column in ("model", "column", "decision", "AUC alone", "AUC others", "evidence"):
+        table.add_column(column, justify="right" if column.startswith("AUC") else "left")
     for report, check in rows:
         table.add_row(
             report.channel,
             check.column,
             check.decision,
-            "" if check.single_column_auc is None else f"{check.single_column_auc:.3f}",
-            "" if check.later_share is None else f"{check.later_share:.0%}",
+            _figure(check.single_column_auc),
+            _figure(check.others_auc),
+            "\n".join(_evidence(check)),
         )
     return table
+
+
+def _figure(value: float | None) -> str:
+    return "" if value is None else f"{value:.3f}"
+
+
+def _evidence(check: ColumnCheck) -> list[str]:
+    """One short line per kind of evidence, with its figure."""
+    lines = []
+    for kind in check.evidence:
+        if kind == "later than created" and check.later_share is not None:
+            lines.append(f"{check.later_share:.0%} later than created")
+        elif kind == "fills as worked" and check.filled_newest is not None:
+            lines.append(
+                f"filled {check.filled_newest:.0%} of newest {check.newest_leads:,} leads, "
+                f"{check.filled_older or 0:.0%} of older"
+            )
+        elif kind == "decided-only values" and check.decided_only_share is not None:
+            shown = ", ".join(check.decided_only_values[:2])
+            lines.append(f"decided-only values on {check.decided_only_share:.0%} ({shown})")
+        elif kind == "post-contact name":
+            lines.append(f"name: '{check.name_hint}'")
+        else:
+            lines.append(kind)
+    return lines
 
 
 def verdict_notes(reports: list[ChannelReport]) -> list[str]:

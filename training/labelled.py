@@ -43,6 +43,13 @@ class LabelledLeads:
     def imported(self) -> bool:
         return self.source != "generated"
 
+    def undecided(self, channel: str) -> pd.DataFrame:
+        """The channel's leads whose outcome is not known yet (open, or too young)."""
+        open_ = ~self.outcomes["resolved"].to_numpy(dtype=bool)
+        rows = (self.leads["channel"].to_numpy() == channel) & open_
+        undecided: pd.DataFrame = self.leads[rows].reset_index(drop=True)
+        return undecided
+
     def target(self, asked: str) -> str:
         """The outcome column to learn; an import has one, whatever was asked for `won`."""
         if asked in self.targets:

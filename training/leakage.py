@@ -1,11 +1,21 @@
 """The leakage guard: columns that could not have been known when the lead was scored.
 
-A column filled in by sales after first contact (the deal's segment, a won
-date, a "status") makes validation look brilliant and production useless.
-Two symptoms give it away without knowing the CRM: on its own the column
-predicts the outcome almost perfectly, or it holds timestamps later than
-the lead's creation. Such columns are dropped unless the user keeps them on
-purpose; every decision is reported, with the figure behind it.
+A column filled in by sales after first contact (a tag set, a quality rating,
+the last activity, a won date, a "status") makes validation look brilliant
+and production useless. Such columns are rarely near-perfect: "Will revert
+after reading the email" is typed on won and lost leads alike. So the guard
+weighs several kinds of evidence per column (`training.leakage_evidence`):
+
+- alone it predicts the outcome near-perfectly (ROC AUC >= `max_auc`), or
+  holds timestamps later than the lead's creation: strong, enough alone;
+- alone it rivals a quick model of the other, unsuspected columns;
+- it fills up as leads are worked: the newest leads have it blank far more
+  often than older ones (every lead counts, decided or not);
+- some of its values appear on decided leads only, never on undecided ones;
+- its name is what CRMs call a post-contact field (status, rating, tags, ...).
+
+One strong piece or two kinds of evidence drop a column; one weak kind makes
+it a suspect, reported with its figures and kept; `keep` overrides both.
 """
 
 from __future__ import annotations
@@ -16,24 +26,32 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold
 
-from data.importing.cleaning import clean_date
 from features.columns import FieldType
+from training.leakage_evidence import (
+    DECIDED_ONLY_SHARE,
+    MIN_FILL_DROP,
+    RIVAL_FLOOR,
+    RIVAL_MARGIN,
+    ColumnEvidence,
+    Frames,
+    column_evidence,
+    others_auc,
+    single_column_auc,
+)
+
+__all__ = ["ColumnCheck", "LeakageReport", "check_leakage", "single_column_auc"]
 
 MAX_SINGLE_AUC = 0.95
 """A column that alone ranks converted leads this well is almost surely filled in later."""
 MAX_LATER_SHARE = 0.01
 """Share of a timestamp column's values later than creation that marks it as post-contact."""
-LATE_GRACE = pd.Timedelta(days=1)
-"""Date-only exports put a same-day time at midnight: a day's grace before 'later'."""
-DATE_LIKE_SHARE = 0.9
-"""A text column whose values parse as dates this often is checked as a timestamp."""
-_BINS = 20
-_PRIOR_WEIGHT = 10.0
+MAX_ROWS = 100_000
+"""Rows of each kind (decided, held out, undecided) the guard looks at, sampled at random."""
 
-Decision = Literal["kept", "dropped", "kept by override"]
+Decision = Literal["kept", "suspect", "dropped", "kept by override"]
+STRONG = ("near-perfect", "later than created")
+"""Evidence kinds that drop a column on their own."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +61,18 @@ class ColumnCheck:
     single_column_auc: float | None
     later_share: float | None
     reason: str
+    evidence: tuple[str, ...] = ()
+    """Kinds of evidence found: near-perfect, later than created, rivals the others,
+    fills as worked, decided-only values, post-contact name."""
+    others_auc: float | None = None
+    """Out-of-fold ROC AUC of a quick model of the unsuspected columns other than this one."""
+    filled_newest: float | None = None
+    filled_older: float | None = None
+    newest_leads: int | None = None
+    decided_only_share: float | None = None
+    """Share of the recent decided leads holding a value no undecided lead holds."""
+    decided_only_values: tuple[str, ...] = ()
+    name_hint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +80,10 @@ class LeakageReport:
     checks: list[ColumnCheck] = field(default_factory=list)
     max_auc: float = MAX_SINGLE_AUC
     max_later_share: float = MAX_LATER_SHARE
+    reference_auc: float | None = None
+    """Out-of-fold ROC AUC of the quick model of every unsuspected column."""
+    rows: dict[str, int] = field(default_factory=dict)
+    """Rows looked at: decided (with outcomes), held out and undecided."""
 
     @property
     def dropped(self) -> list[str]:
@@ -57,13 +91,31 @@ class LeakageReport:
 
     @property
     def suspicious(self) -> list[ColumnCheck]:
-        """Dropped or kept by override: what the console and the run should show."""
+        """Dropped or kept by override: what training says aloud."""
+        return [c for c in self.checks if c.decision in ("dropped", "kept by override")]
+
+    @property
+    def suspects(self) -> list[ColumnCheck]:
+        """One weak kind of evidence: kept, and reported with it."""
+        return [c for c in self.checks if c.decision == "suspect"]
+
+    @property
+    def reported(self) -> list[ColumnCheck]:
+        """Every column with some evidence: what the console table and the run show."""
         return [c for c in self.checks if c.decision != "kept"]
 
     def as_dict(self) -> dict[str, object]:
         return {
             "max_single_column_auc": self.max_auc,
             "max_later_share": self.max_later_share,
+            "rival_floor": RIVAL_FLOOR,
+            "rival_margin": RIVAL_MARGIN,
+            "min_fill_drop": MIN_FILL_DROP,
+            "decided_only_share": DECIDED_ONLY_SHARE,
+            "reference_auc": self.reference_auc,
+            "rows": self.rows,
+            "rule": "dropped: near-perfect or later than created, or two kinds of evidence; "
+            "suspect: one kind (kept); keep overrides both",
             "columns": [asdict(c) for c in self.checks],
         }
 
@@ -77,94 +129,89 @@ def check_leakage(
     max_auc: float = MAX_SINGLE_AUC,
     max_later_share: float = MAX_LATER_SHARE,
     seed: int = 0,
+    undecided: pd.DataFrame | None = None,
+    held_out: pd.DataFrame | None = None,
+    dates: bool = True,
 ) -> LeakageReport:
-    """Check each of `fields` on `leads` (training rows only) against outcomes `y`.
+    """Check each of `fields` on `leads` (the training rows) against their outcomes `y`.
 
-    `keep` names columns to keep whatever the checks say (the user knows
-    they are filled in before contact); they are still reported.
+    `undecided`: the channel's leads without an outcome yet (open, or too young);
+    `held_out`: decided leads kept out of the outcome checks (the validation
+    period). Neither one's outcomes are read: they count for the fill-up with
+    age and, with `leads`, for the values seen only on decided leads.
+    `dates=False` says created_at does not order the leads (an export without
+    dates): no evidence is taken from time then. `keep` names columns to keep
+    whatever the checks say (the user knows they are filled in before contact);
+    they are still reported.
     """
-    created = pd.to_datetime(leads["created_at"]).reset_index(drop=True)
-    checks = []
+    rng = np.random.default_rng(seed)
+    dates = dates and "created_at" in leads
+    rows = _sample(len(leads), rng)
+    leads, y = _dated(leads.iloc[rows].reset_index(drop=True)), np.asarray(y)[rows]
+    frames = Frames(leads, _bounded(held_out, rng), _bounded(undecided, rng), dates)
+    evidence: dict[str, ColumnEvidence] = {}
     for column, kind in fields.items():
-        if column == "created_at" or column not in leads:
+        if column == "created_at" or column not in leads or leads[column].isna().all():
             continue
-        values = leads[column].reset_index(drop=True)
-        if values.isna().all():
-            continue
-        later = _later_share(values, kind, created)
-        auc = single_column_auc(values, kind, y, seed)
-        reasons = []
-        if later is not None and later > max_later_share:
-            reasons.append(f"{later:.0%} of its timestamps are later than the lead's creation")
-        if auc is not None and auc >= max_auc:
-            reasons.append(f"alone it predicts the outcome with ROC AUC {auc:.3f}")
-        decision: Decision = "kept"
-        if reasons:
-            decision = "kept by override" if column in keep else "dropped"
-        checks.append(ColumnCheck(column, decision, auc, later, "; ".join(reasons)))
-    return LeakageReport(checks, max_auc, max_later_share)
+        found = column_evidence(column, kind, frames, y, seed, max_auc, max_later_share)
+        evidence[column] = found
+    clean = [c for c, e in evidence.items() if not e.kinds and e.encoded is not None]
+    encoded = {c: e.encoded for c, e in evidence.items() if e.encoded is not None}
+    reference = others_auc(encoded, clean, y, seed) if clean else None
+    checks = []
+    for column, found in evidence.items():
+        auc = found.single_auc
+        if auc is not None and column not in clean:
+            found = found.with_rivalry(0.5 if reference is None else reference)
+        elif auc is not None and auc >= RIVAL_FLOOR - RIVAL_MARGIN:
+            # An unsuspected column is measured against a model of the others without it.
+            against = others_auc(encoded, [c for c in clean if c != column], y, seed)
+            found = found.with_rivalry(0.5 if against is None else against)
+        checks.append(_decide(column, found, keep))
+    parts = {"decided": leads, "held_out": frames.held_out, "undecided": frames.undecided}
+    rows_seen = {name: len(frame) for name, frame in parts.items() if frame is not None}
+    return LeakageReport(checks, max_auc, max_later_share, reference, rows_seen)
 
 
-def single_column_auc(
-    values: pd.Series, kind: FieldType, y: np.ndarray, seed: int = 0, folds: int = 5
-) -> float | None:
-    """Out-of-fold ROC AUC of the column's smoothed conversion rate per value.
+def _decide(column: str, found: ColumnEvidence, keep: Sequence[str]) -> ColumnCheck:
+    decision: Decision = "kept"
+    if found.kinds:
+        strong = any(kind in STRONG for kind in found.kinds)
+        decision = "dropped" if strong or len(found.kinds) >= 2 else "suspect"
+        if column in keep:
+            decision = "kept by override"
+    fill = found.fill
+    return ColumnCheck(
+        column=column,
+        decision=decision,
+        single_column_auc=found.single_auc,
+        later_share=found.later_share,
+        reason="; ".join(found.reasons),
+        evidence=found.kinds,
+        others_auc=found.others_auc,
+        filled_newest=None if fill is None else fill.newest,
+        filled_older=None if fill is None else fill.older,
+        newest_leads=None if fill is None else fill.newest_leads,
+        decided_only_share=None if found.decided_only is None else found.decided_only.share,
+        decided_only_values=() if found.decided_only is None else found.decided_only.values,
+        name_hint=found.name_hint,
+    )
 
-    Numbers and times are binned by quantile; a missing value is a value of
-    its own, because "filled in only for won deals" is the commonest leak.
-    Out of fold, so an id-like column (every value unique) scores 0.5, not 1.
-    """
-    codes = _codes(values, kind)
-    positives = int(y.sum())
-    if positives < folds or len(y) - positives < folds:
+
+def _sample(rows: int, rng: np.random.Generator) -> np.ndarray:
+    if rows <= MAX_ROWS:
+        return np.arange(rows)
+    return np.sort(rng.choice(rows, MAX_ROWS, replace=False))
+
+
+def _bounded(frame: pd.DataFrame | None, rng: np.random.Generator) -> pd.DataFrame | None:
+    if frame is None or frame.empty:
         return None
-    prior = float(y.mean())
-    encoded = np.empty(len(y), dtype=np.float64)
-    splits = StratifiedKFold(folds, shuffle=True, random_state=seed).split(codes, y)
-    for fit_rows, held_rows in splits:
-        table = pd.DataFrame({"code": codes[fit_rows], "y": y[fit_rows]}).groupby("code")["y"]
-        rate = (table.sum() + _PRIOR_WEIGHT * prior) / (table.count() + _PRIOR_WEIGHT)
-        encoded[held_rows] = pd.Series(codes[held_rows]).map(rate).fillna(prior).to_numpy()
-    return float(roc_auc_score(y, encoded))
+    return _dated(frame.iloc[_sample(len(frame), rng)].reset_index(drop=True))
 
 
-def _codes(values: pd.Series, kind: FieldType) -> np.ndarray:
-    """Small integer codes, -1 for missing, on which a conversion rate per value is taken."""
-    if kind is FieldType.time:
-        values = pd.to_datetime(values).astype("int64").where(values.notna())
-        kind = FieldType.number
-    if kind is FieldType.number:
-        numbers = pd.to_numeric(values, errors="coerce")
-        binned = pd.qcut(numbers, _BINS, labels=False, duplicates="drop")
-        return np.asarray(binned.fillna(-1), dtype=np.int64)
-    codes, _ = pd.factorize(_text_or_none(values), use_na_sentinel=True)
-    return np.asarray(codes, dtype=np.int64)
-
-
-def _later_share(values: pd.Series, kind: FieldType, created: pd.Series) -> float | None:
-    """Share of filled values later than creation, for timestamps and date-like text."""
-    if kind is FieldType.text:
-        given = int(values.notna().sum())
-        if not given:
-            return None
-        parsed = clean_date(_text_or_none(values), str(values.name))
-        if parsed.refused or parsed.values.notna().sum() < DATE_LIKE_SHARE * given:
-            return None
-        times = parsed.values
-    elif kind is FieldType.time:
-        times = pd.to_datetime(values)
-    else:
-        return None
-    if getattr(times.dt, "tz", None) is not None:
-        times = times.dt.tz_convert("UTC").dt.tz_localize(None)
-    created_naive = created.dt.tz_convert("UTC").dt.tz_localize(None) if created.dt.tz else created
-    filled = times.notna()
-    if not filled.any():
-        return None
-    later = times[filled] > created_naive[filled] + LATE_GRACE
-    return float(later.mean())
-
-
-def _text_or_none(values: pd.Series) -> pd.Series:
-    """Text with None for missing: how the importer's cleaners expect a column."""
-    return values.astype(object).mask(values.isna(), None)
+def _dated(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with a created_at column, empty if it had none."""
+    if "created_at" in frame:
+        return frame
+    return frame.assign(created_at=pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]"))

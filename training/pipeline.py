@@ -91,7 +91,9 @@ def train_lead_scores(
         spec = with_custom_columns(default_spec(channel), labelled.custom)
         data = labelled_channel(leads, labelled.outcomes, channel, target, spec)
         # The spec may only shrink from here; `data` keeps every column it read.
-        spec, unused, leakage = _checked_spec(spec, data, config, say)
+        spec, unused, leakage = _checked_spec(
+            spec, data, config, say, undecided=labelled.undecided(channel)
+        )
         with mlflow.start_run(run_name=f"{registered_name(channel)}") as run:
             _log_data_checks(labelled, leakage, unused)
             fitted = fit_channel(data, spec, config, progress(channel) if progress else None)
@@ -101,7 +103,11 @@ def train_lead_scores(
 
 
 def _checked_spec(
-    spec: FeatureSpec, data: ChannelData, config: TrainingConfig, say: Callable[[str], None]
+    spec: FeatureSpec,
+    data: ChannelData,
+    config: TrainingConfig,
+    say: Callable[[str], None],
+    undecided: pd.DataFrame | None = None,
 ) -> tuple[FeatureSpec, list[str], LeakageReport]:
     """`spec` less what this data cannot support: fields with no values, the month of the
     year on under a year of history, and columns the leakage guard drops. Refuses too
@@ -127,6 +133,8 @@ def _checked_spec(
         keep=config.keep_columns,
         max_auc=config.leakage_auc,
         seed=config.seed,
+        undecided=undecided,
+        held_out=data.leads.iloc[split.validation],
     )
     for check in leakage.suspicious:
         verdict = "DROPPED" if check.decision == "dropped" else "kept (--keep-column)"
