@@ -62,6 +62,13 @@ def generate(
     seed: Annotated[
         int, typer.Option(help="Random seed; one seed always gives the same data.")
     ] = 7,
+    drift: Annotated[
+        bool,
+        typer.Option(
+            help="A drifting history: the conversion rate rises about four-fold, one "
+            "effect changes sign and new lead sources appear part-way."
+        ),
+    ] = False,
 ) -> None:
     """Write a synthetic two-year CRM history to train and test on.
 
@@ -69,7 +76,15 @@ def generate(
     probabilities and rep skills, for evaluations only (training never reads it).
     """
     folder = out if out is not None else get_settings().data_dir
-    generate_history(Console(), folder, leads, seed)
+    if not drift:
+        generate_history(Console(), folder, leads, seed)
+        return
+    from data.generator import GeneratorConfig, write_history
+    from data.summary import summarize_history
+    from leadscore.tables import summary_table
+
+    write_history(GeneratorConfig(leads=leads, seed=seed, drift=True), folder)
+    Console().print(summary_table(summarize_history(folder), folder))
 
 
 class ChannelOption(StrEnum):
