@@ -337,6 +337,14 @@ def time_feature_plan(created_at: pd.Series, config: TrainingConfig) -> tuple[li
     return drop, notes
 
 
+def without_calendar(spec: FeatureSpec, derives: Sequence[str]) -> FeatureSpec:
+    """`spec` less its calendar features of `created_at` with these derivations."""
+    dropped = [f for f in spec.features if f.derive in derives and f.fields == ("created_at",)]
+    if not dropped:
+        return spec
+    return FeatureSpec(tuple(f for f in spec.features if f not in dropped), spec.field_types)
+
+
 def _time_of_day_problem(times: pd.Series) -> str | None:
     of_day = times - times.dt.normalize()
     hours = times.dt.hour

@@ -31,6 +31,7 @@ from training.lead_score import (
     labelled_channel,
     make_split,
     time_feature_plan,
+    without_calendar,
 )
 from training.leakage import LeakageReport, check_leakage
 from training.metrics import Intervals, bootstrap_intervals, evaluate
@@ -113,8 +114,7 @@ def _checked_spec(
         say(f"{channel}: no values for {', '.join(unused)}; not used")
     learning = data.leads.iloc[split.earlier]
     dropped, notes = time_feature_plan(learning["created_at"], config)
-    calendar = [f for f in spec.features if f.derive in dropped and f.fields == ("created_at",)]
-    spec = FeatureSpec(tuple(f for f in spec.features if f not in calendar), spec.field_types)
+    spec = without_calendar(spec, dropped)
     for note in notes:
         say(f"{channel}: {note}")
     leakage = check_leakage(
