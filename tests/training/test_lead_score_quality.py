@@ -28,9 +28,9 @@ def test_model_comes_within_003_auc_of_the_truth_and_beats_the_baseline(
     channel = fitted[name]
     y = channel.data.y[channel.split.validation]
     validation = take(channel.data.columns, channel.split.validation)
-    model_auc = roc_auc_score(y, channel.evaluated.score(validation).probability)
-    baseline = channel.evaluated_baseline.predict_proba(channel.evaluated.spec.transform(validation))
-    baseline = baseline[:, 1]
+    evaluated = channel.evaluated  # the production model learnt the validation rows too
+    model_auc = roc_auc_score(y, evaluated.score(validation).probability)
+    baseline = channel.evaluated_baseline.predict_proba(evaluated.spec.transform(validation))[:, 1]
     truth_auc = roc_auc_score(y, _validation_truth(channel, quality_tables))
     assert model_auc >= truth_auc - 0.03, (model_auc, truth_auc)
     assert model_auc > roc_auc_score(y, baseline)
