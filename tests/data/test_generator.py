@@ -295,7 +295,7 @@ def drifting() -> dict[str, pd.DataFrame]:
 
 
 def _log_odds(p: pd.Series) -> pd.Series:
-    return np.log(p / (1 - p))
+    return pd.Series(np.log(p / (1 - p)))
 
 
 def test_drift_changes_nothing_of_the_leads_but_the_new_sources(
