@@ -65,6 +65,10 @@ held half the data). The square root is the middle way; the backtests in
 `training.backtest` compare it with both on drifting and stationary histories.
 """
 
+SCALE_ROWS = 200_000
+"""Rows whose probabilities place the score scale's percentiles: a percentile of 200,000
+values is within about a tenth of a point, so a million leads need not all be predicted."""
+
 Progress = Callable[[int, int], None]
 """Called with (boosting rounds done, rounds at most) while boosting, over all fits."""
 
@@ -327,8 +331,8 @@ def time_feature_plan(created_at: pd.Series, config: TrainingConfig) -> tuple[li
     checks = (
         ("hour", "the hour of the day", _time_of_day_problem(times)),
         ("weekday", "the weekday", _date_problem(times)),
-        ("month", "the month of the year", _season_problem(times, 12, "years")),
-        ("month_in_quarter", "the month of the quarter", _season_problem(times, 3, "quarters")),
+        ("month", "the month of the year", _season_problem(times, 12, "calendar month", "year")),
+        ("month_in_quarter", "the month of the quarter", _season_problem(times, 3, "", "quarter")),
     )
     for derive, name, problem in checks:
         if problem is not None:
@@ -357,7 +361,10 @@ def _time_of_day_problem(times: pd.Series) -> str | None:
         clock = str(shares.index[0]).split(" days ")[-1]
         return f"{shares.iloc[0]:.0%} of leads share one time of day ({clock}), a placeholder"
     midnight = float((of_day == pd.Timedelta(0)).mean())
-    if midnight > PLACEHOLDER_SHARE:
+    # To the hour, midnight is an hour like any other: only more than its neighbours is odd.
+    hourly = hours.value_counts(normalize=True)
+    usual = hourly.get(23, 0.0) + hourly.get(1, 0.0) if to_the_hour else 0.0
+    if midnight > PLACEHOLDER_SHARE + usual:
         return f"{midnight:.0%} of leads are stamped at midnight, a date without a time"
     return None
 
@@ -375,7 +382,7 @@ def _date_problem(times: pd.Series) -> str | None:
     return None
 
 
-def _season_problem(times: pd.Series, length: int, cycles: str) -> str | None:
+def _season_problem(times: pd.Series, length: int, what: str, cycle: str) -> str | None:
     """Each position of a `length`-month cycle must show in `SEASONS_NEEDED` cycles (a month
     counts when it holds a quarter of a typical month's leads, not a few stragglers)."""
     months = times.dt.year.to_numpy() * 12 + times.dt.month.to_numpy() - 1
@@ -384,9 +391,10 @@ def _season_problem(times: pd.Series, length: int, cycles: str) -> str | None:
     seen = min(len(np.unique(real[real % length == p] // length)) for p in range(length))
     if seen >= SEASONS_NEEDED:
         return None
+    shows = "never shows" if seen == 0 else f"shows in {seen} {cycle}{'s' * (seen > 1)} only"
     return (
-        f"{len(real)} months of history show some month in {seen} of the {SEASONS_NEEDED} "
-        f"{cycles} needed: it would learn the period, not the season"
+        f"in {len(real)} months of history some {what or f'month of the {cycle}'} {shows} "
+        f"({SEASONS_NEEDED} needed): it would learn the period, not the season"
     )
 
 
@@ -492,8 +500,10 @@ def _lead_model(
     learnt: np.ndarray,
     target: str,
 ) -> LeadScoreModel:
-    """The servable model; its score scale spreads the probabilities of the rows it learnt."""
-    probability = calibration.probability(np.asarray(booster.predict(learnt, raw_score=True)))
+    """The servable model; its score scale spreads the probabilities of the rows it learnt
+    (evenly spaced `SCALE_ROWS` of them at most: percentiles need no more)."""
+    sample = learnt[:: -(-len(learnt) // SCALE_ROWS)]
+    probability = calibration.probability(np.asarray(booster.predict(sample, raw_score=True)))
     return LeadScoreModel(
         channel=channel,
         spec=spec,

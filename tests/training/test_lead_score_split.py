@@ -198,7 +198,7 @@ def test_the_month_of_the_year_needs_every_month_twice() -> None:
     _, stamped = _stamps(days=580)  # 19 months: some months seen in one year only
     dropped, notes = time_feature_plan(stamped, CONFIG)
     assert dropped == ["month"]
-    assert "1 of the 2 years" in notes[0]
+    assert "some calendar month shows in 1 year only (2 needed)" in notes[0]
     _, short = _stamps(days=150)  # 5 months: some month of the quarter seen once
     assert sorted(time_feature_plan(short, CONFIG)[0]) == ["month", "month_in_quarter"]
 
@@ -220,10 +220,15 @@ def test_a_constant_or_partly_made_up_time_of_day_has_no_hour() -> None:
     assert "20% of leads share one time of day (00:00:00)" in notes[0]
 
 
-def test_times_recorded_to_the_hour_keep_the_hour() -> None:
+@pytest.mark.parametrize(("first", "last"), [(8, 18), (0, 23)])
+def test_times_recorded_to_the_hour_keep_the_hour(first: int, last: int) -> None:
     midnight, _ = _stamps()
-    hours = np.random.default_rng(1).integers(8, 19, len(midnight))
+    hours = np.random.default_rng(1).integers(first, last + 1, len(midnight))
     assert time_feature_plan(midnight + pd.to_timedelta(hours, unit="h"), CONFIG) == ([], [])
+    # ... unless midnight stands out from the hours around it
+    placeholder = np.where(np.arange(len(hours)) % 8 == 0, 0, hours)
+    stamps = midnight + pd.to_timedelta(placeholder, unit="h")
+    assert time_feature_plan(stamps, CONFIG)[0] == ["hour"]
 
 
 def test_dates_known_to_the_month_have_no_weekday() -> None:
