@@ -93,6 +93,23 @@ MISSING_SHARE = {
 # The ideal customer profile is an interaction: an industry buys in some segments, not others.
 ICP_FIT = np.random.default_rng(20_241_101).normal(0.0, 0.45, (len(INDUSTRIES), len(SEGMENTS)))
 
+# --- drift (GeneratorConfig.drift): what a real two-year export shows and a model trained
+# on its oldest part never learns. All of it reads fields a model sees (created_at included).
+DRIFT_LEVEL = (-1.6, 1.6)
+"""Qualification log-odds added at the start and at the end of the history (linear in
+between): the conversion rate rises about four-fold."""
+DRIFT_FLIP = ("company_industry", "finance", 1.0, -1.0)
+"""A field value whose effect changes sign: (field, value, effect at the start, at the end)."""
+NEW_SOURCES = ("partner", "intent_data")
+"""A new inbound and a new outbound source that appear part-way through the history."""
+NEW_SOURCE_FROM = 0.6
+"""Share of the history before the new sources exist."""
+NEW_SOURCE_SHARE = 0.2
+"""Share of the channel's leads they bring once they exist."""
+NEW_SOURCE_FIT = 0.8
+_DRIFT_STREAM = 20_250_601
+"""The new sources are drawn from their own random stream."""
+
 HISTORICAL_REGION_LOYALTY = 0.7
 """How often the historical (pre-leadscore) routing sent a lead to a closer of its region."""
 
@@ -108,6 +125,9 @@ class GeneratorConfig:
     prospectors: int = 8
     closers: int = 12
     account_managers: int = 8
+    drift: bool = False
+    """A drifting history: the conversion rate rises several-fold, one effect changes sign
+    and new sources appear part-way (`DRIFT_*`, `NEW_SOURCE*`). Off, tables are unchanged."""
 
     @property
     def as_of(self) -> np.datetime64:
@@ -268,6 +288,9 @@ def generate(config: GeneratorConfig) -> dict[str, pd.DataFrame]:
 
     specialist = rng.integers(1, config.inbound_specialists + 1, n)
     prospector = rng.integers(1, config.prospectors + 1, n)
+    elapsed = (created - np.datetime64(config.start, "us")) / np.timedelta64(config.days, "D")
+    if config.drift:
+        source = _with_new_sources(config, elapsed, inbound, source)
 
     leads = pd.DataFrame(
         {
@@ -318,7 +341,8 @@ def generate(config: GeneratorConfig) -> dict[str, pd.DataFrame]:
     for column in outbound_only:
         _blank(leads, column, inbound)
 
-    truth = _qualification_truth(leads, quarter_end)
+    drift = _drift_logit(leads, elapsed) if config.drift else None
+    truth = _qualification_truth(leads, quarter_end, drift)
     qualified = rng.random(n) < truth["p_qualified"].to_numpy()
     opportunities, customers, lead_truth, closer_effects, customer_truth, am_effects = _deals(
         config, rng, leads, reps, truth, qualified
@@ -347,9 +371,37 @@ def _category_effect(
     return leads[column].map(mapping).fillna(0.0).to_numpy(dtype=float)
 
 
-def _qualification_truth(leads: pd.DataFrame, quarter_end: np.ndarray) -> pd.DataFrame:
+def _with_new_sources(
+    config: GeneratorConfig, elapsed: np.ndarray, inbound: np.ndarray, source: np.ndarray
+) -> np.ndarray:
+    """`source` with the new sources from `NEW_SOURCE_FROM` on. Drawn last, from their own
+    stream: the leads are those of the same seed without drift, but for their source."""
+    rng = np.random.default_rng([config.seed, _DRIFT_STREAM])
+    new = (elapsed >= NEW_SOURCE_FROM) & (rng.random(len(elapsed)) < NEW_SOURCE_SHARE)
+    return np.where(new, np.where(inbound, NEW_SOURCES[0], NEW_SOURCES[1]), source)
+
+
+def _drift_logit(leads: pd.DataFrame, elapsed: np.ndarray) -> np.ndarray:
+    """Qualification log-odds that move with time: the level, the flipping effect and the
+    new sources (read from the fields as the CRM shows them, blanks neutral)."""
+    start, end = DRIFT_LEVEL
+    column, value, early, late = DRIFT_FLIP
+    flips = (leads[column].to_numpy(dtype=object) == value).astype(float)
+    new_source = leads["source"].isin(NEW_SOURCES).to_numpy(dtype=float)
+    return np.asarray(
+        start
+        + (end - start) * elapsed
+        + flips * (early + (late - early) * elapsed)
+        + NEW_SOURCE_FIT * new_source,
+        dtype=np.float64,
+    )
+
+
+def _qualification_truth(
+    leads: pd.DataFrame, quarter_end: np.ndarray, drift: np.ndarray | None = None
+) -> pd.DataFrame:
     """P(qualified) and the closer-independent part of the win log-odds, from
-    what the CRM shows (missing fields count as neutral)."""
+    what the CRM shows (missing fields count as neutral); `drift` adds log-odds."""
     inbound = (leads["channel"] == "inbound").to_numpy()
     fit = (
         _category_effect(leads, "company_industry", INDUSTRIES, INDUSTRY_FIT)
@@ -392,6 +444,8 @@ def _qualification_truth(leads: pd.DataFrame, quarter_end: np.ndarray) -> pd.Dat
         + _category_effect(leads, "source", OUTBOUND_SOURCES, OUTBOUND_SOURCE_FIT)
     )
     qual_logit = np.where(inbound, inbound_logit, outbound_logit) + fit + 0.3 * quarter_end
+    if drift is not None:
+        qual_logit = qual_logit + drift
     # Win odds once qualified: firmographic fit again, bigger companies are harder.
     win_base = -1.0 + 0.8 * fit + np.where(seg == 2, -0.35, 0.0) + 0.25 * quarter_end
     win_base += np.where(inbound, 0.3 * _observed(leads, "demo_requested"), 0.0)

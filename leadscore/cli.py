@@ -83,6 +83,13 @@ def generate(
             "fills in after contact), no-dates (no creation date), no-ids (no record id)."
         ),
     ] = "",
+    drift: Annotated[
+        bool,
+        typer.Option(
+            help="A drifting history: the conversion rate rises about four-fold, one "
+            "effect changes sign and new lead sources appear part-way."
+        ),
+    ] = False,
 ) -> None:
     """Write a synthetic two-year CRM history to train and test on.
 
@@ -99,7 +106,7 @@ def generate(
     if plants and not export:
         raise typer.BadParameter("plants go into an export: add --export", param_hint="--plant")
     console = make_console()
-    generate_history(console, folder, leads, seed)
+    generate_history(console, folder, leads, seed, drift=drift)
     for style in export or []:
         written = write_crm_export(
             folder, folder / f"export-{style.value}.csv", style.value, plants, seed

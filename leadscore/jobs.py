@@ -56,10 +56,12 @@ def tracking_target(settings: Settings) -> TrackingTarget:
     )
 
 
-def generate_history(console: Console, folder: Path, leads: int, seed: int) -> None:
+def generate_history(
+    console: Console, folder: Path, leads: int, seed: int, *, drift: bool = False
+) -> None:
     started = time.perf_counter()
     with console.status(f"Generating {leads:,} leads into {folder} ..."):
-        write_history(GeneratorConfig(leads=leads, seed=seed), folder)
+        write_history(GeneratorConfig(leads=leads, seed=seed, drift=drift), folder)
         summary = summarize_history(folder)
     console.print(summary_table(summary, folder))
     console.print(

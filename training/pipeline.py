@@ -26,12 +26,13 @@ from training.lead_score import (
     FittedChannel,
     NotEnoughDataError,
     Progress,
-    Split,
     TrainingConfig,
     check_enough,
     fit_channel,
     labelled_channel,
-    time_split,
+    make_split,
+    time_feature_plan,
+    without_calendar,
 )
 from training.leakage import LeakageReport, check_leakage
 from training.metrics import Intervals, bootstrap_intervals, evaluate
@@ -109,26 +110,23 @@ def _checked_spec(
     say: Callable[[str], None],
     undecided: pd.DataFrame | None = None,
 ) -> tuple[FeatureSpec, list[str], LeakageReport]:
-    """`spec` less what this data cannot support: fields with no values, the month of the
-    year on under a year of history, and columns the leakage guard drops. Refuses too
-    few outcomes first."""
+    """`spec` less what this data cannot support: fields with no values, calendar
+    features the dates cannot carry (`time_feature_plan`), and columns the leakage guard
+    drops. Refuses too few outcomes first."""
     channel = data.channel
-    split = time_split(data.leads["created_at"], config)
+    split = make_split(data, config)
     check_enough(data.y, split, channel, config.min_positives)
     spec, unused = _without_empty_fields(spec, data)
     if unused:
         say(f"{channel}: no values for {', '.join(unused)}; not used")
-    span = _history_span(data, split)
-    if span < SEASON_HISTORY:
-        spec = FeatureSpec(tuple(f for f in spec.features if f.derive != "month"), spec.field_types)
-        say(
-            f"{channel}: {span.days} days of training history, under a year: the month of "
-            "the year is not used (it would mark the period, not the season)"
-        )
-    learning = np.concatenate([split.train, split.calibration])
+    learning = data.leads.iloc[split.earlier]
+    dropped, notes = time_feature_plan(learning["created_at"], config)
+    spec = without_calendar(spec, dropped)
+    for note in notes:
+        say(f"{channel}: {note}")
     leakage = check_leakage(
-        data.leads.iloc[learning],
-        data.y[learning],
+        learning,
+        data.y[split.earlier],
         spec.input_fields,
         keep=config.keep_columns,
         max_auc=config.leakage_auc,
@@ -140,17 +138,6 @@ def _checked_spec(
         verdict = "DROPPED" if check.decision == "dropped" else "kept (--keep-column)"
         say(f"{channel}: leakage guard: {check.column} {verdict}: {check.reason}")
     return spec.without(leakage.dropped), unused, leakage
-
-
-SEASON_HISTORY = pd.Timedelta(days=365)
-"""Training history needed before the month of the year can stand for the season: with
-less, each month comes from one period only, so the feature learns the trend of those
-weeks and meets months in validation that training never saw."""
-
-
-def _history_span(data: ChannelData, split: Split) -> pd.Timedelta:
-    created = pd.to_datetime(data.leads["created_at"].iloc[split.train])
-    return pd.Timedelta(created.max() - created.min())
 
 
 def _without_empty_fields(spec: FeatureSpec, data: ChannelData) -> tuple[FeatureSpec, list[str]]:
@@ -203,18 +190,16 @@ def _log_and_register(
     name = registered_name(data.channel)
     validation = take(data.columns, split.validation)
     y_val = data.y[split.validation]
-    p_model = model.score(validation).probability
-    p_base = fitted.baseline.predict_proba(model.spec.transform(validation))[:, 1]
+    # The production model learnt the validation rows too: the figures are the evaluated one's.
+    p_model = fitted.evaluated.score(validation).probability
+    p_base = fitted.evaluated_baseline.predict_proba(fitted.evaluated.spec.transform(validation))
+    p_base = p_base[:, 1]
     metrics, baseline = evaluate(y_val, p_model), evaluate(y_val, p_base)
     intervals = bootstrap_intervals(
         y_val, {"lightgbm": p_model, "baseline": p_base}, seed=config.seed
     )
     interval = intervals.by_model["lightgbm"]["roc_auc"]
-    rows = {
-        "train": len(split.train),
-        "calibration": len(split.calibration),
-        "validation": len(split.validation),
-    }
+    rows = {"earlier": len(split.earlier), "validation": len(split.validation), "all": len(data.y)}
     _log_run(fitted, config, metrics, baseline, interval, rows, y_val, p_model, p_base)
     _log_intervals(intervals)
     say(f"{data.channel}: logging and registering {name}")
@@ -292,7 +277,7 @@ def _log_run(
             "features": len(model.spec.features),
             **{f"rows_{part}": count for part, count in rows.items()},
             **{f"lgbm_{key}": value for key, value in config.lgbm_params.items()},
-            "calibration": "platt",
+            **{f"fit_{key}": value for key, value in fitted.settings.items()},
             "baseline": "logistic_regression",
         }
     )

@@ -20,7 +20,15 @@ from pydantic import BaseModel
 from sklearn.metrics import roc_auc_score
 
 from data.contract import TABLES, Role, arrow_schema
-from data.generator import INDUSTRIES, GeneratorConfig, generate, write_history
+from data.generator import (
+    DRIFT_FLIP,
+    INDUSTRIES,
+    NEW_SOURCE_FROM,
+    NEW_SOURCES,
+    GeneratorConfig,
+    generate,
+    write_history,
+)
 from data.labels import lead_outcomes
 from data.tables import read_table
 
@@ -276,3 +284,69 @@ def test_a_short_fresh_period_generates_even_with_no_deals_closed() -> None:
     tables = generate(GeneratorConfig(leads=150, seed=4, days=14))
     assert len(tables["leads"]) == 150
     assert tables["customers"]["customer_id"].is_unique
+
+
+# --- a drifting history (GeneratorConfig.drift)
+
+
+@pytest.fixture(scope="module")
+def drifting() -> dict[str, pd.DataFrame]:
+    return generate(replace(CONFIG, drift=True))
+
+
+def _log_odds(p: pd.Series) -> pd.Series:
+    return pd.Series(np.log(p / (1 - p)))
+
+
+def test_drift_changes_nothing_of_the_leads_but_the_new_sources(
+    tables: dict[str, pd.DataFrame], drifting: dict[str, pd.DataFrame]
+) -> None:
+    plain, drifted = tables["leads"], drifting["leads"]
+    pd.testing.assert_frame_equal(plain.drop(columns="source"), drifted.drop(columns="source"))
+    changed = plain["source"].fillna("").ne(drifted["source"].fillna(""))
+    assert changed.any()
+    assert set(drifted.loc[changed, "source"]) <= set(NEW_SOURCES)
+
+
+def test_new_sources_appear_part_way_in_their_channel(drifting: dict[str, pd.DataFrame]) -> None:
+    leads = drifting["leads"]
+    appears = pd.Timestamp(CONFIG.start) + NEW_SOURCE_FROM * pd.Timedelta(days=CONFIG.days)
+    for channel, source in zip(("inbound", "outbound"), NEW_SOURCES, strict=True):
+        new = leads["source"] == source
+        assert (leads.loc[new, "channel"] == channel).all()
+        assert leads.loc[new, "created_at"].min() >= appears
+        since = leads[(leads["channel"] == channel) & (leads["created_at"] >= appears)]
+        assert 0.1 < (since["source"] == source).mean() < 0.3
+
+
+def test_the_conversion_rate_rises_several_fold(drifting: dict[str, pd.DataFrame]) -> None:
+    leads, truth = drifting["leads"], drifting["truth_leads"]
+    quarter = leads["created_at"].dt.to_period("Q")
+    rates = truth["p_won"].groupby([quarter, leads["channel"]]).mean().unstack()
+    assert (rates.iloc[-1] > 3 * rates.iloc[0]).all(), rates
+
+
+def test_one_effect_helps_early_and_hurts_late(drifting: dict[str, pd.DataFrame]) -> None:
+    leads, truth = drifting["leads"], drifting["truth_leads"]
+    column, value, _, _ = DRIFT_FLIP
+    flips = leads[column] == value
+    others = leads[column].notna() & ~flips
+    half = leads["created_at"] < pd.Timestamp(CONFIG.start) + pd.Timedelta(days=CONFIG.days / 2)
+    odds = _log_odds(truth["p_qualified"])
+    early = odds[flips & half].mean() - odds[others & half].mean()
+    late = odds[flips & ~half].mean() - odds[others & ~half].mean()
+    assert early > 0.3 and late < -0.3, (early, late)
+
+
+def test_the_truth_follows_the_drift(drifting: dict[str, pd.DataFrame]) -> None:
+    """Realised outcomes match the true probabilities in each half, as the level moves."""
+    leads, truth = drifting["leads"], drifting["truth_leads"]
+    known = lead_outcomes(leads, drifting["opportunities"])
+    resolved = known["resolved"].to_numpy()
+    half = (leads["created_at"] < pd.Timestamp("2025-11-01")).to_numpy()
+    for channel in ("inbound", "outbound"):
+        rows = resolved & (leads["channel"] == channel).to_numpy()
+        assert roc_auc_score(known["won"][rows], truth["p_won"][rows]) > 0.7
+        for part in (half, ~half):
+            expected = truth["p_won"][rows & part].mean()
+            assert abs(known["won"][rows & part].mean() - expected) < 0.3 * expected
