@@ -117,6 +117,15 @@ class LeadScoreModel:
             return self.score(from_records(records, self.spec.input_fields), reasons, threads)
         return self._scored(self.probability(self.spec.transform_records(records), threads))
 
+    def field_contributions(self, columns: Columns) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """(fields, log-odds contribution of each field per lead, raw log-odds): what a
+        reason reads, for asking which fields carry the model's ranking."""
+        contrib = np.asarray(self.booster.predict(self.spec.transform(columns), pred_contrib=True))
+        grouped = np.stack(
+            [contrib[:, idx].sum(axis=1) for idx in self._reason_groups.values()], axis=1
+        )
+        return list(self._reason_groups), grouped, contrib.sum(axis=1)
+
     def _scored(self, probability: np.ndarray) -> ScoredLeads:
         return ScoredLeads(
             probability=probability,
