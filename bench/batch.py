@@ -121,7 +121,7 @@ def child_bare(args: argparse.Namespace) -> dict[str, Any]:
             booster.predict(matrix, num_threads=args.threads)
         if (seconds := time.perf_counter() - started) < best:
             best, cpu = seconds, time.process_time() - cpu_started
-    trees = {c: m.model.booster.num_trees() for c, m in models.items()}
+    trees = {c: m.model.trees.num_trees() for c, m in models.items()}
     return {"rows": rows, "seconds": best, "cpu_seconds": cpu, "trees": trees}
 
 

@@ -106,7 +106,7 @@ def in_process(folder: Path, pool: Sequence[dict[str, Any]]) -> dict[str, float]
 
     mlflow.set_tracking_uri(store_uri(folder))
     model = load_lead_model(MODEL_URI)
-    fields, n, booster = model.spec.input_fields, len(pool), model.booster
+    fields, n, booster = model.spec.input_fields, len(pool), model.trees
     rows = [model.spec.transform(from_records([lead], fields)) for lead in pool]
     mapper = RowMapper(model.spec)
     for lead, row in zip(pool, rows, strict=True):

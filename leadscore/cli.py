@@ -32,9 +32,11 @@ from leadscore.jobs import (
 )
 from leadscore.settings import get_settings
 from leadscore.store_cli import db_app, keys_app
+from leadscore.tables import outcome_table
 from serving.batch.errors import RescoreError
 from serving.batch.job import Engine, RescoreOptions
 from serving.batch.scoring import REASONS
+from training.flow import Skipped
 from training.labelled import is_import
 from training.lead_score import NotEnoughDataError, TrainingConfig
 
@@ -202,30 +204,73 @@ def train(
             "only for columns known before first contact.",
         ),
     ] = None,
+    accept_jump: Annotated[
+        bool,
+        typer.Option(
+            help="Let the gate promote a model whose validation AUC is above 0.95 or more "
+            "than 0.05 over the champion's (suspicious of leakage) once you have checked "
+            "the columns it names.",
+        ),
+    ] = False,
+    time_features: Annotated[
+        bool,
+        typer.Option(
+            help="Use calendar features of the creation date (only those that can "
+            "extrapolate are used anyway); --no-time-features leaves them all out.",
+        ),
+    ] = True,
 ) -> None:
     """Train, evaluate and register the models in MLflow: lead-score-inbound,
-    lead-score-outbound, closer-fit and account-manager-fit."""
+    lead-score-outbound, closer-fit and account-manager-fit.
+
+    Each model asked for is reported as trained, skipped (not enough data or no
+    table for it, with the reason) or failed; the exit code is 1 only on failures."""
     settings = get_settings()
     folder = data if data is not None else settings.data_dir
     channels = [c.value for c in channel] if channel else ["inbound", "outbound"]
-    if models is ModelsOption.all and is_import(folder):
-        models = ModelsOption.lead_score  # an import has no deals or reps to fit closers on
     console = make_console()
-    try:
-        if models is not ModelsOption.rep_fit:
-            config = TrainingConfig(
-                target=target.value,
-                seed=seed,
-                min_positives=min_outcomes,
-                leakage_auc=leakage_auc,
-                keep_columns=tuple(keep_column or ()),
-            )
-            train_models(console, settings, folder, config, channels=channels, alias=alias)
-        if models is not ModelsOption.lead_score:
-            train_fit_models(console, settings, folder, alias=alias)
-    except (MissingTableError, NotEnoughDataError, ValueError) as error:
-        console.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(1) from error
+    skipped: list[Skipped] = []
+    failed: list[Skipped] = []
+    trained: list[str] = []
+    if models is ModelsOption.all and is_import(folder):
+        models = ModelsOption.lead_score
+        skipped += [
+            Skipped(name, "an import of leads has no deals, customers or roster to learn from")
+            for name in ("closer-fit", "account-manager-fit")
+        ]
+    if models is not ModelsOption.rep_fit:
+        config = TrainingConfig(
+            target=target.value,
+            seed=seed,
+            min_positives=min_outcomes,
+            leakage_auc=leakage_auc,
+            keep_columns=tuple(keep_column or ()),
+            time_features=time_features,
+        )
+        try:
+            reports = train_models(
+                console, settings, folder, config,
+                channels=channels, alias=alias, accept_jump=accept_jump, skipped=skipped,
+            )  # fmt: skip
+            trained += [r.model_name for r in reports]
+        except Exception as error:
+            failed.append(Skipped("lead scores", _error_text(error), "failed"))
+    if models is not ModelsOption.lead_score:
+        try:
+            fits = train_fit_models(console, settings, folder, alias=alias, skipped=skipped)
+            trained += [r.model_name for r in fits]
+        except Exception as error:
+            failed.append(Skipped("rep fits", _error_text(error), "failed"))
+    console.print(outcome_table(trained, skipped, failed))
+    if failed:
+        raise typer.Exit(1)
+
+
+def _error_text(error: Exception) -> str:
+    """The error for the outcome table: expected ones by message, others with their type."""
+    if isinstance(error, MissingTableError | NotEnoughDataError | ValueError | OSError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
 
 
 @app.command()

@@ -34,6 +34,7 @@ from leadscore.tables import (
     leakage_table,
     policy_table,
     rep_fit_table,
+    rep_verdict_notes,
     rescore_table,
     routing_table,
     summary_table,
@@ -42,6 +43,7 @@ from leadscore.tables import (
 )
 from serving.batch.job import Engine, RescoreOptions, RouteSource, load_route_source, rescore
 from serving.batch.summary import RescoreSummary
+from training.flow import Skipped
 from training.lead_score import TrainingConfig
 from training.pipeline import ChannelReport, train_lead_scores
 from training.rep_pipeline import RepReport, train_rep_fits
@@ -89,8 +91,12 @@ def train_models(
     config: TrainingConfig,
     channels: Sequence[str] = ("inbound", "outbound"),
     alias: str = "champion",
+    *,
+    accept_jump: bool = False,
+    skipped: list[Skipped] | None = None,
 ) -> list[ChannelReport]:
-    """Train and register; errors propagate for the caller to report."""
+    """Train and register; a channel without enough data goes to `skipped` when given;
+    errors propagate for the caller to report."""
     started = time.perf_counter()
     with _boosting_progress(console) as progress:
 
@@ -110,7 +116,11 @@ def train_models(
             alias=alias,
             progress=on_channel,
             say=lambda message: console.log(message),
+            accept_jump=accept_jump,
+            skipped=skipped,
         )
+    if not reports:
+        return reports
     console.print(training_table(reports, alias))
     for note in verdict_notes(reports):
         console.print(note)
@@ -129,8 +139,11 @@ def train_fit_models(
     folder: Path,
     roles: Sequence[str] = ("closer", "account_manager"),
     alias: str = "champion",
+    *,
+    skipped: list[Skipped] | None = None,
 ) -> list[RepReport]:
-    """Train and register closer-fit and account-manager-fit; errors propagate."""
+    """Train and register closer-fit and account-manager-fit; a role without its table or
+    enough data goes to `skipped` when given; errors propagate."""
     started = time.perf_counter()
     with console.status("Training the rep-fit models ..."):
         reports = train_rep_fits(
@@ -139,8 +152,13 @@ def train_fit_models(
             roles=roles,
             alias=alias,
             say=lambda message: console.log(message),
+            skipped=skipped,
         )
+    if not reports:
+        return reports
     console.print(rep_fit_table(reports, alias))
+    for note in rep_verdict_notes(reports):
+        console.print(note)
     for report in reports:
         if report.policy_evaluation is not None:
             console.print(policy_table(report.policy_evaluation))

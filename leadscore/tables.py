@@ -9,6 +9,7 @@ from rich.table import Table
 from data.summary import HistorySummary
 from serving.batch.summary import RescoreSummary
 from serving.batch_routing import BatchRouting
+from training.flow import Skipped
 from training.leakage import ColumnCheck
 from training.pipeline import ChannelReport
 from training.policy_evaluation import RoutingEvaluation
@@ -32,7 +33,7 @@ def summary_table(summary: HistorySummary, folder: Path) -> Table:
 def training_table(reports: list[ChannelReport], alias: str) -> Table:
     table = Table(title="Validation on the newest period (model vs logistic baseline)",
                   title_justify="left")  # fmt: skip
-    for column in ("model", "v", "AUC (95% CI)", "base AUC", "PR AUC",
+    for column in ("model", "v", "served", "AUC (95% CI)", "base AUC", "PR AUC",
                    "log loss", "ECE", "lift@10%", alias):  # fmt: skip
         table.add_column(column, justify="right" if column != "model" else "left")
     for r in reports:
@@ -40,6 +41,7 @@ def training_table(reports: list[ChannelReport], alias: str) -> Table:
         table.add_row(
             r.model_name.removeprefix("lead-score-"),
             r.version,
+            "LightGBM" if r.served == "lightgbm" else "baseline",
             f"{m['roc_auc']:.3f} ({r.roc_auc_interval[0]:.3f}-{r.roc_auc_interval[1]:.3f})",
             f"{b['roc_auc']:.3f}",
             f"{m['pr_auc']:.3f}",
@@ -97,27 +99,65 @@ def _evidence(check: ColumnCheck) -> list[str]:
 
 
 def verdict_notes(reports: list[ChannelReport]) -> list[str]:
-    """Plain words on model vs baseline, so a tie is read as a tie."""
+    """Plain words on model vs baseline, so a tie is read as a tie, and the gate's decision."""
+    notes: list[str] = []
+    for r in reports:
+        notes.extend(f"{r.channel}: WARNING: {note}" for note in r.notes)
+        if r.intervals is not None and r.intervals.roc_auc_difference is not None:
+            low, high = r.intervals.roc_auc_difference
+            base_low, base_high = r.intervals.by_model["baseline"]["roc_auc"]
+            gain = r.metrics["roc_auc"] - r.baseline["roc_auc"]
+            figures = (
+                f"AUC gain {gain:+.3f}, 95% CI {low:+.3f} to {high:+.3f}; baseline AUC "
+                f"{r.baseline['roc_auc']:.3f} ({base_low:.3f}-{base_high:.3f}), "
+                f"{r.rows['validation']:,} validation leads"
+            )
+            if low > 0:
+                verdict = "the model ranks leads better than the logistic baseline"
+            elif high < 0:
+                verdict = (
+                    "the logistic baseline ranks leads better than the model, so the "
+                    "baseline is what was registered"
+                )
+            else:
+                verdict = "model and logistic baseline tie"
+            notes.append(f"{r.channel}: {verdict} ({figures}).")
+        notes.append(f"{r.channel}: {_gate_words(r.gate.promote, r.gate.reason)}")
+    return notes
+
+
+def rep_verdict_notes(reports: list[RepReport]) -> list[str]:
+    """The rep-fit gate's decision in words, with the gain over the lead-only model."""
     notes = []
     for r in reports:
-        if r.intervals is None or r.intervals.roc_auc_difference is None:
-            continue
-        low, high = r.intervals.roc_auc_difference
-        base_low, base_high = r.intervals.by_model["baseline"]["roc_auc"]
-        gain = r.metrics["roc_auc"] - r.baseline["roc_auc"]
-        figures = (
-            f"AUC gain {gain:+.3f}, 95% CI {low:+.3f} to {high:+.3f}; baseline AUC "
-            f"{r.baseline['roc_auc']:.3f} ({base_low:.3f}-{base_high:.3f}), "
-            f"{r.rows['validation']:,} validation leads"
-        )
-        if low > 0:
-            verdict = "the model ranks leads better than the logistic baseline"
-        elif high < 0:
-            verdict = "the logistic baseline ranks leads better than the model"
-        else:
-            verdict = "model and logistic baseline tie"
-        notes.append(f"{r.channel}: {verdict} ({figures}).")
+        if r.intervals is not None and r.intervals.roc_auc_difference is not None:
+            low, high = r.intervals.roc_auc_difference
+            gain = r.metrics["roc_auc"] - r.baseline["roc_auc"]
+            notes.append(
+                f"{r.model_name}: AUC gain over the same model without rep features "
+                f"{gain:+.3f}, 95% CI {low:+.3f} to {high:+.3f}, "
+                f"{r.rows['validation']:,} validation rows."
+            )
+        notes.append(f"{r.model_name}: {_gate_words(r.gate.promote, r.gate.reason)}")
     return notes
+
+
+def _gate_words(promoted: bool, reason: str) -> str:
+    return f"{'promoted' if promoted else 'not promoted'}: {reason}."
+
+
+def outcome_table(trained: list[str], skipped: list[Skipped], failed: list[Skipped]) -> Table:
+    """Every model asked for: trained, skipped (with the reason) or failed (with the error)."""
+    table = Table(title="Models asked for", title_justify="left")
+    for column in ("model", "status", "why"):
+        table.add_column(column)
+    for name in trained:
+        table.add_row(name, "trained", "")
+    for item in skipped:
+        table.add_row(item.model_name, "skipped", item.reason, style="yellow")
+    for item in failed:
+        table.add_row(item.model_name, "FAILED", item.reason, style="red")
+    return table
 
 
 def rep_fit_table(reports: list[RepReport], alias: str) -> Table:

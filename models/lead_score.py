@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import lightgbm as lgb
 import numpy as np
@@ -27,6 +27,17 @@ ROW_PATH_MAX = 16
 
 MIN_REASON_EFFECT = 0.5
 """A field that moves the score by less than half a point is no reason worth showing."""
+
+
+class Booster(Protocol):
+    """What scoring asks of a model's booster: LightGBM's, or the logistic baseline's
+    (`models.linear.LinearBooster`) when that is the model worth serving."""
+
+    def predict(
+        self, data: Any, *, raw_score: bool = ..., pred_contrib: bool = ..., num_threads: int = ...
+    ) -> Any: ...
+
+    def feature_importance(self, importance_type: str = ...) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -54,7 +65,7 @@ class LeadScoreModel:
 
     channel: str
     spec: FeatureSpec
-    booster: lgb.Booster
+    booster: Booster
     calibration: PlattCalibration
     scale: ScoreScale
     target: str = "won"
@@ -66,6 +77,13 @@ class LeadScoreModel:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._derive()
+
+    @property
+    def trees(self) -> lgb.Booster:
+        """The LightGBM booster, for what only trees have (rounds, tree counts)."""
+        if not isinstance(self.booster, lgb.Booster):
+            raise TypeError(f"this {self.channel} model is {self.metadata.get('algorithm')}")
+        return self.booster
 
     def _derive(self) -> None:
         self._reason_groups = _reason_groups(self.spec)
@@ -122,6 +140,15 @@ class LeadScoreModel:
         if reasons or len(records) > ROW_PATH_MAX:
             return self.score(from_records(records, self.spec.input_fields), reasons, threads)
         return self._scored(self.probability(self.spec.transform_records(records), threads))
+
+    def field_contributions(self, columns: Columns) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """(fields, log-odds contribution of each field per lead, raw log-odds): what a
+        reason reads, for asking which fields carry the model's ranking."""
+        contrib = np.asarray(self.booster.predict(self.spec.transform(columns), pred_contrib=True))
+        grouped = np.stack(
+            [contrib[:, idx].sum(axis=1) for idx in self._reason_groups.values()], axis=1
+        )
+        return list(self._reason_groups), grouped, contrib.sum(axis=1)
 
     def _scored(self, probability: np.ndarray) -> ScoredLeads:
         return ScoredLeads(

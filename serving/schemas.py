@@ -58,6 +58,12 @@ class ModelInfo(BaseModel):
         description="The CRM's own fields this model reads from a lead's custom_fields, "
         "with their types (text, number, boolean, time).",
     )
+    algorithm: str = Field(
+        default="lightgbm",
+        description="lightgbm, or logistic regression when the run's baseline ranked leads "
+        "significantly better and was registered instead (its figures are the run's "
+        "baseline_val_* metrics).",
+    )
 
     @classmethod
     def of(cls, model: LoadedLeadModel) -> ModelInfo:
@@ -69,6 +75,7 @@ class ModelInfo(BaseModel):
             run_id=model.run_id,
             metrics=dict(model.metrics),
             custom_fields={n: k.value for n, k in model.model.custom_fields.items()},
+            algorithm=str(model.model.metadata.get("algorithm", "lightgbm")),
         )
 
 

@@ -182,7 +182,7 @@ def _at_origin(
         scored_rate=float(y.mean()),
         metrics={name: _metrics(y, p) for name, p in probability.items()},
         rounds={
-            "legacy": int(legacy.booster.current_iteration()),
+            "legacy": int(legacy.trees.current_iteration()),
             "drift_aware": fitted.best_iteration,
         },
         y=y,

@@ -1,29 +1,91 @@
-"""The promotion gate: the alias moves only to a model at least as good as
-the current holder, judged on the same validation rows.
+"""The promotion gate: when a newly trained model may take the serving alias.
+
+One rule for every model (lead scores and rep fits), judged on intervals,
+never on point estimates:
+
+1. it ranks better than chance: the lower bound of its validation ROC AUC is
+   above 0.5;
+2. it is not significantly worse than its baseline on the same rows (the
+   paired interval of the gain does not lie below 0); a model kind with a
+   fallback (the rep fits: round-robin) must beat its baseline outright;
+3. a jump suspicious of leakage (AUC above 0.95, or more than +0.05 over the
+   champion) is not promoted unless the user accepts it, and the decision names
+   the columns carrying the gain;
+4. against a current champion, both are scored on the same rows with every
+   input each reads (or the comparison is refused, naming the missing columns),
+   and the candidate is promoted unless it is significantly worse.
 
 The gate knows nothing of model kinds: the caller passes a `ChampionScorer`
-that loads a model URI and scores the candidate's validation rows, so lead
-scores and rep fits share one gate.
+that loads a model URI and scores the candidate's validation rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
+import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from training.metrics import evaluate
+from training.metrics import bootstrap_intervals, evaluate
+
+
+class MissingInputsError(ValueError):
+    """The champion reads columns the candidate's validation rows do not have."""
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        self.columns = tuple(columns)
+        super().__init__(f"missing columns: {', '.join(self.columns)}")
+
 
 ChampionScorer = Callable[[str], np.ndarray]
 """Model URI -> that model's probabilities on the candidate's validation rows (raw
-rows, so a champion with other features computes its own)."""
+rows, so a champion with other features computes its own); raises
+`MissingInputsError` when the rows lack what the champion reads."""
 
 
 GATE_METRIC = "roc_auc"
 """What the gate compares, on the candidate's validation rows."""
+CHANCE = 0.5
+JUMP_AUC = 0.95
+"""Above this validation AUC a lead score is more likely to read the outcome than predict it."""
+JUMP_GAIN = 0.05
+"""A gain over the champion this large on the same rows is checked before it is believed."""
+TRAINED_THROUGH_TAG = "trained_through"
+"""Version tag: the newest creation time among the rows the served model was fitted on."""
+MIN_UNSEEN = 20
+"""Converted and other leads the champion never saw, needed to compare on those rows alone."""
+
+BaselineRule = Literal["not_worse", "must_beat"]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The candidate's figures on its validation rows, beside its baseline's."""
+
+    candidate: float
+    interval: tuple[float, float]
+    baseline: float | None = None
+    baseline_gain: tuple[float, float] | None = None
+    """Paired interval of candidate minus baseline."""
+    gain_columns: tuple[str, ...] = ()
+    """The fields carrying most of the candidate's ranking, for a suspicious jump."""
+
+
+@dataclass(frozen=True)
+class ChampionComparison:
+    version: str
+    value: float | None
+    """The champion's metric on the comparison rows (None: it could not be scored)."""
+    gain: tuple[float, float] | None = None
+    """Paired interval of candidate minus champion on those rows."""
+    missing_columns: tuple[str, ...] = ()
+    rows: int = 0
+    note: str = ""
+    """How the rows were chosen (e.g. only leads the champion never saw)."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +96,104 @@ class GateDecision:
     champion: float | None
     champion_version: str | None
     reason: str
+    checks: tuple[str, ...] = field(default=())
+    """Every rule the candidate passed or failed, in words, in order."""
+
+
+def _interval(low_high: tuple[float, float]) -> str:
+    return f"95% CI {low_high[0]:+.3f} to {low_high[1]:+.3f}"
+
+
+def decide(
+    evidence: Evidence,
+    champion: ChampionComparison | None,
+    metric: str = GATE_METRIC,
+    *,
+    baseline_rule: BaselineRule = "not_worse",
+    accept_jump: bool = False,
+) -> GateDecision:
+    """Apply the gate's rules (module docstring) in order; the first failure decides."""
+    checks: list[str] = []
+    value, (low, high) = evidence.candidate, evidence.interval
+    champion_value = champion.value if champion else None
+    champion_version = champion.version if champion else None
+
+    def verdict(promote: bool, reason: str) -> GateDecision:
+        checks.append(reason)
+        return GateDecision(
+            promote, metric, value, champion_value, champion_version, reason, tuple(checks)
+        )
+
+    figure = f"{metric} {value:.3f} (95% CI {low:.3f}-{high:.3f})"
+    if low <= CHANCE:
+        return verdict(
+            False,
+            f"no evidence that it ranks better than chance: {figure} reaches down to 0.5",
+        )
+    checks.append(f"better than chance: {figure}")
+    if evidence.baseline_gain is not None and evidence.baseline is not None:
+        gain_low, gain_high = evidence.baseline_gain
+        gain = f"gain {value - evidence.baseline:+.3f}, {_interval(evidence.baseline_gain)}"
+        if gain_high < 0:
+            return verdict(
+                False, f"its baseline ranks significantly better ({evidence.baseline:.3f}; {gain})"
+            )
+        if baseline_rule == "must_beat" and gain_low <= 0:
+            return verdict(
+                False,
+                f"no evidence that it beats its baseline ({evidence.baseline:.3f}; {gain}); "
+                "the fallback serves instead",
+            )
+        checks.append(f"not worse than its baseline ({gain})")
+    jump = _jump(value, champion)
+    if jump and not accept_jump:
+        carried = ", ".join(evidence.gain_columns) or "unknown columns"
+        return verdict(
+            False,
+            f"suspicious of leakage: {jump}; most of the ranking comes from {carried}. "
+            "Check that these are known before first contact, then accept with --accept-jump",
+        )
+    if jump:
+        checks.append(f"jump accepted on request: {jump}")
+    if champion is None:
+        return verdict(True, "no current champion")
+    if champion.missing_columns:
+        return verdict(
+            False,
+            f"champion v{champion.version} reads {', '.join(champion.missing_columns)}, which "
+            "these rows lack: no comparison on the same inputs, so the alias stays (move it by "
+            "hand if the new model is meant to replace it)",
+        )
+    assert champion.value is not None and champion.gain is not None
+    gain = f"{value - champion.value:+.3f}, {_interval(champion.gain)}"
+    where = f" on {champion.rows:,} rows{champion.note}"
+    if champion.gain[1] < 0:
+        return verdict(
+            False,
+            f"significantly worse than champion v{champion.version} "
+            f"({champion.value:.3f}; gain {gain}){where}",
+        )
+    if champion.gain[0] > 0:
+        return verdict(
+            True,
+            f"better than champion v{champion.version} ({champion.value:.3f}; gain {gain}){where}",
+        )
+    return verdict(
+        True,
+        f"ties champion v{champion.version} ({champion.value:.3f}; gain {gain}){where}; "
+        "promoted, as it has learnt from the newest history",
+    )
+
+
+def _jump(value: float, champion: ChampionComparison | None) -> str:
+    if value > JUMP_AUC:
+        return f"validation ROC AUC {value:.3f} is above {JUMP_AUC}"
+    if champion is not None and champion.value is not None and value - champion.value > JUMP_GAIN:
+        return (
+            f"ROC AUC {value:.3f} is {value - champion.value:+.3f} over champion "
+            f"v{champion.version} ({champion.value:.3f}) on the same rows"
+        )
+    return ""
 
 
 def current_holder(client: MlflowClient, name: str, alias: str) -> str | None:
@@ -44,54 +204,61 @@ def current_holder(client: MlflowClient, name: str, alias: str) -> str | None:
         return None
 
 
-def decide(
-    candidate: float,
-    champion: float | None,
-    champion_version: str | None,
-    metric: str,
-    higher_is_better: bool = True,
-    floor: float | None = None,
-) -> GateDecision:
-    """Promote when there is no champion or the candidate is at least as good, and
-    (with `floor`, e.g. the baseline's figure) never below the floor."""
-    if floor is not None and candidate < floor:
-        return GateDecision(
-            promote=False,
-            metric=metric,
-            candidate=candidate,
-            champion=champion,
-            champion_version=champion_version,
-            reason=f"candidate {metric} {candidate:.4f} is below its baseline's {floor:.4f} "
-            "on the same validation rows",
-        )
-    if champion is None:
-        return GateDecision(True, metric, candidate, None, None, "no current champion")
-    better_or_equal = candidate >= champion if higher_is_better else candidate <= champion
-    verdict = "at least as good as" if better_or_equal else "worse than"
-    return GateDecision(
-        promote=better_or_equal,
-        metric=metric,
-        candidate=candidate,
-        champion=champion,
-        champion_version=champion_version,
-        reason=f"candidate {metric} {candidate:.4f} is {verdict} champion v{champion_version} "
-        f"{champion:.4f} on the same validation rows",
-    )
-
-
-def champion_metric(
+def compare_with_champion(
     client: MlflowClient,
     name: str,
     alias: str,
     score: ChampionScorer,
     y: np.ndarray,
-    metric: str,
-) -> tuple[float | None, str | None]:
-    """The current champion's `metric` on the candidate's validation rows."""
+    candidate: np.ndarray,
+    created_at: np.ndarray | None = None,
+    seed: int = 0,
+) -> ChampionComparison | None:
+    """The champion against `candidate` probabilities on the candidate's validation rows.
+
+    A champion refit on all of its history may have seen some of these rows,
+    which flatters it; when its version says when its data ended and enough
+    newer rows exist, only those are compared.
+    """
     version = current_holder(client, name, alias)
     if version is None:
-        return None, None
-    return evaluate(y, score(f"models:/{name}/{version}"))[metric], version
+        return None
+    try:
+        champion = score(f"models:/{name}/{version}")
+    except MissingInputsError as error:
+        return ChampionComparison(version, None, missing_columns=error.columns)
+    rows, note = _unseen_rows(client, name, version, y, created_at)
+    intervals = bootstrap_intervals(
+        y[rows], {"candidate": candidate[rows], "champion": champion[rows]}, seed=seed
+    )
+    assert intervals.roc_auc_difference is not None
+    return ChampionComparison(
+        version,
+        evaluate(y[rows], champion[rows])[GATE_METRIC],
+        intervals.roc_auc_difference,
+        rows=int(rows.sum()),
+        note=note,
+    )
+
+
+def _unseen_rows(
+    client: MlflowClient, name: str, version: str, y: np.ndarray, created_at: np.ndarray | None
+) -> tuple[np.ndarray, str]:
+    everything = np.ones(len(y), dtype=bool)
+    tags = client.get_model_version(name, version).tags
+    through = tags.get(TRAINED_THROUGH_TAG)
+    if created_at is None or not through:
+        return everything, (
+            " (the champion may have learnt from some of them: its figure is optimistic)"
+        )
+    unseen = pd.to_datetime(created_at).to_numpy() > pd.Timestamp(through).to_datetime64()
+    positives = int(y[unseen].sum())
+    if positives >= MIN_UNSEEN and int(unseen.sum()) - positives >= MIN_UNSEEN:
+        return unseen, f" created after champion v{version}'s data ended ({through})"
+    return everything, (
+        f" (champion v{version} learnt from data up to {through}, so its figure is "
+        "optimistic: too few newer leads to compare on those alone)"
+    )
 
 
 def apply_gate(
@@ -99,23 +266,17 @@ def apply_gate(
     name: str,
     alias: str,
     version: str,
-    candidate: float,
-    score: ChampionScorer,
-    y: np.ndarray,
-    metric: str,
-    floor: float | None = None,
+    evidence: Evidence,
+    champion: ChampionComparison | None,
+    *,
+    baseline_rule: BaselineRule = "not_worse",
+    accept_jump: bool = False,
 ) -> GateDecision:
-    """Judge registered `version` against the alias holder, tag it, and move the alias if due.
-
-    With `floor` (e.g. the baseline's figure on the same rows), a candidate
-    below it is never promoted, even with no champion: serving a model that
-    knows less than its baseline would be worse than the documented fallback.
-    """
-    champion, champion_version = champion_metric(client, name, alias, score, y, metric)
-    gate = decide(candidate, champion, champion_version, metric, floor=floor)
+    """Judge registered `version`, tag it with the decision, and move the alias if due."""
+    gate = decide(evidence, champion, baseline_rule=baseline_rule, accept_jump=accept_jump)
     client.set_model_version_tag(name, version, "gate", "promoted" if gate.promote else "rejected")
-    client.set_model_version_tag(name, version, "gate_reason", gate.reason)
-    client.set_model_version_tag(name, version, f"val_{metric}", f"{candidate:.6f}")
+    client.set_model_version_tag(name, version, "gate_reason", gate.reason[:5000])
+    client.set_model_version_tag(name, version, f"val_{GATE_METRIC}", f"{evidence.candidate:.6f}")
     if gate.promote:
         client.set_registered_model_alias(name, alias, version)
     return gate

@@ -1,7 +1,8 @@
 """Train, evaluate, log and register the lead-score models: one MLflow run per channel.
 
 This is the edge where files and MLflow meet the pure fitting code in
-`training.lead_score`.
+`training.lead_score`; the evaluate -> gate -> register steps every model
+shares live in `training.flow`.
 """
 
 from __future__ import annotations
@@ -15,11 +16,24 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from features.columns import from_frame, take
+from features.columns import Columns, from_frame, take
 from features.lead_features import default_spec, with_custom_columns
 from features.spec import FeatureSpec
+from models.lead_score import LeadScoreModel
+from models.linear import LinearBooster
 from models.packaging import load_lead_model, log_lead_model, registered_name
-from training.gate import GATE_METRIC, GateDecision, apply_gate
+from models.scale import PlattCalibration, ScoreScale
+from training.flow import (
+    BASELINE,
+    MODEL,
+    GatePolicy,
+    Judged,
+    Skipped,
+    judge,
+    log_judged,
+    register_and_gate,
+)
+from training.gate import TRAINED_THROUGH_TAG, GateDecision, MissingInputsError
 from training.labelled import LabelledLeads, load_labelled
 from training.lead_score import (
     ChannelData,
@@ -35,9 +49,15 @@ from training.lead_score import (
     without_calendar,
 )
 from training.leakage import LeakageReport, check_leakage
-from training.metrics import Intervals, bootstrap_intervals, evaluate
-from training.run_logging import log_gate, log_validation
+from training.metrics import Intervals, evaluate
+from training.run_logging import log_validation
 from training.tracking import TrackingTarget, use_tracking
+
+NO_DATES_WARNING = (
+    "no usable creation dates: validated on a stratified random 20% instead of the newest "
+    "period, so the figures are optimistic (they assume tomorrow's leads look like "
+    "yesterday's); no time features"
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +69,7 @@ class ChannelReport:
     version: str
     run_id: str
     metrics: dict[str, float]
+    """The LightGBM model's validation figures (trained before the validation period)."""
     baseline: dict[str, float]
     roc_auc_interval: tuple[float, float]
     gate: GateDecision
@@ -57,6 +78,15 @@ class ChannelReport:
     leakage: LeakageReport | None = None
     unused_fields: tuple[str, ...] = ()
     """Fields the spec could read but that hold no value in this data."""
+    served: str = MODEL
+    """What was registered as `version`: the LightGBM model, or the logistic baseline when
+    it ranked significantly better."""
+    notes: tuple[str, ...] = ()
+    """Warnings a reader of the figures must see (e.g. no creation dates)."""
+
+    @property
+    def served_metrics(self) -> dict[str, float]:
+        return self.baseline if self.served == BASELINE else self.metrics
 
 
 def train_lead_scores(
@@ -67,39 +97,58 @@ def train_lead_scores(
     alias: str = "champion",
     progress: Callable[[str], Progress] | None = None,
     say: Callable[[str], None] = lambda _: None,
+    *,
+    accept_jump: bool = False,
+    skipped: list[Skipped] | None = None,
 ) -> list[ChannelReport]:
     """Train each channel's model on `data_dir`, log everything, register, and gate `alias`.
 
     `progress(channel)` may return a callback that receives boosting progress.
+    With `skipped`, a channel without enough data is recorded there and the
+    others go on; without it, `NotEnoughDataError` stops the run.
     """
     config = config or TrainingConfig()
     labelled = load_labelled(data_dir)
     target = labelled.target(config.target)
-    config = replace(config, target=target)
+    config = replace(config, target=target, dated=config.dated and labelled.dates_known)
+    notes: tuple[str, ...] = ()
+    if not config.dated:
+        notes = (f"{NO_DATES_WARNING} ({labelled.dates_note})",)
+        say(f"WARNING: {notes[0]}")
     leads = labelled.leads
     if labelled.imported:
         say(f"imported data from {labelled.source}; outcome: {target}")
     present = set(leads["channel"].dropna().unique())
     absent = [c for c in channels if c not in present]
-    if absent and len(absent) == len(channels):
+    if absent and len(absent) == len(channels) and skipped is None:
         raise NotEnoughDataError(f"no {' or '.join(absent)} leads in {data_dir}")
     for channel in absent:
         say(f"{channel}: no leads in this data; skipped")
+        if skipped is not None:
+            skipped.append(Skipped(registered_name(channel), f"no {channel} leads in {data_dir}"))
     client = use_tracking(tracking)
+    policy = GatePolicy(alias=alias, accept_jump=accept_jump)
     reports = []
     for channel in [c for c in channels if c in present]:
         say(f"{channel}: preparing {int((leads['channel'] == channel).sum()):,} leads")
         spec = with_custom_columns(default_spec(channel), labelled.custom)
         data = labelled_channel(leads, labelled.outcomes, channel, target, spec)
-        # The spec may only shrink from here; `data` keeps every column it read.
-        spec, unused, leakage = _checked_spec(
-            spec, data, config, say, undecided=labelled.undecided(channel)
-        )
+        try:
+            # The spec may only shrink from here; `data` keeps every column it read.
+            spec, unused, leakage = _checked_spec(
+                spec, data, config, say, undecided=labelled.undecided(channel)
+            )
+        except NotEnoughDataError as error:
+            if skipped is None:
+                raise
+            say(f"{channel}: skipped: {error}")
+            skipped.append(Skipped(registered_name(channel), str(error)))
+            continue
         with mlflow.start_run(run_name=f"{registered_name(channel)}") as run:
-            _log_data_checks(labelled, leakage, unused)
+            _log_data_checks(labelled, leakage, unused, config, notes)
             fitted = fit_channel(data, spec, config, progress(channel) if progress else None)
-            report = _log_and_register(client, fitted, config, alias, run.info.run_id, say)
-        reports.append(replace(report, leakage=leakage, unused_fields=tuple(unused)))
+            report = _log_and_register(client, fitted, config, policy, run.info.run_id, say)
+        reports.append(replace(report, leakage=leakage, unused_fields=tuple(unused), notes=notes))
     return reports
 
 
@@ -120,9 +169,9 @@ def _checked_spec(
     if unused:
         say(f"{channel}: no values for {', '.join(unused)}; not used")
     learning = data.leads.iloc[split.earlier]
-    dropped, notes = time_feature_plan(learning["created_at"], config)
+    dropped, time_notes = time_feature_plan(learning["created_at"], config)
     spec = without_calendar(spec, dropped)
-    for note in notes:
+    for note in time_notes:
         say(f"{channel}: {note}")
     leakage = check_leakage(
         learning,
@@ -133,6 +182,7 @@ def _checked_spec(
         seed=config.seed,
         undecided=undecided,
         held_out=data.leads.iloc[split.validation],
+        dates=config.dated,
     )
     for check in leakage.suspicious:
         verdict = "DROPPED" if check.decision == "dropped" else "kept (--keep-column)"
@@ -158,7 +208,13 @@ def _all_missing(values: np.ndarray) -> bool:
     return bool(np.isnan(values).all())
 
 
-def _log_data_checks(labelled: LabelledLeads, leakage: LeakageReport, unused: list[str]) -> None:
+def _log_data_checks(
+    labelled: LabelledLeads,
+    leakage: LeakageReport,
+    unused: list[str],
+    config: TrainingConfig,
+    notes: tuple[str, ...],
+) -> None:
     """What the data let the model use and why: the leakage decisions, printed and kept."""
     mlflow.log_dict(
         {
@@ -174,128 +230,206 @@ def _log_data_checks(labelled: LabelledLeads, leakage: LeakageReport, unused: li
             "custom_columns": ",".join(labelled.custom)[:500] or "none",
             "leakage_dropped": ",".join(leakage.dropped)[:500] or "none",
             "leakage_max_auc": leakage.max_auc,
+            "split": "time" if config.dated else "stratified random (no usable dates)",
         }
     )
+    mlflow.set_tag("dates", "real" if config.dated else "none: figures optimistic")
+    for i, note in enumerate(notes):
+        mlflow.set_tag(f"warning_{i}", note[:5000])
+
+
+def baseline_model(
+    pipeline: Any, spec: FeatureSpec, columns: Columns, channel: str, target: str
+) -> LeadScoreModel:
+    """The logistic baseline as a servable lead-score model (scored, graded, explained).
+
+    Its probabilities are the regression's own (it is fitted on log-loss, so no
+    further calibration); the score scale comes from the rows it was fitted on.
+    """
+    matrix = spec.transform(columns)
+    booster = LinearBooster(pipeline, matrix)
+    identity = PlattCalibration(slope=1.0, intercept=0.0)
+    probability = identity.probability(booster.predict(matrix, raw_score=True))
+    return LeadScoreModel(
+        channel=channel,
+        spec=spec,
+        booster=booster,
+        calibration=identity,
+        scale=ScoreScale.fit(probability),
+        target=target,
+        metadata={"algorithm": "logistic regression"},
+    )
+
+
+def gain_columns(model: LeadScoreModel, columns: Columns, y: np.ndarray) -> tuple[str, ...]:
+    """The fields whose removal costs the most validation AUC, largest first, with the cost."""
+    fields, grouped, raw = model.field_contributions(columns)
+    whole = evaluate(y, 1.0 / (1.0 + np.exp(-raw)))["roc_auc"]
+    costs = []
+    for j, field in enumerate(fields):
+        without = raw - grouped[:, j]
+        costs.append((whole - evaluate(y, 1.0 / (1.0 + np.exp(-without)))["roc_auc"], field))
+    costs.sort(reverse=True)
+    return tuple(f"{field} ({-cost:+.3f} AUC without it)" for cost, field in costs[:4] if cost > 0)
 
 
 def _log_and_register(
     client: Any,
     fitted: FittedChannel,
     config: TrainingConfig,
-    alias: str,
+    policy: GatePolicy,
     run_id: str,
     say: Callable[[str], None],
 ) -> ChannelReport:
-    data, split, model = fitted.data, fitted.split, fitted.model
+    data, split = fitted.data, fitted.split
     name = registered_name(data.channel)
     validation = take(data.columns, split.validation)
     y_val = data.y[split.validation]
-    # The production model learnt the validation rows too: the figures are the evaluated one's.
-    p_model = fitted.evaluated.score(validation).probability
-    p_base = fitted.evaluated_baseline.predict_proba(fitted.evaluated.spec.transform(validation))
-    p_base = p_base[:, 1]
-    metrics, baseline = evaluate(y_val, p_model), evaluate(y_val, p_base)
-    intervals = bootstrap_intervals(
-        y_val, {"lightgbm": p_model, "baseline": p_base}, seed=config.seed
-    )
-    interval = intervals.by_model["lightgbm"]["roc_auc"]
-    rows = {"earlier": len(split.earlier), "validation": len(split.validation), "all": len(data.y)}
-    _log_run(fitted, config, metrics, baseline, interval, rows, y_val, p_model, p_base)
-    _log_intervals(intervals)
+    evaluated = fitted.evaluated
+    p_model = evaluated.score(validation).probability
+    p_base = fitted.evaluated_baseline.predict_proba(evaluated.spec.transform(validation))[:, 1]
+    judged = judge(y_val, p_model, p_base, seed=config.seed)
+    served, candidate, serve = _choose(judged, fitted, config, say)
+    rows = {"train": len(split.earlier), "validation": len(split.validation),
+            "refit": len(data.y)}  # fmt: skip
+    _log_run(fitted, config, judged, rows, y_val, p_model, p_base, served, serve)
     say(f"{data.channel}: logging and registering {name}")
-    info = log_lead_model(model, data.leads.iloc[split.validation], registered_model_name=name)
+    info = log_lead_model(serve, data.leads.iloc[split.validation], registered_model_name=name)
     version = str(info.registered_model_version)
-    gate = _gate(client, name, alias, version, data, split.validation, metrics)
-    log_gate(gate)
+    validation_leads = data.leads.iloc[split.validation]
+    gate = register_and_gate(
+        client,
+        name,
+        version,
+        judged.evidence(served),
+        y_val,
+        candidate,
+        _champion_scorer(validation_leads),
+        policy,
+        created_at=validation_leads["created_at"].to_numpy() if config.dated else None,
+        gain_columns=lambda: gain_columns(
+            evaluated if served == MODEL else _evaluated_baseline(fitted, config),
+            validation,
+            y_val,
+        ),
+        tags=_version_tags(data, config, served),
+        seed=config.seed,
+    )
     return ChannelReport(
         channel=data.channel,
         model_name=name,
         version=version,
         run_id=run_id,
-        metrics=metrics,
-        baseline=baseline,
-        roc_auc_interval=interval,
+        metrics=judged.metrics,
+        baseline=judged.baseline,
+        roc_auc_interval=judged.roc_auc_interval,
         gate=gate,
         rows=rows,
-        intervals=intervals,
+        intervals=judged.intervals,
+        served=served,
     )
 
 
-def _log_intervals(intervals: Intervals) -> None:
-    for model, metrics in intervals.by_model.items():
-        prefix = "val" if model == "lightgbm" else "baseline_val"
-        for metric, (low, high) in metrics.items():
-            mlflow.log_metrics(
-                {f"{prefix}_{metric}_ci_low": low, f"{prefix}_{metric}_ci_high": high}
-            )
-    if intervals.roc_auc_difference is not None:
-        low, high = intervals.roc_auc_difference
-        mlflow.log_metrics({"val_roc_auc_gain_ci_low": low, "val_roc_auc_gain_ci_high": high})
+def _choose(
+    judged: Judged, fitted: FittedChannel, config: TrainingConfig, say: Callable[[str], None]
+) -> tuple[str, np.ndarray, LeadScoreModel]:
+    """LightGBM, unless the logistic baseline ranks significantly better on the same rows:
+    then the baseline is the candidate (refit on all rows like the model)."""
+    data = fitted.data
+    validation = take(data.columns, fitted.split.validation)
+    if not judged.baseline_significantly_better:
+        return MODEL, fitted.evaluated.score(validation).probability, fitted.model
+    low, high = judged.intervals.roc_auc_difference or (0.0, 0.0)
+    say(
+        f"{data.channel}: the logistic baseline ranks significantly better than LightGBM "
+        f"(AUC {judged.baseline['roc_auc']:.3f} vs {judged.metrics['roc_auc']:.3f}, gain "
+        f"95% CI {low:+.3f} to {high:+.3f}): the baseline is the candidate"
+    )
+    evaluated = _evaluated_baseline(fitted, config)
+    serve = baseline_model(
+        fitted.baseline, fitted.model.spec, data.columns, data.channel, config.target
+    )
+    return BASELINE, evaluated.score(validation).probability, serve
 
 
-def _gate(
-    client: Any,
-    name: str,
-    alias: str,
-    version: str,
-    data: ChannelData,
-    validation_rows: np.ndarray,
-    metrics: dict[str, float],
-) -> GateDecision:
-    validation_leads = data.leads.iloc[validation_rows]
+def _evaluated_baseline(fitted: FittedChannel, config: TrainingConfig) -> LeadScoreModel:
+    earlier = take(fitted.data.columns, fitted.split.earlier)
+    return baseline_model(fitted.evaluated_baseline, fitted.evaluated.spec, earlier,
+                          fitted.data.channel, config.target)  # fmt: skip
 
+
+def _champion_scorer(validation_leads: pd.DataFrame) -> Callable[[str], np.ndarray]:
     def champion_probability(uri: str) -> np.ndarray:
         champion = load_lead_model(uri)
+        missing = [
+            f
+            for f in champion.spec.input_fields
+            if f not in validation_leads.columns or validation_leads[f].isna().all()
+        ]
+        if missing:
+            raise MissingInputsError(missing)
         columns = from_frame(validation_leads, champion.spec.input_fields)
         return champion.score(columns).probability
 
-    y = data.y[validation_rows]
-    return apply_gate(
-        client, name, alias, version, metrics[GATE_METRIC], champion_probability, y, GATE_METRIC
-    )
+    return champion_probability
+
+
+def _version_tags(data: ChannelData, config: TrainingConfig, served: str) -> dict[str, str]:
+    tags = {
+        "algorithm": "lightgbm" if served == MODEL else "logistic regression",
+        "dates": "real" if config.dated else "none: figures optimistic",
+    }
+    if config.dated:
+        newest = pd.to_datetime(data.leads["created_at"]).max()
+        tags[TRAINED_THROUGH_TAG] = pd.Timestamp(newest).isoformat()
+    return tags
 
 
 def _log_run(
     fitted: FittedChannel,
     config: TrainingConfig,
-    metrics: dict[str, float],
-    baseline: dict[str, float],
-    interval: tuple[float, float],
+    judged: Judged,
     rows: dict[str, int],
     y_val: np.ndarray,
     p_model: np.ndarray,
     p_base: np.ndarray,
+    served: str,
+    serve: LeadScoreModel,
 ) -> None:
-    model = fitted.model
-    mlflow.set_tags({"channel": fitted.data.channel, "target": config.target})
+    mlflow.set_tags({"channel": fitted.data.channel, "target": config.target, "served": served})
     mlflow.log_params(
         {
             "channel": fitted.data.channel,
             "target": config.target,
             "validation_start": str(fitted.split.validation_start),
             "best_iteration": fitted.best_iteration,
-            "features": len(model.spec.features),
+            "features": len(serve.spec.features),
             **{f"rows_{part}": count for part, count in rows.items()},
             **{f"lgbm_{key}": value for key, value in config.lgbm_params.items()},
-            **{f"fit_{key}": value for key, value in fitted.settings.items()},
+            **{f"fit_{key}": str(value)[:250] for key, value in fitted.settings.items()},
             "baseline": "logistic_regression",
+            "served": "lightgbm" if served == MODEL else "logistic regression (the baseline)",
         }
     )
     mlflow.log_dict(
         {
-            "features": [f.__dict__ | {"kind": f.kind.value} for f in model.spec.features],
-            "vocabularies": {k: list(v) for k, v in model.spec.vocabularies.items()},
-            "grade_thresholds": dict(model.scale.grade_thresholds),
-            "calibration": model.calibration.__dict__,
+            "algorithm": "lightgbm" if served == MODEL else "logistic regression",
+            "dates": "real" if config.dated else "none: validated on a random split, optimistic",
+            "fit": {key: str(value) for key, value in fitted.settings.items()},
+            "features": [f.__dict__ | {"kind": f.kind.value} for f in serve.spec.features],
+            "vocabularies": {k: list(v) for k, v in serve.spec.vocabularies.items()},
+            "grade_thresholds": dict(serve.scale.grade_thresholds),
+            "calibration": serve.calibration.__dict__,
         },
         "model_card.json",
     )
     log_validation(
-        metrics,
-        baseline,
-        interval,
+        judged.metrics,
+        judged.baseline,
+        judged.roc_auc_interval,
         y_val,
-        {"lightgbm": p_model, "baseline": p_base},
-        model.spec.names,
-        model.booster.feature_importance(importance_type="gain"),
+        {MODEL: p_model, BASELINE: p_base},
+        serve.spec.names,
+        serve.booster.feature_importance(importance_type="gain"),
     )
+    log_judged(judged)

@@ -76,6 +76,16 @@ def _check_enough(y: np.ndarray, part: str, role: str, minimum: int) -> None:
         )
 
 
+def check_rep_data(data: RepData, config: TrainingConfig) -> None:
+    """Refuse, before anything is logged, a role with too few decided rows to split."""
+    role = data.role.value
+    if len(data.y) == 0:
+        raise NotEnoughDataError(f"{role}: no decided {role} assignments in this data")
+    split = time_split(pd.Series(data.at), config)
+    for part in ("train", "calibration", "validation"):
+        _check_enough(data.y[getattr(split, part)], part, role, config.min_positives)
+
+
 def fit_rep(data: RepData, spec: RepFeatureSpec, config: TrainingConfig) -> FittedRep:
     """Fit the rep-fit model (point-in-time rates), its calibration, the baseline and,
     for account managers, the expansion regressor."""

@@ -15,18 +15,19 @@ import mlflow
 import numpy as np
 
 from data.contract import Role
-from data.tables import read_table
+from data.tables import MissingTableError, read_table
 from features.rep_features import RepFeatureSpec, account_manager_spec, closer_spec
 from models.rep_packaging import load_rep_model, log_rep_model, rep_registered_name
-from training.gate import GATE_METRIC, GateDecision, apply_gate
-from training.lead_score import TrainingConfig
-from training.metrics import bootstrap_interval, evaluate
+from training.flow import GatePolicy, Judged, Skipped, judge, log_judged, register_and_gate
+from training.gate import GateDecision
+from training.lead_score import NotEnoughDataError, TrainingConfig
+from training.metrics import Intervals
 from training.policy_evaluation import RoutingEvaluation, load_truth, simulate_routing
 from training.policy_replay import ReplaySettings, replay_roster
 from training.policy_report import log_policy_evaluation, log_policy_evaluation_skipped
 from training.rep_data import RepData, account_manager_data, closer_data
-from training.rep_fit import FittedRep, fit_rep, rep_training_config
-from training.run_logging import log_gate, log_validation
+from training.rep_fit import FittedRep, check_rep_data, fit_rep, rep_training_config
+from training.run_logging import log_validation
 from training.tracking import TrackingTarget, use_tracking
 
 
@@ -44,6 +45,7 @@ class RepReport:
     expansion: dict[str, float]
     gate: GateDecision
     rows: dict[str, int]
+    intervals: Intervals | None = None
     policy_evaluation: RoutingEvaluation | None = None
     """Closers only, and only where the generator's truth exists (`training.policy_evaluation`)."""
 
@@ -64,14 +66,28 @@ def train_rep_fits(
     roles: Sequence[Role | str] = (Role.closer, Role.account_manager),
     alias: str = "champion",
     say: Callable[[str], None] = lambda _: None,
+    *,
+    skipped: list[Skipped] | None = None,
 ) -> list[RepReport]:
-    """Train each role's fit model on `data_dir`, log everything, register, and gate `alias`."""
+    """Train each role's fit model on `data_dir`, log everything, register, and gate `alias`.
+
+    With `skipped`, a role whose table is missing or too small is recorded
+    there and the others go on; without it, the error stops the run.
+    """
     config = config or rep_training_config()
     client = use_tracking(tracking)
     reports = []
     for role in (Role(r) for r in roles):
         spec = closer_spec() if role is Role.closer else account_manager_spec()
-        data = role_data(data_dir, role, spec)
+        try:
+            data = role_data(data_dir, role, spec)
+            check_rep_data(data, config)
+        except (MissingTableError, NotEnoughDataError) as error:
+            if skipped is None:
+                raise
+            say(f"{role.value}: skipped: {error}")
+            skipped.append(Skipped(rep_registered_name(role), str(error)))
+            continue
         say(f"{role.value}: fitting on {len(data.y):,} decided {role.value} assignments")
         with mlflow.start_run(run_name=rep_registered_name(role)) as run:
             fitted = fit_rep(data, spec, config)
@@ -156,15 +172,13 @@ def _log_and_register(
     name = rep_registered_name(data.role)
     y_val = data.y[split.validation]
     scores, base_scores = fitted.validation_scores()
-    metrics = evaluate(y_val, scores.probability)
-    baseline = evaluate(y_val, base_scores.probability)
+    judged = judge(y_val, scores.probability, base_scores.probability, seed=config.seed)
     validation_rows = data.rows.iloc[split.validation].reset_index(drop=True)
-    metrics |= policy_values(model.fit(validation_rows))
-    interval = bootstrap_interval(y_val, scores.probability, "roc_auc", seed=config.seed)
+    metrics = judged.metrics | policy_values(model.fit(validation_rows))
     expansion = expansion_metrics(fitted, scores.expansion_if_retained)
     rows = {part: len(getattr(split, part)) for part in ("train", "calibration", "validation")}
     predictions = {"lightgbm": scores.probability, "lead_only": base_scores.probability}
-    _log_run(fitted, config, metrics, baseline, interval, expansion, rows, y_val, predictions)
+    _log_run(fitted, config, metrics, judged, expansion, rows, y_val, predictions)
     say(f"{data.role.value}: logging and registering {name}")
     info = log_rep_model(model, validation_rows, registered_model_name=name)
     version = str(info.registered_model_version)
@@ -172,31 +186,32 @@ def _log_and_register(
     def champion_probability(uri: str) -> np.ndarray:
         return load_rep_model(uri).score_frame(validation_rows).probability
 
-    gate = apply_gate(
+    gate = register_and_gate(
         client,
         name,
-        alias,
         version,
-        metrics[GATE_METRIC],
-        champion_probability,
+        judged.evidence("lightgbm"),
         y_val,
-        GATE_METRIC,
-        # Routing has a fallback (weighted round-robin): a fit no better than the
+        scores.probability,
+        champion_probability,
+        # Routing has a fallback (weighted round-robin): a fit that does not beat the
         # same model without rep features must not drive it.
-        floor=baseline[GATE_METRIC],
+        GatePolicy(alias=alias, baseline_rule="must_beat"),
+        tags={"algorithm": "lightgbm"},
+        seed=config.seed,
     )
-    log_gate(gate)
     return RepReport(
         role=data.role.value,
         model_name=name,
         version=version,
         run_id=run_id,
         metrics=metrics,
-        baseline=baseline,
-        roc_auc_interval=interval,
+        baseline=judged.baseline,
+        roc_auc_interval=judged.roc_auc_interval,
         expansion=expansion,
         gate=gate,
         rows=rows,
+        intervals=judged.intervals,
     )
 
 
@@ -204,8 +219,7 @@ def _log_run(
     fitted: FittedRep,
     config: TrainingConfig,
     metrics: dict[str, float],
-    baseline: dict[str, float],
-    interval: tuple[float, float],
+    judged: Judged,
     expansion: dict[str, float],
     rows: dict[str, int],
     y_val: np.ndarray,
@@ -242,10 +256,11 @@ def _log_run(
         },
         "model_card.json",
     )
+    log_judged(judged)
     log_validation(
         metrics,
-        baseline,
-        interval,
+        judged.baseline,
+        judged.roc_auc_interval,
         y_val,
         predictions,
         spec.names,

@@ -47,3 +47,14 @@ def log_gate(gate: GateDecision) -> None:
                        "gate_reason": gate.reason[:500]})  # fmt: skip
     if gate.champion is not None:
         mlflow.log_metric(f"champion_val_{gate.metric}", gate.champion)
+    mlflow.log_dict(
+        {
+            "promoted": gate.promote,
+            "reason": gate.reason,
+            "checks": list(gate.checks),
+            "candidate": gate.candidate,
+            "champion": gate.champion,
+            "champion_version": gate.champion_version,
+        },
+        "gate.json",
+    )

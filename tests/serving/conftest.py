@@ -84,7 +84,8 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
         fitted = fit_channel(data, spec, config)
         validation = fitted.split.validation
         columns = {k: v[validation] for k, v in data.columns.items()}
-        p = fitted.model.score(columns).probability
+        # The validation figures are the evaluated model's: the registered one learnt those rows.
+        p = fitted.evaluated.score(columns).probability
         y = data.y[validation]
         models[channel] = fitted.model
         examples[channel] = data.leads.head(3)
@@ -124,5 +125,11 @@ def fit_registry(registry: Registry, history: Path) -> Registry:
     """The serving registry, now also holding closer-fit and account-manager-fit champions."""
     target = TrackingTarget(registry.tracking_uri, "serving-fit-tests",
                             (registry.home / "fit-artifacts").as_uri())  # fmt: skip
-    train_rep_fits(history, target)
+    for report in train_rep_fits(history, target):
+        if not report.gate.promote:
+            # On 60,000 leads the account-manager gain is not significant, so the gate
+            # rightly keeps it back; these tests are about serving both fits.
+            registry.client.set_registered_model_alias(
+                report.model_name, CHAMPION, report.version
+            )
     return registry

@@ -1,26 +1,89 @@
-"""The promotion gate's rule, on hand-picked figures."""
+"""The promotion gate's rules, on hand-picked figures."""
 
 from __future__ import annotations
 
-from training.gate import decide
+from training.gate import ChampionComparison, Evidence, decide
 
 
-def test_the_first_model_is_promoted() -> None:
-    gate = decide(0.7, None, None, "roc_auc")
+def evidence(value: float, low: float, high: float, **more: object) -> Evidence:
+    return Evidence(value, (low, high), **more)  # type: ignore[arg-type]
+
+
+def test_the_first_model_above_chance_is_promoted() -> None:
+    gate = decide(evidence(0.70, 0.66, 0.74), None)
     assert gate.promote
     assert gate.reason == "no current champion"
+    assert gate.checks[0] == "better than chance: roc_auc 0.700 (95% CI 0.660-0.740)"
 
 
-def test_at_least_as_good_is_promoted_and_worse_is_not() -> None:
-    assert decide(0.75, 0.75, "3", "roc_auc").promote
-    worse = decide(0.74, 0.75, "3", "roc_auc")
-    assert not worse.promote
-    assert "worse than champion v3 0.7500" in worse.reason
-
-
-def test_a_model_below_its_baseline_is_never_promoted() -> None:
-    """Routing falls back to round-robin instead of following an uninformative fit."""
-    gate = decide(0.506, None, None, "roc_auc", floor=0.528)
+def test_a_model_whose_interval_reaches_chance_is_never_promoted() -> None:
+    """The bank export: AUC 0.435 was promoted for want of a champion."""
+    gate = decide(evidence(0.435, 0.40, 0.47), None)
     assert not gate.promote
-    assert "below its baseline's 0.5280" in gate.reason
-    assert decide(0.53, None, None, "roc_auc", floor=0.528).promote
+    assert "no evidence that it ranks better than chance" in gate.reason
+    assert not decide(evidence(0.55, 0.499, 0.60), None).promote
+
+
+def test_a_model_significantly_worse_than_its_baseline_is_refused() -> None:
+    gate = decide(evidence(0.60, 0.55, 0.65, baseline=0.66, baseline_gain=(-0.09, -0.02)), None)
+    assert not gate.promote
+    assert gate.reason == (
+        "its baseline ranks significantly better (0.660; gain -0.060, 95% CI -0.090 to -0.020)"
+    )
+    tie = decide(evidence(0.65, 0.60, 0.70, baseline=0.66, baseline_gain=(-0.03, 0.01)), None)
+    assert tie.promote
+
+
+def test_a_fit_model_must_beat_its_baseline_outright() -> None:
+    """Routing has a fallback: a rep fit that only ties the lead-only model is not used."""
+    noise = evidence(0.531, 0.51, 0.55, baseline=0.515, baseline_gain=(-0.011, 0.045))
+    gate = decide(noise, None, baseline_rule="must_beat")
+    assert not gate.promote
+    assert "no evidence that it beats its baseline" in gate.reason
+    real = evidence(0.664, 0.635, 0.688, baseline=0.618, baseline_gain=(0.03, 0.06))
+    assert decide(real, None, baseline_rule="must_beat").promote
+
+
+def test_a_suspicious_jump_needs_to_be_accepted_and_names_the_columns() -> None:
+    leaky = evidence(0.976, 0.97, 0.98, gain_columns=("Tags (-0.081 AUC without it)",))
+    champion = ChampionComparison("1", 0.895, (0.07, 0.09), rows=1800)
+    gate = decide(leaky, champion)
+    assert not gate.promote
+    assert "suspicious of leakage: validation ROC AUC 0.976 is above 0.95" in gate.reason
+    assert "Tags (-0.081 AUC without it)" in gate.reason
+    assert "--accept-jump" in gate.reason
+    accepted = decide(leaky, champion, accept_jump=True)
+    assert accepted.promote
+    assert accepted.checks[1].startswith("jump accepted on request")
+    big_gain = decide(evidence(0.90, 0.88, 0.92), ChampionComparison("2", 0.80, (0.08, 0.12)))
+    assert not big_gain.promote
+    assert "+0.100 over champion v2 (0.800)" in big_gain.reason
+
+
+def test_a_champion_that_cannot_be_scored_on_the_same_inputs_keeps_the_alias() -> None:
+    champion = ChampionComparison("3", None, missing_columns=("Plan", "Score"))
+    gate = decide(evidence(0.80, 0.78, 0.82), champion)
+    assert not gate.promote
+    assert gate.reason.startswith("champion v3 reads Plan, Score, which these rows lack")
+
+
+def champion(auc: float, low: float, high: float) -> ChampionComparison:
+    return ChampionComparison("3", auc, (low, high), rows=900)
+
+
+def test_against_the_champion_only_a_significant_loss_keeps_it() -> None:
+    worse = decide(
+        evidence(0.74, 0.72, 0.76), ChampionComparison("3", 0.76, (-0.03, -0.01), rows=900)
+    )
+    assert not worse.promote
+    assert worse.reason.startswith("significantly worse than champion v3 (0.760; gain -0.020")
+    tie = decide(
+        evidence(0.75, 0.73, 0.77), ChampionComparison("3", 0.752, (-0.01, 0.006), rows=900)
+    )
+    assert tie.promote
+    assert tie.reason.startswith("ties champion v3")
+    better = decide(
+        evidence(0.78, 0.76, 0.80), ChampionComparison("3", 0.75, (0.01, 0.05), rows=900)
+    )
+    assert better.promote
+    assert better.reason.startswith("better than champion v3")

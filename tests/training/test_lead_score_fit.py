@@ -161,8 +161,8 @@ def test_the_evaluated_model_is_boosted_on_every_row_before_validation(
         alone.predict(matrix, raw_score=True),
         rtol=1e-12,
     )
-    assert fitted.evaluated.booster.current_iteration() == rounds
-    assert fitted.model.booster.current_iteration() == fitted.best_iteration
+    assert fitted.evaluated.trees.current_iteration() == rounds
+    assert fitted.model.trees.current_iteration() == fitted.best_iteration
 
 
 def test_without_dates_validation_and_folds_are_stratified_random(

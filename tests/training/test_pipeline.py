@@ -89,13 +89,17 @@ def test_a_worse_model_does_not_become_champion(
     client = MlflowClient(store.uri, store.uri)
     before = next(r for r in first if r.channel == "inbound")
     assert not report.gate.promote
-    assert report.gate.champion == pytest.approx(before.metrics["roc_auc"])
+    # The champion was refit on all history, these validation rows too, and no newer rows
+    # exist: it is compared on them all, and the gate says its figure is optimistic.
+    assert report.gate.champion is not None
+    assert report.gate.champion > before.metrics["roc_auc"]
+    assert "optimistic" in " ".join(report.gate.checks)
     champion = client.get_model_version_by_alias("lead-score-inbound", "champion")
     assert str(champion.version) == before.version
     assert client.get_model_version("lead-score-inbound", report.version).tags["gate"] == "rejected"
     run = client.get_run(report.run_id)
     assert run.data.params["gate_decision"] == "kept champion"
-    assert run.data.metrics["champion_val_roc_auc"] == pytest.approx(before.metrics["roc_auc"])
+    assert run.data.metrics["champion_val_roc_auc"] == pytest.approx(report.gate.champion)
 
 
 def test_missing_tables_and_too_little_data_are_clear_errors(

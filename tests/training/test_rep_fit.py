@@ -162,6 +162,7 @@ def test_training_rates_use_only_outcomes_known_before_each_decision(
     )
     assert spec.rates.prior is not None
     np.testing.assert_allclose(matrix[:, spec.names.index("closer_win_rate")], spec.rates.prior)
+    assert closer.split.validation_start is not None
     assert spec.rates.as_of == closer.split.validation_start.to_datetime64()
     # Retention is known a year after the start, and no customer with a known outcome
     # started a year after the history began: every manager rate is still the prior.

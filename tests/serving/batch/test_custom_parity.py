@@ -131,7 +131,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
     (folder / "mapping.yaml").write_text(MAPPING)
     import_export(folder / "export.csv", load_mapping(folder / "mapping.yaml"), folder / "data")
     store = tracking_in(folder)
-    config = TrainingConfig(threads=1, max_rounds=60, min_positives=15)
+    config = TrainingConfig(threads=1, max_rounds=60, min_positives=10)
     reports = train_lead_scores(folder / "data", store, config)
     assert [r.channel for r in reports] == ["inbound", "outbound"]
     leads = pd.read_parquet(folder / "data" / "leads.parquet").tail(SCORED)

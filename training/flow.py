@@ -1,0 +1,159 @@
+"""The one train -> evaluate -> gate -> register flow every model goes through.
+
+The lead-score and rep-fit pipelines differ in what they fit and how they
+log it; what they share lives here: judging the model and its baseline on
+the same validation rows with paired intervals, choosing what to serve,
+comparing with the champion on the same rows and inputs, and recording the
+decision on the run and on the registered version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import mlflow
+import numpy as np
+
+from training.gate import (
+    GATE_METRIC,
+    JUMP_AUC,
+    JUMP_GAIN,
+    BaselineRule,
+    ChampionComparison,
+    ChampionScorer,
+    Evidence,
+    GateDecision,
+    apply_gate,
+    compare_with_champion,
+)
+from training.metrics import Intervals, bootstrap_intervals, evaluate
+from training.run_logging import log_gate
+
+MODEL, BASELINE = "lightgbm", "baseline"
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A model and its baseline on the same validation rows, with paired intervals."""
+
+    metrics: dict[str, float]
+    baseline: dict[str, float]
+    intervals: Intervals
+
+    @property
+    def roc_auc_interval(self) -> tuple[float, float]:
+        return self.intervals.by_model[MODEL][GATE_METRIC]
+
+    @property
+    def baseline_significantly_better(self) -> bool:
+        gain = self.intervals.roc_auc_difference
+        return gain is not None and gain[1] < 0
+
+    def evidence(self, served: str, gain_columns: tuple[str, ...] = ()) -> Evidence:
+        """What the gate judges for `served` (the model, or the baseline standing in)."""
+        if served == BASELINE:
+            figure = self.baseline[GATE_METRIC]
+            return Evidence(figure, self.intervals.by_model[BASELINE][GATE_METRIC],
+                            gain_columns=gain_columns)  # fmt: skip
+        return Evidence(
+            self.metrics[GATE_METRIC],
+            self.roc_auc_interval,
+            baseline=self.baseline[GATE_METRIC],
+            baseline_gain=self.intervals.roc_auc_difference,
+            gain_columns=gain_columns,
+        )
+
+
+def judge(y: np.ndarray, model: np.ndarray, baseline: np.ndarray, seed: int = 0) -> Judged:
+    """Metrics of both, and bootstrap intervals on the same resamples."""
+    intervals = bootstrap_intervals(y, {MODEL: model, BASELINE: baseline}, seed=seed)
+    return Judged(evaluate(y, model), evaluate(y, baseline), intervals)
+
+
+def log_judged(judged: Judged) -> None:
+    """Every interval on the run: val_*_ci_low/high, baseline_val_*_ci_*, the AUC gain."""
+    for model, metrics in judged.intervals.by_model.items():
+        prefix = "val" if model == MODEL else "baseline_val"
+        for metric, (low, high) in metrics.items():
+            mlflow.log_metrics(
+                {f"{prefix}_{metric}_ci_low": low, f"{prefix}_{metric}_ci_high": high}
+            )
+    if judged.intervals.roc_auc_difference is not None:
+        low, high = judged.intervals.roc_auc_difference
+        mlflow.log_metrics({"val_roc_auc_gain_ci_low": low, "val_roc_auc_gain_ci_high": high})
+
+
+Status = Literal["trained", "skipped", "failed"]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A model that was asked for and not trained, and why."""
+
+    model_name: str
+    reason: str
+    status: Status = "skipped"
+
+
+@dataclass(frozen=True)
+class GatePolicy:
+    alias: str = "champion"
+    baseline_rule: BaselineRule = "not_worse"
+    accept_jump: bool = False
+
+
+def might_jump(value: float, champion: ChampionComparison | None) -> bool:
+    """Whether the gate's jump rule could fire: only then are the gain's columns needed."""
+    if value > JUMP_AUC:
+        return True
+    return bool(champion and champion.value is not None and value - champion.value > JUMP_GAIN)
+
+
+def register_and_gate(
+    client: Any,
+    name: str,
+    version: str,
+    evidence: Evidence,
+    y: np.ndarray,
+    candidate: np.ndarray,
+    champion_scorer: ChampionScorer,
+    policy: GatePolicy,
+    *,
+    created_at: np.ndarray | None = None,
+    gain_columns: Callable[[], tuple[str, ...]] | None = None,
+    tags: Mapping[str, str] | None = None,
+    seed: int = 0,
+) -> GateDecision:
+    """Compare registered `version` with the champion on the same rows, apply the gate,
+    tag the version and log the decision on the active run."""
+    for key, value in (tags or {}).items():
+        client.set_model_version_tag(name, version, key, value)
+    champion = compare_with_champion(
+        client, name, policy.alias, champion_scorer, y, candidate, created_at, seed
+    )
+    if gain_columns is not None and might_jump(evidence.candidate, champion):
+        evidence = Evidence(
+            evidence.candidate,
+            evidence.interval,
+            evidence.baseline,
+            evidence.baseline_gain,
+            gain_columns(),
+        )
+    gate = apply_gate(
+        client,
+        name,
+        policy.alias,
+        version,
+        evidence,
+        champion,
+        baseline_rule=policy.baseline_rule,
+        accept_jump=policy.accept_jump,
+    )
+    log_gate(gate)
+    if champion is not None and champion.gain is not None:
+        mlflow.log_metrics(
+            {"champion_gain_ci_low": champion.gain[0], "champion_gain_ci_high": champion.gain[1]}
+        )
+    return gate
