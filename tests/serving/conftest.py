@@ -129,7 +129,5 @@ def fit_registry(registry: Registry, history: Path) -> Registry:
         if not report.gate.promote:
             # On 60,000 leads the account-manager gain is not significant, so the gate
             # rightly keeps it back; these tests are about serving both fits.
-            registry.client.set_registered_model_alias(
-                report.model_name, CHAMPION, report.version
-            )
+            registry.client.set_registered_model_alias(report.model_name, CHAMPION, report.version)
     return registry
