@@ -3,6 +3,7 @@ scientist finds in the UI, and the champion gate."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import mlflow
@@ -118,3 +119,57 @@ def test_the_leakage_guard_passes_honest_data(first: list[ChannelReport]) -> Non
         assert report.leakage is not None and report.leakage.checks
         assert report.leakage.dropped == [], report.leakage.suspicious
         assert all((c.single_column_auc or 0) < 0.8 for c in report.leakage.checks)
+
+
+def _with_shuffled_fields(history_dir: Path, folder: Path) -> Path:
+    """The history with every lead field shuffled among the channel's leads: the outcomes
+    no longer depend on anything a model can read (ids, channels and dates stay)."""
+    shutil.copytree(history_dir, folder)
+    leads = pd.read_parquet(folder / "leads.parquet")
+    fields = [c for c in leads.columns if c not in ("lead_id", "channel", "created_at")]
+    rng = np.random.default_rng(3)
+    for channel in leads["channel"].unique():
+        rows = np.flatnonzero(leads["channel"] == channel)
+        shuffled = leads.iloc[rng.permutation(rows)][fields].to_numpy()
+        leads.iloc[rows, [leads.columns.get_loc(c) for c in fields]] = shuffled
+    leads.to_parquet(folder / "leads.parquet")
+    return folder
+
+
+def test_a_model_no_better_than_chance_is_registered_but_never_served(
+    history_dir: Path, tmp_path: Path
+) -> None:
+    noise = _with_shuffled_fields(history_dir, tmp_path / "noise")
+    store = tracking_in(tmp_path)
+    config = TrainingConfig(time_features=False)
+    (report,) = train_lead_scores(noise, store, config, channels=["inbound"])
+    low, high = report.roc_auc_interval
+    assert low <= 0.5 <= high
+    assert not report.gate.promote
+    assert report.gate.reason.startswith("no evidence that it ranks better than chance")
+    client = MlflowClient(store.uri, store.uri)
+    version = client.get_model_version("lead-score-inbound", report.version)
+    assert version.tags["gate"] == "rejected"
+    assert version.aliases == []
+
+
+def test_a_significantly_better_baseline_is_what_gets_served(
+    history_dir: Path, tmp_path: Path
+) -> None:
+    store = tracking_in(tmp_path)
+    stumps = TrainingConfig(
+        max_rounds=2, lgbm_params={**DEFAULT_LGBM_PARAMS, "num_leaves": 2, "learning_rate": 0.01}
+    )
+    (report,) = train_lead_scores(history_dir, store, stumps, channels=["inbound"])
+    assert report.intervals is not None and report.intervals.roc_auc_difference is not None
+    assert report.intervals.roc_auc_difference[1] < 0  # LightGBM significantly worse
+    assert report.served == "baseline"
+    assert report.gate.promote
+    assert report.gate.candidate == pytest.approx(report.baseline["roc_auc"])
+    served = load_lead_model("models:/lead-score-inbound@champion")
+    assert served.metadata["algorithm"] == "logistic regression"
+    leads = pd.read_parquet(history_dir / "leads.parquet")
+    inbound = leads[leads["channel"] == "inbound"].tail(300)
+    scored = served.score(from_frame(inbound, served.spec.input_fields), reasons=3)
+    assert 0 < scored.probability.min() < scored.probability.max() < 1
+    assert scored.reasons is not None and all(scored.reasons)
