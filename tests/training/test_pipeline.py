@@ -131,7 +131,7 @@ def _with_shuffled_fields(history_dir: Path, folder: Path) -> Path:
     for channel in leads["channel"].unique():
         rows = np.flatnonzero(leads["channel"] == channel)
         shuffled = leads.iloc[rng.permutation(rows)][fields].to_numpy()
-        leads.iloc[rows, [leads.columns.get_loc(c) for c in fields]] = shuffled
+        leads.loc[leads.index[rows], fields] = shuffled
     leads.to_parquet(folder / "leads.parquet")
     return folder
 
