@@ -13,6 +13,7 @@ minute, and one seed always gives the same tables.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -112,6 +113,7 @@ _DRIFT_STREAM = 20_250_601
 
 HISTORICAL_REGION_LOYALTY = 0.7
 """How often the historical (pre-leadscore) routing sent a lead to a closer of its region."""
+ASSIGNMENTS = ("historical", "territory")
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,24 @@ class GeneratorConfig:
     drift: bool = False
     """A drifting history: the conversion rate rises several-fold, one effect changes sign
     and new sources appear part-way (`DRIFT_*`, `NEW_SOURCE*`). Off, tables are unchanged."""
+    rep_effects: bool = True
+    """Off, no closer or account manager changes an outcome: every hidden skill is zero
+    (the draws are kept, so everything else is the same history)."""
+    assignment: str = "historical"
+    """How deals and customers found their owners: `historical` (a closer of the lead's
+    region 70% of the time, else anyone; account managers at random) or `territory` (only
+    reps of the lead's region, as territory rules assign)."""
+
+    def __post_init__(self) -> None:
+        if self.assignment not in ASSIGNMENTS:
+            raise ValueError(
+                f"assignment must be one of {', '.join(ASSIGNMENTS)}, not {self.assignment!r}"
+            )
+
+    @property
+    def region_loyalty(self) -> float:
+        """How often a deal went to a closer of the lead's region (when one exists)."""
+        return 1.0 if self.assignment == "territory" else HISTORICAL_REGION_LOYALTY
 
     @property
     def as_of(self) -> np.datetime64:
@@ -497,7 +517,19 @@ def closer_effect(
     return out
 
 
-def historical_closer_weights(lead_regions: np.ndarray, closer_regions: np.ndarray) -> np.ndarray:
+def _without_effects(effects: pd.DataFrame, id_column: str) -> pd.DataFrame:
+    """`effects` with every hidden skill set to zero (no rep changes an outcome)."""
+    zero = effects.copy()
+    numbers = [c for c in zero.columns if c != id_column]
+    zero[numbers] = 0.0
+    return zero
+
+
+def historical_closer_weights(
+    lead_regions: np.ndarray,
+    closer_regions: np.ndarray,
+    loyalty_share: float = HISTORICAL_REGION_LOYALTY,
+) -> np.ndarray:
     """The pre-leadscore routing: mostly a closer of the lead's region, else anyone.
 
     Returns a (leads x closers) matrix of assignment probabilities.
@@ -506,7 +538,7 @@ def historical_closer_weights(lead_regions: np.ndarray, closer_regions: np.ndarr
     same = lead_regions[:, None] == closer_regions[None, :]
     n_same = same.sum(axis=1, keepdims=True)
     regional = np.where(n_same > 0, same / np.maximum(n_same, 1), 1.0 / n_closers)
-    loyalty = np.where(n_same > 0, HISTORICAL_REGION_LOYALTY, 0.0)
+    loyalty = np.where(n_same > 0, loyalty_share, 0.0)
     return loyalty * regional + (1 - loyalty) / n_closers
 
 
@@ -523,12 +555,14 @@ def _deals(
     closer_ids = closers["rep_id"].tolist()
     closer_regions = closers["region"].to_numpy(dtype=object)
     effects = _closer_effects(rng, closer_ids, reps)
+    if not config.rep_effects:
+        effects = _without_effects(effects, "closer_id")
     seg = truth["segment_code"].to_numpy()
     base = truth["win_logit_base"].to_numpy()
 
     # Expected P(win) over the historical routing: the best a lead-only model can know.
     weights = historical_closer_weights(
-        leads["company_region"].to_numpy(dtype=object), closer_regions
+        leads["company_region"].to_numpy(dtype=object), closer_regions, config.region_loyalty
     )
     p_win_by_closer = np.empty((n, len(closer_ids)))
     for j in range(len(closer_ids)):
@@ -596,12 +630,19 @@ def _customers(
             "growth": rng.normal(0, 0.3, len(am_ids)),
         }
     )
+    if not config.rep_effects:
+        am_effects = _without_effects(am_effects, "account_manager_id")
     won = opportunities[opportunities["won"].fillna(False).astype(bool)].reset_index(drop=True)
     m = len(won)
     lead_rows = leads.set_index("lead_id").loc[won["lead_id"]].reset_index()
     pos = pd.Index(leads["lead_id"]).get_indexer(won["lead_id"])
     seg = segment_code[pos]
     am = rng.integers(0, len(am_ids), m)
+    if config.assignment == "territory":
+        am = _within_territory(
+            rng, am, lead_rows["company_region"].to_numpy(dtype=object),
+            ams["region"].to_numpy(dtype=object),
+        )  # fmt: skip
     eff = am_effects.iloc[am].reset_index(drop=True)
     seg_eff = np.zeros(m)
     for code, name in enumerate(SEGMENTS):
@@ -643,6 +684,17 @@ def _customers(
     return customers, customer_truth, am_effects
 
 
+def _within_territory(
+    rng: np.random.Generator, drawn: np.ndarray, regions: np.ndarray, rep_regions: np.ndarray
+) -> np.ndarray:
+    """`drawn` reps, redrawn among the reps of each row's region where it has any."""
+    chosen = drawn.copy()
+    for region in np.unique(rep_regions[pd.notna(rep_regions)]):
+        rows = np.flatnonzero(regions == region)
+        chosen[rows] = rng.choice(np.flatnonzero(rep_regions == region), rows.size)
+    return chosen
+
+
 def write_history(config: GeneratorConfig, out: Path) -> dict[str, Path]:
     """Generate and write the contract tables to `out` and the truth to `out/truth`."""
     tables = generate(config)
@@ -657,4 +709,8 @@ def write_history(config: GeneratorConfig, out: Path) -> dict[str, Path]:
             path = truth_dir / f"{name.removeprefix('truth_')}.parquet"
             frame.to_parquet(path, index=False)
             paths[name] = path
+    routing = {"assignment": config.assignment, "region_loyalty": config.region_loyalty,
+               "rep_effects": config.rep_effects}  # fmt: skip
+    paths["truth_routing"] = truth_dir / "routing.json"
+    paths["truth_routing"].write_text(json.dumps(routing, indent=2))
     return paths

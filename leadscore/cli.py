@@ -17,6 +17,7 @@ import typer
 from rich.markup import escape
 
 from data.crm_export import PLANTS, write_crm_export
+from data.generator import GeneratorConfig
 from data.importing.importer import NothingImportedError, import_export
 from data.importing.mapping import load_mapping
 from data.importing.report import report_table
@@ -59,6 +60,11 @@ class ExportOption(StrEnum):
     hubspot = "hubspot"
 
 
+class AssignmentOption(StrEnum):
+    historical = "historical"
+    territory = "territory"
+
+
 @app.command()
 def generate(
     out: Annotated[
@@ -92,6 +98,20 @@ def generate(
             "effect changes sign and new lead sources appear part-way."
         ),
     ] = False,
+    rep_effects: Annotated[
+        bool,
+        typer.Option(
+            help="Closers and account managers change outcomes (off: no owner matters, to "
+            "check that the fit models claim nothing)."
+        ),
+    ] = True,
+    assignment: Annotated[
+        AssignmentOption,
+        typer.Option(
+            help="How deals and customers found their owners: historical (mostly the lead's "
+            "region, sometimes anyone) or territory (only the lead's region)."
+        ),
+    ] = AssignmentOption.historical,
 ) -> None:
     """Write a synthetic two-year CRM history to train and test on.
 
@@ -108,7 +128,9 @@ def generate(
     if plants and not export:
         raise typer.BadParameter("plants go into an export: add --export", param_hint="--plant")
     console = make_console()
-    generate_history(console, folder, leads, seed, drift=drift)
+    config = GeneratorConfig(leads=leads, seed=seed, drift=drift, rep_effects=rep_effects,
+                             assignment=assignment.value)  # fmt: skip
+    generate_history(console, folder, config)
     for style in export or []:
         written = write_crm_export(
             folder, folder / f"export-{style.value}.csv", style.value, plants, seed

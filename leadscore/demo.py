@@ -119,7 +119,7 @@ def show_insights(
 def run_demo(settings: Settings, console: Console) -> None:
     started = time.perf_counter()
     console.rule("1. A two-year CRM history")
-    generate_history(console, settings.data_dir, DEMO_LEADS, seed=7)
+    generate_history(console, settings.data_dir, GeneratorConfig(leads=DEMO_LEADS, seed=7))
     console.rule("2. Train, evaluate and register the four models in MLflow")
     train_models(console, settings, settings.data_dir, TrainingConfig())
     train_fit_models(console, settings, settings.data_dir)

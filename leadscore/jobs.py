@@ -58,12 +58,10 @@ def tracking_target(settings: Settings) -> TrackingTarget:
     )
 
 
-def generate_history(
-    console: Console, folder: Path, leads: int, seed: int, *, drift: bool = False
-) -> None:
+def generate_history(console: Console, folder: Path, config: GeneratorConfig) -> None:
     started = time.perf_counter()
-    with console.status(f"Generating {leads:,} leads into {folder} ..."):
-        write_history(GeneratorConfig(leads=leads, seed=seed, drift=drift), folder)
+    with console.status(f"Generating {config.leads:,} leads into {folder} ..."):
+        write_history(config, folder)
         summary = summarize_history(folder)
     console.print(summary_table(summary, folder))
     console.print(

@@ -21,6 +21,7 @@ users can see how far to trust them on their own data.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from data.generator import historical_closer_weights
+from data.generator import HISTORICAL_REGION_LOYALTY, historical_closer_weights
 from data.tables import read_table
 from data.truth import true_closer_win_probability
 from models.assignment import PolicyConfig, Rep
@@ -72,6 +73,8 @@ class Truth:
     leads: pd.DataFrame
     closer_effects: pd.DataFrame
     reps: pd.DataFrame
+    region_loyalty: float = HISTORICAL_REGION_LOYALTY
+    """How often the history's routing kept a deal in the lead's region."""
 
     def win_probability(self, leads: pd.DataFrame, closer_ids: Sequence[str]) -> FloatArray:
         """TRUE P(won | lead, closer): a leads x closers matrix."""
@@ -84,7 +87,9 @@ class Truth:
         generator's routing is (`historical_closer_weights`)."""
         regions = self.reps.set_index("rep_id")["region"].loc[list(closer_ids)]
         return historical_closer_weights(
-            leads["company_region"].to_numpy(dtype=object), regions.to_numpy(dtype=object)
+            leads["company_region"].to_numpy(dtype=object),
+            regions.to_numpy(dtype=object),
+            self.region_loyalty,
         )
 
 
@@ -94,10 +99,17 @@ def load_truth(data_dir: Path) -> Truth | None:
     paths = {name: folder / f"{name}.parquet" for name in ("leads", "closer_effects")}
     if not all(path.exists() for path in paths.values()):
         return None
+    routing = folder / "routing.json"
+    loyalty = (
+        float(json.loads(routing.read_text())["region_loyalty"])
+        if routing.exists()
+        else HISTORICAL_REGION_LOYALTY
+    )
     return Truth(
         leads=pd.read_parquet(paths["leads"]),
         closer_effects=pd.read_parquet(paths["closer_effects"]),
         reps=read_table(data_dir, "reps"),
+        region_loyalty=loyalty,
     )
 
 

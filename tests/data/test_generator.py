@@ -7,6 +7,7 @@ happened, or hidden effects too weak for a model to learn.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Hashable
 from dataclasses import replace
 from pathlib import Path
@@ -229,7 +230,8 @@ def test_truth_is_written_apart_from_the_contract(
     truth = {name for name in tables if name.startswith("truth_")}
     assert truth and not truth & set(TABLES)
     written = {p.name for p in (out / "truth").iterdir()}
-    assert written == {f"{name.removeprefix('truth_')}.parquet" for name in truth}
+    tables_written = {f"{name.removeprefix('truth_')}.parquet" for name in truth}
+    assert written == tables_written | {"routing.json"}
     contract_columns = {f.name for model in TABLES.values() for f in arrow_schema(model)}
     for name in truth:
         hidden = set(tables[name].columns) - {"lead_id", "customer_id", "closer_id"}
@@ -350,3 +352,42 @@ def test_the_truth_follows_the_drift(drifting: dict[str, pd.DataFrame]) -> None:
         for part in (half, ~half):
             expected = truth["p_won"][rows & part].mean()
             assert abs(known["won"][rows & part].mean() - expected) < 0.3 * expected
+
+
+# --- owners that matter, or not
+
+
+def test_without_rep_effects_no_owner_changes_an_outcome_and_the_rest_stays() -> None:
+    config = GeneratorConfig(leads=6_000, seed=4)
+    real, none = generate(config), generate(replace(config, rep_effects=False))
+    pd.testing.assert_frame_equal(real["leads"], none["leads"])
+    for name in ("truth_closer_effects", "truth_account_manager_effects"):
+        hidden = none[name].drop(columns=[none[name].columns[0]])
+        assert (hidden.to_numpy() == 0).all(), name
+        assert (real[name].drop(columns=[real[name].columns[0]]).to_numpy() != 0).any(), name
+    # The same deals went to the same closers; only the wins may differ.
+    columns = ["opportunity_id", "lead_id", "closer_id", "opened_at"]
+    pd.testing.assert_frame_equal(real["opportunities"][columns], none["opportunities"][columns])
+
+
+def test_territory_assignment_keeps_deals_and_customers_in_the_lead_region(
+    tmp_path: Path,
+) -> None:
+    config = GeneratorConfig(leads=6_000, seed=4, assignment="territory")
+    write_history(config, tmp_path)
+    leads = read_table(tmp_path, "leads").set_index("lead_id")["company_region"]
+    reps = read_table(tmp_path, "reps").set_index("rep_id")["region"]
+    for table, owner in (("opportunities", "closer_id"), ("customers", "account_manager_id")):
+        frame = read_table(tmp_path, table)
+        region = leads.loc[frame["lead_id"]].to_numpy(dtype=object)
+        known = pd.notna(region)
+        assert known.sum() > 100
+        owner_region = reps.loc[frame[owner]].to_numpy(dtype=object)
+        assert (owner_region[known] == region[known]).all(), table
+    routing = json.loads((tmp_path / "truth" / "routing.json").read_text())
+    assert routing == {"assignment": "territory", "region_loyalty": 1.0, "rep_effects": True}
+
+
+def test_an_unknown_assignment_is_refused_naming_the_choices() -> None:
+    with pytest.raises(ValueError, match="assignment must be one of historical, territory"):
+        GeneratorConfig(assignment="random")
