@@ -2,7 +2,8 @@
 
 Inbound leads only (both import presets map every row to inbound), undecided
 ones included as real exports have them: a lead with an open opportunity, or
-too young to be closed without one, shows an open status. The standard columns
+too young to be closed without one, shows an open status (one the preset's
+`outcome.open` lists), and no decided lead does. The standard columns
 follow each CRM's export names, so `leadscore import --mapping salesforce`
 (or `hubspot`) reads the file; the CRM's own post-contact fields (status,
 owner, rating, last activity, converted date) are always there, as in a real
@@ -32,7 +33,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from data.crm_fields import DATE_ONLY, dates, honest_fields, typed_in_fields
+from data.crm_fields import DATE_ONLY, DECIDED, dates, honest_fields, typed_in_fields
 from data.importing.mapping import PRESETS
 from data.labels import MATURITY_DAYS, export_time
 from data.tables import read_table
@@ -77,10 +78,12 @@ STATUS: dict[Style, dict[str, str]] = {
                    "disqualified": "Closed - Not Converted", "open_opportunity":
                    "Working - Contacted", "young": "Working - Contacted",
                    "new": "Open - Not Contacted"},
-    "hubspot": {"won": "Connected", "lost": "Bad Timing", "disqualified": "Unqualified",
-                "open_opportunity": "Open Deal", "young": "In Progress", "new": "New"},
+    "hubspot": {"won": "CONNECTED", "lost": "BAD_TIMING", "disqualified": "UNQUALIFIED",
+                "open_opportunity": "OPEN_DEAL", "young": "IN_PROGRESS", "new": "NEW"},
 }  # fmt: skip
-"""The lead status by state; "new" is any lead nobody has worked yet."""
+"""The lead status by state, from each CRM's standard picklist (HubSpot's internal values);
+"new" is an undecided lead nobody has worked yet. The presets' `outcome.open` lists the
+statuses of undecided leads."""
 OPEN_STATUSES = {style: {s[k] for k in ("open_opportunity", "young", "new")}
                  for style, s in STATUS.items()}  # fmt: skip
 """The statuses of undecided leads: how a reader of the export tells them."""
@@ -161,6 +164,7 @@ def crm_frame(
         opportunities.dropna(subset=["closed_at"]).groupby("lead_id")["closed_at"].max()
     )
     with_opp = np.isin(states, ("won", "lost", "open_opportunity"))
+    decided = np.isin(states, DECIDED)
     worked_at = created + pd.to_timedelta(rng.exponential(WORK_LAG_DAYS, n), unit="D")
     worked = with_opp | ((worked_at <= as_of).to_numpy() & (rng.random(n) >= NEVER_WORKED))
     first = pd.Series(rng.choice(["Ana", "Ben", "Chloe", "David", "Eva", "Farid", "Hugo"], n))
@@ -185,7 +189,9 @@ def crm_frame(
         "created": created.dt.strftime(
             "%Y-%m-%dT%H:%M:%S.000Z" if style == "salesforce" else "%Y-%m-%d %H:%M"
         ),
-        "status": pd.Series(np.where(worked, states, "new")).map(STATUS[style]),
+        # Sales-ops closes out the leads nobody reached once they are decided, so only
+        # undecided ones still show as new.
+        "status": pd.Series(np.where(worked | decided, states, "new")).map(STATUS[style]),
         "outcome": (
             pd.Series(np.where(states == "won", "true", "false"))
             if style == "salesforce"

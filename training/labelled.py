@@ -2,8 +2,9 @@
 
 A generated (or CRM-synced) folder has opportunities, from which outcomes
 are derived with a maturity rule (`data.labels`); an imported folder
-(`leadscore import`) has the outcome the mapping defined, `converted`, and
-custom columns described in the leads file's metadata.
+(`leadscore import`) has the outcome the mapping defined, `converted` (NA for
+a lead still open or too young: unresolved), and custom columns described in
+the leads file's metadata.
 """
 
 from __future__ import annotations

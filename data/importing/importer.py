@@ -3,8 +3,9 @@
 Reads the file with the mapping, cleans every mapped column, rejects the rows
 the contract cannot hold, and writes `leads.parquet` (contract columns plus
 the mapped extra columns) and `outcomes.parquet` (lead_id, converted,
-created_at). Bad input stops the import with a message naming the file and
-what to fix, and leaves `out` as it was.
+created_at); converted is 1, 0, or NA for a lead whose outcome is not known yet
+(still open, or too young to judge). Bad input stops the import with a message
+naming the file and what to fix, and leaves `out` as it was.
 """
 
 from __future__ import annotations
@@ -54,19 +55,35 @@ class NothingImportedError(ValueError):
 
 
 def _without_late(mapping: Mapping, late: list[str], report: ImportReport) -> Mapping:
-    """The mapping less the columns known only after contact; the outcome stays (it is one)."""
-    dropped = [c for c in late if c in mapping.used_columns() and c != mapping.outcome.column]
+    """The mapping less the columns known only after contact, as features.
+
+    The outcome's own columns (the outcome, the open status) are read for the
+    outcome, never as features: they say how a lead ended, so a model reading
+    them would learn the answer.
+    """
+    outcome = mapping.outcome.columns
+    features = {*mapping.columns.values(), *mapping.extra}
+    late_features = [c for c in late if c in mapping.used_columns() and c not in outcome]
+    deciding = [c for c in outcome if c in features]
+    dropped = late_features + deciding
     if not dropped:
         return mapping
     fields = [f for f, c in mapping.columns.items() if c in dropped]
     if "lead_id" in fields or (mapping.created_at is not None and mapping.created_at in dropped):
+        key = "post_contact" if late_features else "outcome"
         raise ValueError(
-            f"{mapping.where('post_contact')}: lead_id and created_at cannot be post-contact"
+            f"{mapping.where(key)}: lead_id and created_at cannot be post-contact or say "
+            "the outcome"
         )
-    for column in dropped:
+    for column in late_features:
         report.notes.append(
             f"{column}: known only after first contact (post_contact): not imported, "
             "so no model can use it"
+        )
+    for column in deciding:
+        report.notes.append(
+            f"{column}: says the outcome ({mapping.used_columns()[column]}): not imported "
+            "as a feature, so no model can use it"
         )
     report.dropped += dropped
     trimmed = mapping.model_copy(
@@ -166,29 +183,85 @@ def clean_export(
         if cleaned.refused:
             raise ValueError(f"{path}: {cleaned.refused} ({mapping.where(f'extra.{column}')})")
         take(column, column, cleaned)
-    out["converted"] = _converted(used[mapping.outcome.column], mapping, path)
+    out["converted"] = _converted(used, mapping, path)
     rejected = reasons != ""
     for position in rejected.to_numpy().nonzero()[0]:
         report.reject(int(position), reasons.iloc[position].rstrip("; "))
     return out[~rejected], {"lead_id": id_source, "created_at": date_source}
 
 
-def _converted(raw: pd.Series, mapping: Mapping, path: Path) -> pd.Series:
+def _converted(used: pd.DataFrame, mapping: Mapping, path: Path) -> pd.Series:
+    """1 converted, 0 not, NA for a lead still open (a converted one stays converted)."""
     outcome = mapping.outcome
+    raw = used[outcome.column]
+    open_values = outcome.open.values if outcome.open is not None else []
     if outcome.converted_if_filled:
-        return raw.notna().astype("int64")
-    assert outcome.converted is not None  # the mapping allows no third way
-    text = raw.str.lower()
-    if outcome.not_converted is not None:
-        known = text.isin(outcome.converted + outcome.not_converted)
-        unexpected = sorted(set(raw[~known].fillna("(blank)")))
-        if unexpected:
-            shown = ", ".join(repr(v) for v in unexpected[:5])
-            raise ValueError(
-                f"{path}: outcome column '{outcome.column}' has values outside converted and "
-                f"not_converted: {shown}; list them in {mapping.where('outcome')}"
-            )
-    return text.isin(outcome.converted).astype("int64")
+        converted = raw.notna()
+    else:
+        assert outcome.converted is not None  # the mapping allows no third way
+        text = raw.str.lower()
+        if outcome.not_converted is not None:
+            on_outcome = open_values if outcome.open_column == outcome.column else []
+            known = text.isin(outcome.converted + outcome.not_converted + on_outcome)
+            unexpected = sorted(set(raw[~known].fillna("(blank)")))
+            if unexpected:
+                shown = ", ".join(repr(v) for v in unexpected[:5])
+                also = ", not_converted and open" if on_outcome else " and not_converted"
+                raise ValueError(
+                    f"{path}: outcome column '{outcome.column}' has values outside "
+                    f"converted{also}: {shown}; list them in {mapping.where('outcome')}"
+                )
+        converted = text.isin(outcome.converted)
+    labels = pd.Series(converted.astype("int64"), index=raw.index, dtype="Int64")
+    if outcome.open_column is None:
+        return labels
+    still_open = used[outcome.open_column].str.lower().isin(open_values) & ~converted
+    return labels.mask(still_open)
+
+
+def _creation_dates_usable(
+    leads: pd.DataFrame, mapping: Mapping, origins: dict[str, dict[str, object]]
+) -> tuple[bool, str]:
+    """Whether the leads' creation dates order them in time, and why (not)."""
+    if not origins["created_at"]["real"]:
+        return False, "the export has no creation dates"
+    usable, why = dates_usable(leads["created_at"])
+    return usable, f"created_at ({mapping.created_at}): {why}"
+
+
+def _leave_undecided(
+    leads: pd.DataFrame, mapping: Mapping, dates: tuple[bool, str], report: ImportReport
+) -> pd.Series:
+    """`converted` without the outcomes not known yet, counted in the report: the open
+    leads (NA already) and, by `decided_after_days`, those too young to judge.
+
+    A young lead is undecided even when converted: keeping the young leads that
+    converted quickly but not the others would inflate the newest period's
+    conversion rate, the period training validates on.
+    """
+    converted = leads["converted"]
+    still_open = converted.isna()
+    outcome = mapping.outcome
+    if outcome.open is not None and not still_open.any():
+        report.warnings.append(
+            f"{mapping.where('outcome.open')}: no unconverted lead has one of the open values "
+            f"in {outcome.open_column}; check them against the export"
+        )
+    young = pd.Series(False, index=leads.index)
+    days = outcome.decided_after_days
+    dated, why = dates
+    if days is not None and dated:
+        created = pd.to_datetime(leads["created_at"])
+        young = created > created.max() - pd.Timedelta(days=days)
+    elif days is not None:
+        report.warnings.append(
+            f"{mapping.where('outcome.decided_after_days')} ({days}) ignored: {why}, so no "
+            "lead can be told too young to judge"
+        )
+    too_young = young & ~still_open
+    decided = converted.mask(too_young)
+    report.count_outcomes(decided, still_open, too_young)
+    return decided
 
 
 def import_export(
@@ -208,11 +281,10 @@ def import_export(
     report.rows_imported = len(leads)
     if leads.empty:
         raise NothingImportedError(_nothing_imported(input, report), report)
-    if origins["created_at"]["real"]:
-        usable, why = dates_usable(leads["created_at"])
-        if not usable:
-            report.warnings.append(f"created_at ({mapping.created_at}): {why}; {WITHOUT_DATES}")
-    report.converted = int(leads["converted"].sum())
+    dates = _creation_dates_usable(leads, mapping, origins)
+    if origins["created_at"]["real"] and not dates[0]:
+        report.warnings.append(f"{dates[1]}; {WITHOUT_DATES}")
+    leads["converted"] = _leave_undecided(leads, mapping, dates, report)
     contract = arrow_schema(Lead)
     extras = [pa.field(c, EXTRA_TYPES[e.kind]) for c, e in mapping.extra.items()]
     described = {
@@ -220,6 +292,7 @@ def import_export(
         "mapping": mapping._origin,
         "extra": {c: e.kind for c, e in mapping.extra.items()},
         "post_contact_dropped": report.dropped,
+        "outcomes": report.outcome_counts(),
         **origins,
     }
     schema = pa.schema([*contract, *extras], metadata={METADATA_KEY: json.dumps(described)})

@@ -17,6 +17,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -62,6 +63,22 @@ def _texts(values: list[Any]) -> list[str]:
     return [str(v).strip().lower() for v in values]
 
 
+class OpenLeads(_Strict):
+    """Leads still being worked: neither converted nor lost, so not an outcome yet."""
+
+    column: str | None = Field(
+        default=None,
+        min_length=1,
+        description="The column that says a lead is still open; default: the outcome column.",
+    )
+    values: list[str] = Field(min_length=1)
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _as_text(cls, values: Any) -> Any:
+        return _texts(values) if isinstance(values, list) else values
+
+
 class Outcome(_Strict):
     column: str
     converted: list[str] | None = Field(default=None, min_length=1)
@@ -69,6 +86,17 @@ class Outcome(_Strict):
     converted_if_filled: bool = Field(
         default=False,
         description="Any value means converted, a blank means not (e.g. a won date).",
+    )
+    open: OpenLeads | None = Field(
+        default=None,
+        description="Leads still being worked are undecided (no outcome), unless converted.",
+    )
+    decided_after_days: int | None = Field(
+        default=None,
+        ge=1,
+        strict=True,
+        description="Leads created fewer days than this before the newest creation date in "
+        "the export are undecided: too young for their outcome to be known.",
     )
 
     @field_validator("converted", "not_converted", mode="before")
@@ -86,6 +114,37 @@ class Outcome(_Strict):
         if self.converted_if_filled and self.not_converted is not None:
             raise ValueError("not_converted has no meaning with converted_if_filled")
         return self
+
+    @field_validator("open")
+    @classmethod
+    def _open_apart(cls, open_: OpenLeads | None, info: ValidationInfo) -> OpenLeads | None:
+        """On the outcome column itself, a value cannot mean both open and decided."""
+        if open_ is None or open_.column not in (None, info.data.get("column")):
+            return open_
+        if info.data.get("converted_if_filled"):
+            raise ValueError(
+                "needs a column of its own with converted_if_filled (any value of the "
+                "outcome column means converted, so it cannot also say a lead is open)"
+            )
+        decided = {*(info.data.get("converted") or []), *(info.data.get("not_converted") or [])}
+        if clash := sorted(decided.intersection(open_.values)):
+            raise ValueError(
+                f"{', '.join(repr(v) for v in clash)} also listed as converted or "
+                "not_converted; a value of the outcome column can mean only one"
+            )
+        return open_
+
+    @property
+    def open_column(self) -> str | None:
+        """The export column that says a lead is still open, or None without an open rule."""
+        if self.open is None:
+            return None
+        return self.open.column or self.column
+
+    @property
+    def columns(self) -> list[str]:
+        """Every export column the outcome is read from: never a feature."""
+        return list(dict.fromkeys(c for c in (self.column, self.open_column) if c is not None))
 
 
 class Mapping(_Strict):
@@ -150,6 +209,8 @@ class Mapping(_Strict):
         """Every export column the mapping reads, with the mapping key naming it."""
         used = {column: f"columns.{field}" for field, column in self.columns.items()}
         used |= {column: f"extra.{column}" for column in self.extra}
+        if self.outcome.open is not None and self.outcome.open.column is not None:
+            used[self.outcome.open.column] = "outcome.open.column"
         used[self.outcome.column] = "outcome.column"
         if self.created_at is not None:
             used[self.created_at] = "created_at"
@@ -194,7 +255,8 @@ def load_mapping(path: Path | str) -> Mapping:
     except ValidationError as error:
         first = error.errors()[0]
         key = ".".join(str(part) for part in first["loc"]) or "(top)"
-        raise ValueError(f"{file.name}: {key}: {first['msg']}") from error
+        problem = first["msg"].removeprefix("Value error, ")
+        raise ValueError(f"{file.name}: {key}: {problem}") from error
     mapping._origin = file.name
     mapping._lines = _key_lines(node) if node is not None else {}
     return mapping

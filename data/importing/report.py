@@ -50,6 +50,11 @@ class ImportReport:
     rows_read: int = 0
     rows_imported: int = 0
     converted: int = 0
+    not_converted: int = 0
+    still_open: int = 0
+    """Leads the open column shows as still being worked: no outcome yet."""
+    too_young: int = 0
+    """Leads created too recently to judge (`decided_after_days`), and not open."""
     columns: list[ColumnSummary] = field(default_factory=list)
     rejected: list[RejectedRow] = field(default_factory=list)
     errors: list[CellError] = field(default_factory=list)
@@ -72,12 +77,44 @@ class ImportReport:
         """Record that the frame's 0-based `row` was left out, and why."""
         self.rejected.append(RejectedRow(line_of(row), reason))
 
+    @property
+    def undecided(self) -> int:
+        """Imported leads without an outcome yet, which training leaves out."""
+        return self.still_open + self.too_young
+
+    def count_outcomes(
+        self, converted: pd.Series, still_open: pd.Series, too_young: pd.Series
+    ) -> None:
+        """Count the imported leads by outcome: converted, not, open or too young."""
+        self.converted = int((converted == 1).sum())
+        self.not_converted = int((converted == 0).sum())
+        self.still_open = int(still_open.sum())
+        self.too_young = int(too_young.sum())
+
+    def outcome_counts(self) -> dict[str, int]:
+        """The outcome counts, as the leads file's metadata keeps them."""
+        return {
+            "converted": self.converted,
+            "not_converted": self.not_converted,
+            "open": self.still_open,
+            "too_young": self.too_young,
+        }
+
+    def outcome_line(self) -> str:
+        """'120 converted, 800 not converted, 80 undecided (50 open, 30 too young): ...'."""
+        line = f"{self.converted:,} converted, {self.not_converted:,} not converted"
+        if self.undecided:
+            line += (
+                f", {self.undecided:,} undecided ({self.still_open:,} open, "
+                f"{self.too_young:,} too young): training leaves them out"
+            )
+        return line
+
 
 def report_table(report: ImportReport, max_rows: int = 20) -> Group:
     """The report as rich tables: one row per column, then the first rejected rows."""
     columns = Table(
-        title=f"{report.source}: {report.rows_imported:,} of {report.rows_read:,} rows "
-        f"imported, {report.converted:,} converted"
+        title=f"{report.source}: {report.rows_imported:,} of {report.rows_read:,} rows imported"
     )
     for name in ("column", "kind", "missing", "distinct", "errors", "blanks"):
         columns.add_column(name, justify="left" if name in ("column", "kind") else "right")
@@ -110,6 +147,7 @@ def report_table(report: ImportReport, max_rows: int = 20) -> Group:
             )
         parts.append(errors)
     notes = Table(show_header=False, box=None)
+    notes.add_row(f"outcomes: {report.outcome_line()}")
     for note in report.notes:
         notes.add_row(f"note: {escape(note)}")
     for warning in report.warnings:

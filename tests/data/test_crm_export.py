@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from data.crm_export import NAMES, OPEN_STATUSES, STYLES, Style, write_crm_export
+from data.crm_export import NAMES, OPEN_STATUSES, STATUS, STYLES, Style, write_crm_export
 from data.importing.importer import import_export
 from data.importing.mapping import load_mapping
 from data.tables import read_table
@@ -55,7 +55,10 @@ def test_undecided_leads_are_in_the_export_with_an_open_status(
     status = frame[NAMES[style]["status"]]
     open_share = status.isin(OPEN_STATUSES[style]).mean()
     assert 0.1 < open_share < 0.35
-    assert (status == ("Open - Not Contacted" if style == "salesforce" else "New")).any()
+    assert (status == STATUS[style]["new"]).any()
+    open_rule = load_mapping(style).outcome.open
+    assert open_rule is not None and open_rule.column == NAMES[style]["status"]
+    assert {s.lower() for s in OPEN_STATUSES[style]} <= set(open_rule.values)
 
 
 def test_dates_and_ids_can_be_left_out(history_dir: Path, tmp_path: Path) -> None:
@@ -77,8 +80,11 @@ def planted(history_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> pd.D
     leads = pd.read_parquet(folder / "data" / "leads.parquet")
     outcomes = pd.read_parquet(folder / "data" / "outcomes.parquet")
     status = read(export.csv).set_index("Id")["Status"]
-    leads["undecided"] = status.loc[leads["lead_id"]].isin(OPEN_STATUSES["salesforce"]).to_numpy()
-    leads["converted"] = outcomes["converted"].to_numpy()
+    open_ = status.loc[leads["lead_id"]].isin(OPEN_STATUSES["salesforce"]).to_numpy()
+    # The preset's open rule: the leads the export shows as open have no outcome.
+    assert (outcomes["converted"].isna().to_numpy() == open_).all()
+    leads["undecided"] = open_
+    leads["converted"] = outcomes["converted"].fillna(0).astype(int).to_numpy()
     return leads.sort_values("created_at", kind="stable").reset_index(drop=True)
 
 

@@ -28,6 +28,7 @@ from serving.batch.errors import InputError
 from serving.batch.job import Engine, RescoreOptions, rescore
 from serving.config import ServingConfig
 from tests.conftest import tracking_in
+from training.labelled import load_labelled
 from training.lead_score import NotEnoughDataError, TrainingConfig
 from training.pipeline import ChannelReport, train_lead_scores
 from training.tracking import TrackingTarget
@@ -58,13 +59,18 @@ outcome:
 """
 
 
-def export_of(history_dir: Path, path: Path) -> Path:
+def export_of(history_dir: Path, path: Path, undecided: bool = False) -> Path:
     """The generated history as a CRM would export it: its own names, Yes/No flags,
-    a plan chosen at sign-up (mildly telling), and two columns sales fills in later."""
+    a plan chosen at sign-up (mildly telling), and two columns sales fills in later.
+
+    Only the decided leads, or with `undecided` every lead, the undecided ones not won
+    (yet) and "Working" in a Status column the decided ones have "Closed" in."""
     leads = read_table(history_dir, "leads")
     won = lead_outcomes(leads, read_table(history_dir, "opportunities"))
-    leads = leads[won["resolved"].to_numpy()].reset_index(drop=True)
-    y = won.loc[won["resolved"], "won"].to_numpy().astype(bool)
+    kept = np.ones(len(leads), dtype=bool) if undecided else won["resolved"].to_numpy()
+    leads = leads[kept].reset_index(drop=True)
+    resolved = won.loc[kept, "resolved"].to_numpy()
+    y = won.loc[kept, "won"].to_numpy().astype(bool) & resolved
     rng = np.random.default_rng(0)
     plan = np.where(rng.random(len(y)) < np.where(y, 0.5, 0.3), "pro", "basic")
     created = pd.to_datetime(leads["created_at"])
@@ -86,6 +92,7 @@ def export_of(history_dir: Path, path: Path) -> Path:
             "Stage": np.where(y, "Closed Won", "N/A"),
             "ClosedOn": np.where(y, (created + pd.Timedelta(days=30)).dt.strftime("%Y-%m-%d"), ""),
             "Won": np.where(y, "Yes", "No"),
+            "Status": np.where(resolved, "Closed", "Working"),
         }
     )
     frame.to_csv(path, index=False)
@@ -100,6 +107,40 @@ def imported(history_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     export = export_of(history_dir, folder / "export.csv")
     import_export(export, load_mapping(mapping), folder / "data")
     return folder / "data"
+
+
+def test_training_leaves_undecided_leads_out_and_shows_them_to_the_guard(
+    history_dir: Path, tmp_path: Path
+) -> None:
+    """An export with leads still open: they have no outcome, so training learns from the
+    decided ones only, the leakage guard sees the open ones, and Status (mapped as a
+    feature by mistake) never reaches the model."""
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(
+        MAPPING.replace("  ClosedOn: {kind: timestamp}\n", "  Status: {kind: categorical}\n")
+        + "  open: {column: Status, values: [Working]}\n"
+    )
+    export = export_of(history_dir, tmp_path / "export.csv", undecided=True)
+    import_report = import_export(export, load_mapping(mapping), tmp_path / "data")
+    leads = read_table(history_dir, "leads")
+    history = lead_outcomes(leads, read_table(history_dir, "opportunities"))
+    inbound = (leads["channel"] == "inbound").to_numpy()
+    unresolved = int((~history["resolved"].to_numpy() & inbound).sum())
+    decided = int((history["resolved"].to_numpy() & inbound).sum())
+    assert import_report.still_open == int((~history["resolved"]).sum())
+    labelled = load_labelled(tmp_path / "data")
+    assert len(labelled.undecided("inbound")) == unresolved > 0
+    (report,) = train_lead_scores(
+        tmp_path / "data", tracking_in(tmp_path), TrainingConfig(threads=1), channels=["inbound"]
+    )
+    assert report.rows["refit"] == decided
+    assert report.rows["train"] + report.rows["validation"] == decided
+    assert report.leakage is not None
+    assert report.leakage.rows["undecided"] == unresolved
+    inputs = get_model_info(f"models:/{report.model_name}/{report.version}").signature.inputs
+    assert "Plan" in inputs.input_names()
+    assert "Status" not in inputs.input_names()
+    assert labelled.post_contact_dropped == ["Status"]
 
 
 @pytest.fixture(scope="module")

@@ -54,14 +54,16 @@ def planted(
 
 
 def with_open_leads(planted: Planted) -> LabelledLeads:
-    """The import with the leads the export shows as open marked undecided, as the CRM
-    sees them (the importer itself counts an open lead as not converted)."""
+    """The import as training loads it: the leads the export shows as open (and not
+    converted) are undecided, by the preset's `outcome.open`."""
     labelled = load_labelled(planted.data)
     names = NAMES[planted.style]
     export = pd.read_csv(planted.export.csv, dtype=str, keep_default_na=False)
-    status = export.set_index(names["lead_id"])[names["status"]]
-    open_ = status.loc[labelled.leads["lead_id"]].isin(OPEN_STATUSES[planted.style]).to_numpy()
-    return replace(labelled, outcomes=labelled.outcomes.assign(resolved=~open_))
+    export = export.set_index(names["lead_id"]).loc[labelled.leads["lead_id"]]
+    open_ = export[names["status"]].isin(OPEN_STATUSES[planted.style]).to_numpy()
+    converted = export[names["outcome"]].str.lower().isin(["true", "customer", "opportunity"])
+    assert (labelled.outcomes["resolved"].to_numpy() == ~(open_ & ~converted.to_numpy())).all()
+    return labelled
 
 
 def guard(labelled: LabelledLeads, renamed: dict[str, str] | None = None) -> LeakageReport:
@@ -153,8 +155,8 @@ def test_without_telling_names_the_leaks_are_still_reported(planted: Planted) ->
 def test_training_on_the_import_drops_the_leaks_end_to_end(
     planted: Planted, tmp_path: Path
 ) -> None:
-    """As `leadscore train` sees the import (every lead decided, as the importer counts
-    them): the leaks are dropped, logged with their evidence, and stay out of the model."""
+    """As `leadscore train` sees the import (the open leads undecided, as the preset says):
+    the leaks are dropped, logged with their evidence, and stay out of the model."""
     if planted.style != "salesforce":
         pytest.skip("one style end to end is enough; the guard is checked on both above")
     store = tracking_in(tmp_path)

@@ -78,3 +78,78 @@ def test_lead_id_may_be_left_out(tmp_path: Path, columns: str):
     assert mapping.id_column is None
     assert "lead_id" not in mapping.columns
     assert "none" not in mapping.used_columns()
+
+
+def test_presets_leave_out_the_leads_still_being_worked():
+    salesforce = load_mapping("salesforce").outcome
+    assert salesforce.open_column == "Status"
+    assert salesforce.open is not None
+    assert salesforce.open.values == ["open - not contacted", "working - contacted"]
+    hubspot = load_mapping("hubspot").outcome
+    assert hubspot.open_column == "Lead Status"
+    assert hubspot.open is not None
+    assert {"new", "open", "in_progress", "attempted_to_contact", "connected", "open_deal"} <= set(
+        hubspot.open.values
+    )
+    assert salesforce.decided_after_days is None and hubspot.decided_after_days is None
+
+
+def outcome_file(tmp_path: Path, outcome: str) -> Path:
+    path = tmp_path / "mapping.yaml"
+    path.write_text(
+        f"columns: {{lead_id: Id}}\ncreated_at: C\nchannel: inbound\noutcome:\n{outcome}"
+    )
+    return path
+
+
+def test_open_leads_and_decided_after_days_load(tmp_path: Path):
+    outcome = (
+        "  column: Stage\n  converted: [Won]\n  not_converted: [Lost]\n"
+        "  open: {values: [Open, In Progress]}\n  decided_after_days: 90\n"
+    )
+    mapping = load_mapping(outcome_file(tmp_path, outcome))
+    assert mapping.outcome.open_column == "Stage"  # the outcome column by default
+    assert mapping.outcome.open is not None
+    assert mapping.outcome.open.values == ["open", "in progress"]
+    assert mapping.outcome.decided_after_days == 90
+    assert mapping.outcome.columns == ["Stage"]
+
+
+def test_open_beside_converted_if_filled_is_fine(tmp_path: Path):
+    outcome = (
+        "  column: ConvertedDate\n  converted_if_filled: true\n"
+        "  open:\n    column: Status\n    values: [Working]\n"
+    )
+    mapping = load_mapping(outcome_file(tmp_path, outcome))
+    assert mapping.outcome.columns == ["ConvertedDate", "Status"]
+    assert mapping.used_columns()["Status"] == "outcome.open.column"
+
+
+@pytest.mark.parametrize(
+    ("outcome", "problem"),
+    [
+        (
+            "  open: {column: Status, values: []}\n",
+            r"outcome\.open\.values: List should have at least 1 item",
+        ),
+        ("  open: {column: Status}\n", r"outcome\.open\.values: Field required"),
+        ("  open: {column: '', values: [x]}\n", r"outcome\.open\.column: String should have"),
+        ("  open: {values: [Lost]}\n", r"outcome\.open: 'lost' also listed as converted"),
+        ("  open: {values: [x], colum: S}\n", r"outcome\.open\.colum: Extra inputs"),
+        ("  decided_after_days: 0\n", r"outcome\.decided_after_days: .*greater than or equal to 1"),
+        ("  decided_after_days: -30\n", r"outcome\.decided_after_days: .*greater than or equal"),
+        ("  decided_after_days: 1.5\n", r"outcome\.decided_after_days: .*valid integer"),
+        ("  decided_after_days: yes\n", r"outcome\.decided_after_days: .*valid integer"),
+    ],
+)
+def test_bad_open_rules_name_the_key(tmp_path: Path, outcome: str, problem: str):
+    rule = "  column: Stage\n  converted: [Won]\n  not_converted: [Lost]\n"
+    with pytest.raises(ValueError, match=rf"^mapping\.yaml: {problem}"):
+        load_mapping(outcome_file(tmp_path, rule + outcome))
+
+
+def test_open_on_a_filled_outcome_needs_its_own_column(tmp_path: Path):
+    outcome = "  column: ConvertedDate\n  converted_if_filled: true\n  open: {values: [x]}\n"
+    match = r"^mapping\.yaml: outcome\.open: needs a column of its own with converted_if_filled"
+    with pytest.raises(ValueError, match=match):
+        load_mapping(outcome_file(tmp_path, outcome))
