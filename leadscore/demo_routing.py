@@ -68,6 +68,9 @@ def route_and_assign(
                 "A won customer assigned (POST /v1/customers/assign)", [assigned.json()]
             )
         )
+        # Why a fallback chose (e.g. the fit gate found no evidence the owner matters).
+        for warning in dict.fromkeys(w for a in [*answers, assigned.json()] for w in a["warnings"]):
+            console.print(f"[yellow]{warning}[/yellow]", soft_wrap=True)
         first = answers[0]
         event = {"event_id": f"demo-won-{first['subject_id']}", "type": "won",
                  "lead_id": first["subject_id"], "occurred_at": pd.Timestamp.now("UTC").isoformat(),

@@ -169,10 +169,12 @@ def route_file(
 ) -> None:
     """Route the newest leads of a data folder to its closers and write the assignments."""
     import mlflow
+    from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
     from models.rep_packaging import load_rep_model, rep_registered_name
     from serving.batch_routing import read_leads_to_route, route_batch
+    from serving.registry import FIT_FALLBACK, FIT_TRAIN_HINT, missing_reason
 
     leads = read_leads_to_route(data, limit)
     reps = read_table(data, "reps")
@@ -182,7 +184,9 @@ def route_file(
         model = load_rep_model(f"models:/{name}@{alias}")
     except MlflowException:
         model = None
-        console.print(f"[yellow]{name}@{alias} is not registered: weighted round-robin[/yellow]")
+        client = MlflowClient(settings.tracking_uri, settings.tracking_uri)
+        why = missing_reason(client, name, alias, FIT_TRAIN_HINT, FIT_FALLBACK)
+        console.print(f"[yellow]{why}[/yellow]", soft_wrap=True)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("routing", total=len(leads))
         result = route_batch(

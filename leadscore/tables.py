@@ -6,6 +6,7 @@ from pathlib import Path
 
 from rich.table import Table
 
+from data.contract import Role
 from data.summary import HistorySummary
 from serving.batch.summary import RescoreSummary
 from serving.batch_routing import BatchRouting
@@ -14,7 +15,7 @@ from training.leakage import ColumnCheck
 from training.pipeline import ChannelReport
 from training.policy_evaluation import RoutingEvaluation
 from training.policy_report import summary_rows
-from training.rep_pipeline import RepReport
+from training.rep_pipeline import CLAIMS, RepReport
 
 
 def summary_table(summary: HistorySummary, folder: Path) -> Table:
@@ -127,19 +128,39 @@ def verdict_notes(reports: list[ChannelReport]) -> list[str]:
 
 
 def rep_verdict_notes(reports: list[RepReport]) -> list[str]:
-    """The rep-fit gate's decision in words, with the gain over the lead-only model."""
+    """The rep-fit gate's decision in words, with the gains over the lead-only model and
+    over the placebo (owners shuffled within territory and segment), and what routing
+    does when the fit is not promoted."""
     notes = []
     for r in reports:
+        rows = f"{r.rows['validation']:,} validation rows"
         if r.intervals is not None and r.intervals.roc_auc_difference is not None:
             low, high = r.intervals.roc_auc_difference
             gain = r.metrics["roc_auc"] - r.baseline["roc_auc"]
             notes.append(
                 f"{r.model_name}: AUC gain over the same model without rep features "
-                f"{gain:+.3f}, 95% CI {low:+.3f} to {high:+.3f}, "
-                f"{r.rows['validation']:,} validation rows."
+                f"{gain:+.3f}, 95% CI {low:+.3f} to {high:+.3f}, {rows}."
+            )
+        if r.placebo and r.placebo_gain is not None:
+            low, high = r.placebo_gain
+            gain = r.metrics["roc_auc"] - r.placebo["roc_auc"]
+            notes.append(
+                f"{r.model_name}: AUC gain over the same model with owners shuffled within "
+                f"territory and segment (placebo AUC {r.placebo['roc_auc']:.3f}) {gain:+.3f}, "
+                f"95% CI {low:+.3f} to {high:+.3f}, {rows}."
             )
         notes.append(f"{r.model_name}: {_gate_words(r.gate.promote, r.gate.reason)}")
+        if not r.gate.promote:
+            notes.append(f"{r.model_name}: {_routing_words(r)}")
     return notes
+
+
+def _routing_words(report: RepReport) -> str:
+    """What routing does with a fit model that was not promoted."""
+    who = f"{CLAIMS[Role(report.role)].role}s"
+    if report.gate.champion_version:
+        return f"routing keeps using champion v{report.gate.champion_version} to choose {who}."
+    return f"{who} are chosen by weighted round-robin, as before, until a fit model is promoted."
 
 
 def _gate_words(promoted: bool, reason: str) -> str:
@@ -162,9 +183,11 @@ def outcome_table(trained: list[str], skipped: list[Skipped], failed: list[Skipp
 
 def rep_fit_table(reports: list[RepReport], alias: str) -> Table:
     table = Table(title="Rep fit on the newest period (model vs the same model without rep "
-                  "features)", title_justify="left")  # fmt: skip
-    for column in ("model", "v", "AUC (95% CI)", "base AUC", "log loss", "ECE", alias):
-        table.add_column(column, justify="right" if column != "model" else "left")
+                  "features, and vs its placebo: owners shuffled within territory and segment)",
+                  title_justify="left")  # fmt: skip
+    for column in ("model", "v", "AUC (95% CI)", "base AUC", "placebo AUC", "log loss", "ECE",
+                   alias, "verdict"):  # fmt: skip
+        table.add_column(column, justify="left" if column in ("model", "verdict") else "right")
     for r in reports:
         m, b = r.metrics, r.baseline
         table.add_row(
@@ -172,11 +195,29 @@ def rep_fit_table(reports: list[RepReport], alias: str) -> Table:
             r.version,
             f"{m['roc_auc']:.3f} ({r.roc_auc_interval[0]:.3f}-{r.roc_auc_interval[1]:.3f})",
             f"{b['roc_auc']:.3f}",
+            f"{r.placebo['roc_auc']:.3f}" if r.placebo else "-",
             f"{m['log_loss']:.4f}",
             f"{m['ece']:.4f}",
             _gate_verdict(r.gate.promote, r.gate.champion_version),
+            rep_verdict(r),
         )
     return table
+
+
+def rep_verdict(report: RepReport) -> str:
+    """The fit gate's finding in a few words: does the owner matter on this history?"""
+    claim = CLAIMS[Role(report.role)]
+    if _beats_both(report):
+        return f"the {claim.role} changes {claim.outcome}"
+    if report.gate.reason.startswith(claim.no_evidence):
+        return claim.no_evidence
+    return "see the gate's reason below"
+
+
+def _beats_both(report: RepReport) -> bool:
+    gain = report.intervals.roc_auc_difference if report.intervals else None
+    placebo = report.placebo_gain
+    return bool(gain and gain[0] > 0 and placebo and placebo[0] > 0)
 
 
 def routing_table(result: BatchRouting) -> Table:
@@ -189,7 +230,10 @@ def routing_table(result: BatchRouting) -> Table:
     by_rep = result.assignments.dropna(subset=["rep_id"]).groupby("rep_id")["fit"]
     for rep_id, load in sorted(result.loads.items()):
         fit = by_rep.mean().get(rep_id)
-        table.add_row(rep_id, str(load), "-" if fit is None else f"{fit:.3f}")
+        table.add_row(rep_id, str(load), "-" if fit is None or fit != fit else f"{fit:.3f}")
+    if result.mean_fit_chosen != result.mean_fit_chosen:  # NaN: no fit model scored closers
+        table.caption = f"weighted round-robin (no closer-fit model); load Gini {result.gini:.3f}"
+        return table
     table.caption = (
         f"P(win) of the chosen closers {result.mean_fit_chosen:.3f} vs "
         f"{result.mean_fit_round_robin:.3f} for a random closer; load Gini {result.gini:.3f}"

@@ -24,7 +24,7 @@ from serving.http_metrics import MetricsMiddleware
 from serving.metrics import Metrics, multiprocess_dir
 from serving.model_store import FitModels, LeadModels, ModelStore
 from serving.openapi import add_lead_schemas
-from serving.registry import FIT_TRAIN_HINT, RegistryLoader
+from serving.registry import FIT_FALLBACK, FIT_TRAIN_HINT, RegistryLoader
 from serving.routes import (
     dashboard,
     health,
@@ -70,6 +70,7 @@ def create_app(config: ServingConfig) -> FastAPI:
                 rep_registered_name,
                 load_rep_model,
                 train_hint=FIT_TRAIN_HINT,
+                fallback=FIT_FALLBACK,
             ),
         ),
         slots=(Role.closer.value, Role.account_manager.value),

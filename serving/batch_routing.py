@@ -107,8 +107,8 @@ def route_batch(
     return BatchRouting(
         assignments=assignments,
         loads=final,
-        mean_fit_chosen=float(np.nanmean(chosen_fit)) if len(decisions) else float("nan"),
-        mean_fit_round_robin=float(np.nanmean(fits)) if fits.size else float("nan"),
+        mean_fit_chosen=_mean_known(np.asarray(chosen_fit, dtype=np.float64)),
+        mean_fit_round_robin=_mean_known(np.asarray(fits, dtype=np.float64)),
         gini=load_balance(list(final.values())).gini,
     )
 
@@ -117,3 +117,10 @@ def read_leads_to_route(data: Path, limit: int | None) -> pd.DataFrame:
     """The newest `limit` leads of a data folder (all if None), in time order."""
     leads = read_table(data, "leads").sort_values("created_at", kind="stable")
     return leads.tail(limit) if limit else leads
+
+
+def _mean_known(values: np.ndarray) -> float:
+    """Mean of the known fits; NaN, without a warning, when there are none (no fit model:
+    weighted round-robin chose)."""
+    known = values[~np.isnan(values)]
+    return float(known.mean()) if known.size else float("nan")

@@ -21,13 +21,44 @@ from serving.model_store import LoadedModel, M, MissingModel
 logger = logging.getLogger(__name__)
 
 TRAIN_HINT = "train and register one with `leadscore train --data DIR`"
+FIT_FALLBACK = "routing falls back to weighted round-robin"
 FIT_TRAIN_HINT = (
-    "train and register one with `leadscore train --data DIR --models rep-fit`; "
-    "until then routing falls back to weighted round-robin"
+    f"train and register one with `leadscore train --data DIR --models rep-fit`; "
+    f"until then {FIT_FALLBACK}"
 )
 
 # What the registry answers when the model or the alias does not exist.
 _NOT_FOUND = {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"}
+
+
+def newest_rejection(client: MlflowClient, name: str) -> str | None:
+    """'the newest version, v3, was not promoted: <the gate's reason>', or None when the
+    newest version was promoted (or there is none, or the registry cannot say)."""
+    try:
+        versions = client.search_model_versions(f"name = '{name}'")
+    except MlflowException:
+        return None
+    if not versions:
+        return None
+    newest = max(versions, key=lambda v: int(v.version))
+    tags = newest.tags or {}
+    if tags.get("gate") != "rejected":
+        return None
+    reason = tags.get("gate_reason") or "no reason recorded"
+    return f"the newest version, v{newest.version}, was not promoted: {reason}"
+
+
+def missing_reason(
+    client: MlflowClient, name: str, alias: str, train_hint: str, fallback: str = ""
+) -> str:
+    """Why no model serves under `alias`: the gate's own reason when training ran and the
+    gate said no (retraining on the same history would not change that), else how to
+    train one; with the `fallback` that serves instead."""
+    missing = f"no version of {name} carries the alias '{alias}'"
+    rejected = newest_rejection(client, name)
+    if rejected is None:
+        return f"{missing}; {train_hint}"
+    return f"{missing}: {rejected}" + (f"; {fallback}" if fallback else "")
 
 
 class RegistryLoader(Generic[M]):
@@ -40,6 +71,7 @@ class RegistryLoader(Generic[M]):
         name_of: Callable[[str], str],
         load: Callable[[str], M],
         train_hint: str = TRAIN_HINT,
+        fallback: str = "",
     ) -> None:
         self.tracking_uri = tracking_uri
         self.alias = alias
@@ -49,6 +81,7 @@ class RegistryLoader(Generic[M]):
         self._name_of = name_of
         self._load = load
         self._train_hint = train_hint
+        self._fallback = fallback
 
     def __call__(self, channel: str) -> LoadedModel[M] | MissingModel:
         name = self._name_of(channel)
@@ -60,8 +93,9 @@ class RegistryLoader(Generic[M]):
                     slot=channel,
                     name=name,
                     alias=self.alias,
-                    reason=f"no version of {name} carries the alias '{self.alias}'; "
-                    + self._train_hint,
+                    reason=missing_reason(
+                        self.client, name, self.alias, self._train_hint, self._fallback
+                    ),
                 )
             return self._failed(channel, name, f"the registry did not answer for {name}", exc)
         try:

@@ -10,7 +10,7 @@ decision on the run and on the registered version.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import mlflow
@@ -134,13 +134,7 @@ def register_and_gate(
         client, name, policy.alias, champion_scorer, y, candidate, created_at, seed
     )
     if gain_columns is not None and might_jump(evidence.candidate, champion):
-        evidence = Evidence(
-            evidence.candidate,
-            evidence.interval,
-            evidence.baseline,
-            evidence.baseline_gain,
-            gain_columns(),
-        )
+        evidence = replace(evidence, gain_columns=gain_columns())
     gate = apply_gate(
         client,
         name,

@@ -7,7 +7,10 @@ never on point estimates:
    above 0.5;
 2. it is not significantly worse than its baseline on the same rows (the
    paired interval of the gain does not lie below 0); a model kind with a
-   fallback (the rep fits: round-robin) must beat its baseline outright;
+   fallback (the rep fits: round-robin) must beat its baseline outright, and,
+   when a placebo is given (the rep fits: owners shuffled within territory and
+   segment, `training.placebo`), beat that too: the paired interval of the gain
+   over it wholly above 0;
 3. a jump suspicious of leakage (AUC above 0.95, or more than +0.05 over the
    champion) is not promoted unless the user accepts it, and the decision names
    the columns carrying the gain;
@@ -73,6 +76,26 @@ class Evidence:
     """Paired interval of candidate minus baseline."""
     gain_columns: tuple[str, ...] = ()
     """The fields carrying most of the candidate's ranking, for a suspicious jump."""
+    placebo: float | None = None
+    """The same model trained with owners shuffled within territory and segment."""
+    placebo_gain: tuple[float, float] | None = None
+    """Paired interval of candidate minus placebo; checked (must exclude 0) when given."""
+    claim: OwnerClaim | None = None
+    """What the rep features claim, for reasons in the user's words."""
+
+
+@dataclass(frozen=True)
+class OwnerClaim:
+    """What a rep-fit model claims: that the owner (`role`) changes `outcome`."""
+
+    role: str
+    """closer, account manager"""
+    outcome: str
+    """the win rate, retention"""
+
+    @property
+    def no_evidence(self) -> str:
+        return f"no evidence that the {self.role} changes {self.outcome} on this history"
 
 
 @dataclass(frozen=True)
@@ -126,6 +149,12 @@ def decide(
 
     figure = f"{metric} {value:.3f} (95% CI {low:.3f}-{high:.3f})"
     if low <= CHANCE:
+        if evidence.claim is not None:
+            return verdict(
+                False,
+                f"{evidence.claim.no_evidence}: the model with real {evidence.claim.role}s "
+                f"ranks no better than chance ({figure} reaches down to 0.5)",
+            )
         return verdict(
             False,
             f"no evidence that it ranks better than chance: {figure} reaches down to 0.5",
@@ -134,6 +163,8 @@ def decide(
     if evidence.baseline_gain is not None and evidence.baseline is not None:
         gain_low, gain_high = evidence.baseline_gain
         gain = f"gain {value - evidence.baseline:+.3f}, {_interval(evidence.baseline_gain)}"
+        if evidence.claim is not None and baseline_rule == "must_beat" and gain_low <= 0:
+            return verdict(False, _no_owner_effect(evidence, evidence.claim, metric, gain))
         if gain_high < 0:
             return verdict(
                 False, f"its baseline ranks significantly better ({evidence.baseline:.3f}; {gain})"
@@ -144,7 +175,13 @@ def decide(
                 f"no evidence that it beats its baseline ({evidence.baseline:.3f}; {gain}); "
                 "the fallback serves instead",
             )
-        checks.append(f"not worse than its baseline ({gain})")
+        beats = "beats" if gain_low > 0 else "not worse than"
+        checks.append(f"{beats} its baseline ({evidence.baseline:.3f}; {gain})")
+    if evidence.placebo_gain is not None and evidence.placebo is not None:
+        placebo_failure = _placebo_failure(evidence, metric)
+        if placebo_failure:
+            return verdict(False, placebo_failure)
+        checks.append(f"beats {_placebo_words(evidence)}")
     jump = _jump(value, champion)
     if jump and not accept_jump:
         carried = ", ".join(evidence.gain_columns) or "unknown columns"
@@ -182,6 +219,47 @@ def decide(
         True,
         f"ties champion v{champion.version} ({champion.value:.3f}; gain {gain}){where}; "
         "promoted, as it has learnt from the newest history",
+    )
+
+
+def _placebo_words(evidence: Evidence) -> str:
+    """'the same model with closers shuffled within territory and segment (0.609; gain ...)'."""
+    assert evidence.placebo is not None and evidence.placebo_gain is not None
+    owners = f"{evidence.claim.role}s" if evidence.claim else "owners"
+    gain = evidence.candidate - evidence.placebo
+    return (
+        f"the same model with {owners} shuffled within territory and segment "
+        f"({evidence.placebo:.3f}; gain {gain:+.3f}, {_interval(evidence.placebo_gain)})"
+    )
+
+
+def _label(metric: str) -> str:
+    return "AUC" if metric == "roc_auc" else metric
+
+
+def _no_owner_effect(evidence: Evidence, claim: OwnerClaim, metric: str, gain: str) -> str:
+    """A fit model that does not beat the same model without rep features, in the claim's
+    words, with the placebo beside it when there is one (the run reports both)."""
+    value = f"{_label(metric)} {evidence.candidate:.3f}"
+    head = f"{claim.no_evidence}: the model with real {claim.role}s ({value})"
+    without = f"the same model without {claim.role} features ({evidence.baseline:.3f}; {gain})"
+    if evidence.placebo is None or evidence.placebo_gain is None:
+        return f"{head} does not beat {without}"
+    if evidence.placebo_gain[0] > 0:
+        return f"{head} does not beat {without}, though it beats {_placebo_words(evidence)}"
+    return f"{head} beats neither {without} nor {_placebo_words(evidence)}"
+
+
+def _placebo_failure(evidence: Evidence, metric: str) -> str:
+    """Why the candidate does not beat its placebo, or '' when it does."""
+    assert evidence.placebo_gain is not None
+    if evidence.placebo_gain[0] > 0:
+        return ""
+    claim = evidence.claim.no_evidence if evidence.claim else "no evidence that the owner matters"
+    owners = f"{evidence.claim.role}s" if evidence.claim else "owners"
+    return (
+        f"{claim}: the model with real {owners} ({_label(metric)} {evidence.candidate:.3f}) "
+        f"does not beat {_placebo_words(evidence)}"
     )
 
 

@@ -14,14 +14,14 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from features.columns import take
+from features.columns import Columns, take
 from features.rep_features import RepFeatureSpec
 from models.rep_fit import RepFitModel, RepScores
 from models.scale import PlattCalibration
 from training.lead_score import (
     DEFAULT_LGBM_PARAMS,
     NotEnoughDataError,
-    Split,
+    TimeSplit,
     TrainingConfig,
     time_split,
 )
@@ -54,16 +54,26 @@ def rep_training_config(**changes: Any) -> TrainingConfig:
 class FittedRep:
     model: RepFitModel
     baseline: RepFitModel
-    split: Split
+    split: TimeSplit
     data: RepData
     best_iteration: int
     baseline_iteration: int
+    placebo: RepFitModel | None = None
+    """The same model trained with owners shuffled within territory and segment
+    (`training.placebo`); None until fitted."""
 
     def validation_scores(self) -> tuple[RepScores, RepScores]:
         """(model, baseline) scores of the validation rows, through the serving path."""
         rows = self.split.validation
         leads, reps = take(self.data.columns, rows), self.data.rep_ids[rows]
         return self.model.score_pairs(leads, reps), self.baseline.score_pairs(leads, reps)
+
+    def placebo_scores(self) -> RepScores | None:
+        """The placebo's scores of the same validation rows, with their real owners."""
+        if self.placebo is None:
+            return None
+        rows = self.split.validation
+        return self.placebo.score_pairs(take(self.data.columns, rows), self.data.rep_ids[rows])
 
 
 def _check_enough(y: np.ndarray, part: str, role: str, minimum: int) -> None:
@@ -86,12 +96,25 @@ def check_rep_data(data: RepData, config: TrainingConfig) -> None:
         _check_enough(data.y[getattr(split, part)], part, role, config.min_positives)
 
 
-def fit_rep(data: RepData, spec: RepFeatureSpec, config: TrainingConfig) -> FittedRep:
-    """Fit the rep-fit model (point-in-time rates), its calibration, the baseline and,
-    for account managers, the expansion regressor."""
-    split = time_split(pd.Series(data.at), config)
-    for part in ("train", "calibration", "validation"):
-        _check_enough(data.y[getattr(split, part)], part, data.role.value, config.min_positives)
+@dataclass
+class _RepClassifier:
+    """One rep-fit classifier and what its siblings (baseline, expansion) reuse."""
+
+    model: RepFitModel
+    iterations: int
+    spec: RepFeatureSpec
+    matrix: np.ndarray
+    pairs: Columns
+    rows: np.ndarray
+    train: np.ndarray
+    calib: np.ndarray
+
+
+def _fit_classifier(
+    data: RepData, spec: RepFeatureSpec, config: TrainingConfig, split: TimeSplit
+) -> _RepClassifier:
+    """Fit the spec (vocabularies, rates as of the validation start) and the calibrated
+    classifier on the rows before the validation period."""
     history = data.outcomes(spec)
     fitted_spec = spec.fit(
         take(history.columns, split.train),
@@ -105,12 +128,32 @@ def fit_rep(data: RepData, spec: RepFeatureSpec, config: TrainingConfig) -> Fitt
     train, calib = np.arange(len(split.train)), np.arange(len(split.train), len(rows))
     matrix = fitted_spec.transform_point_in_time(fit_pairs, data.at[rows], history)
     model, iterations = _classifier(fitted_spec, matrix, data.y[rows], train, calib, config)
-    base_spec = fitted_spec.lead_only()
+    return _RepClassifier(model, iterations, fitted_spec, matrix, fit_pairs, rows, train, calib)
+
+
+def fit_rep_model(
+    data: RepData, spec: RepFeatureSpec, config: TrainingConfig, split: TimeSplit
+) -> RepFitModel:
+    """Only the rep-fit classifier on a given split: what a placebo needs (no baseline,
+    no expansion)."""
+    return _fit_classifier(data, spec, config, split).model
+
+
+def fit_rep(data: RepData, spec: RepFeatureSpec, config: TrainingConfig) -> FittedRep:
+    """Fit the rep-fit model (point-in-time rates), its calibration, the baseline and,
+    for account managers, the expansion regressor."""
+    split = time_split(pd.Series(data.at), config)
+    for part in ("train", "calibration", "validation"):
+        _check_enough(data.y[getattr(split, part)], part, data.role.value, config.min_positives)
+    fitted = _fit_classifier(data, spec, config, split)
+    model, iterations, rows = fitted.model, fitted.iterations, fitted.rows
+    train, calib = fitted.train, fitted.calib
+    base_spec = fitted.spec.lead_only()
     baseline, base_iterations = _classifier(
-        base_spec, base_spec.transform(fit_pairs), data.y[rows], train, calib, config
+        base_spec, base_spec.transform(fitted.pairs), data.y[rows], train, calib, config
     )
     if data.expansion is not None:
-        model.expansion = _expansion(fitted_spec, matrix, data, rows, train, calib, config)
+        model.expansion = _expansion(fitted.spec, fitted.matrix, data, rows, train, calib, config)
     model.metadata = {
         "role": data.role.value,
         "validation_start": str(split.validation_start),

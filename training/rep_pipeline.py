@@ -7,7 +7,7 @@ twin is `training.pipeline`, and both share the champion gate.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +18,19 @@ from data.contract import Role
 from data.tables import MissingTableError, read_table
 from features.rep_features import RepFeatureSpec, account_manager_spec, closer_spec
 from models.rep_packaging import load_rep_model, log_rep_model, rep_registered_name
-from training.flow import GatePolicy, Judged, Skipped, judge, log_judged, register_and_gate
-from training.gate import GateDecision
+from training.flow import (
+    BASELINE,
+    GatePolicy,
+    Judged,
+    Skipped,
+    judge,
+    log_judged,
+    register_and_gate,
+)
+from training.gate import GATE_METRIC, Evidence, GateDecision, OwnerClaim
 from training.lead_score import NotEnoughDataError, TrainingConfig
 from training.metrics import Intervals
+from training.placebo import STRATA, with_placebo
 from training.policy_evaluation import RoutingEvaluation, load_truth, simulate_routing
 from training.policy_replay import ReplaySettings, replay_roster
 from training.policy_report import log_policy_evaluation, log_policy_evaluation_skipped
@@ -29,6 +38,12 @@ from training.rep_data import RepData, account_manager_data, closer_data
 from training.rep_fit import FittedRep, check_rep_data, fit_rep, rep_training_config
 from training.run_logging import log_validation
 from training.tracking import TrackingTarget, use_tracking
+
+CLAIMS = {
+    Role.closer: OwnerClaim("closer", "the win rate"),
+    Role.account_manager: OwnerClaim("account manager", "retention"),
+}
+"""What each fit model claims, in the words its gate reasons use."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +61,10 @@ class RepReport:
     gate: GateDecision
     rows: dict[str, int]
     intervals: Intervals | None = None
+    placebo: dict[str, float] = field(default_factory=dict)
+    """Metrics of the same model trained with owners shuffled within territory and segment."""
+    placebo_gain: tuple[float, float] | None = None
+    """Paired 95% interval of the model's ROC AUC minus the placebo's."""
     policy_evaluation: RoutingEvaluation | None = None
     """Closers only, and only where the generator's truth exists (`training.policy_evaluation`)."""
 
@@ -90,7 +109,8 @@ def train_rep_fits(
             continue
         say(f"{role.value}: fitting on {len(data.y):,} decided {role.value} assignments")
         with mlflow.start_run(run_name=rep_registered_name(role)) as run:
-            fitted = fit_rep(data, spec, config)
+            say(f"{role.value}: fitting the model, its lead-only baseline and its placebo")
+            fitted = with_placebo(fit_rep(data, spec, config), spec, config)
             report = _log_and_register(client, fitted, config, alias, run.info.run_id, say)
             if role is Role.closer:
                 report = replace(
@@ -172,13 +192,18 @@ def _log_and_register(
     name = rep_registered_name(data.role)
     y_val = data.y[split.validation]
     scores, base_scores = fitted.validation_scores()
-    judged = judge(y_val, scores.probability, base_scores.probability, seed=config.seed)
+    placebo_scores = fitted.placebo_scores()
+    judged, placebo, evidence = judge_fit(fitted, config.seed)
     validation_rows = data.rows.iloc[split.validation].reset_index(drop=True)
     metrics = judged.metrics | policy_values(model.fit(validation_rows))
     expansion = expansion_metrics(fitted, scores.expansion_if_retained)
     rows = {part: len(getattr(split, part)) for part in ("train", "calibration", "validation")}
     predictions = {"lightgbm": scores.probability, "lead_only": base_scores.probability}
+    if placebo_scores is not None:
+        predictions["placebo"] = placebo_scores.probability
     _log_run(fitted, config, metrics, judged, expansion, rows, y_val, predictions)
+    if placebo is not None:
+        _log_placebo(placebo)
     say(f"{data.role.value}: logging and registering {name}")
     info = log_rep_model(model, validation_rows, registered_model_name=name)
     version = str(info.registered_model_version)
@@ -190,7 +215,7 @@ def _log_and_register(
         client,
         name,
         version,
-        judged.evidence("lightgbm"),
+        evidence,
         y_val,
         scores.probability,
         champion_probability,
@@ -212,7 +237,46 @@ def _log_and_register(
         gate=gate,
         rows=rows,
         intervals=judged.intervals,
+        placebo={} if placebo is None else placebo.baseline,
+        placebo_gain=None if placebo is None else placebo.intervals.roc_auc_difference,
     )
+
+
+def judge_fit(fitted: FittedRep, seed: int) -> tuple[Judged, Judged | None, Evidence]:
+    """The model against its lead-only baseline and against its placebo (None if not
+    fitted) on the validation rows, and the gate's evidence from both.
+
+    The placebo's figures are the second `Judged`'s `baseline`. Same seed and rows, so
+    both gains come from the same bootstrap resamples, pair for pair.
+    """
+    y_val = fitted.data.y[fitted.split.validation]
+    scores, base_scores = fitted.validation_scores()
+    judged = judge(y_val, scores.probability, base_scores.probability, seed=seed)
+    evidence = replace(judged.evidence("lightgbm"), claim=CLAIMS[fitted.data.role])
+    placebo_scores = fitted.placebo_scores()
+    if placebo_scores is None:
+        return judged, None, evidence
+    placebo = judge(y_val, scores.probability, placebo_scores.probability, seed=seed)
+    evidence = replace(
+        evidence,
+        placebo=placebo.baseline[GATE_METRIC],
+        placebo_gain=placebo.intervals.roc_auc_difference,
+    )
+    return judged, placebo, evidence
+
+
+def _log_placebo(placebo: Judged) -> None:
+    """placebo_val_* metrics, their intervals, and the paired interval of the gain over it."""
+    mlflow.log_metrics({f"placebo_val_{k}": v for k, v in placebo.baseline.items()})
+    for metric, (low, high) in placebo.intervals.by_model[BASELINE].items():
+        mlflow.log_metrics(
+            {f"placebo_val_{metric}_ci_low": low, f"placebo_val_{metric}_ci_high": high}
+        )
+    if placebo.intervals.roc_auc_difference is not None:
+        low, high = placebo.intervals.roc_auc_difference
+        mlflow.log_metrics(
+            {"val_roc_auc_placebo_gain_ci_low": low, "val_roc_auc_placebo_gain_ci_high": high}
+        )
 
 
 def _log_run(
@@ -241,6 +305,9 @@ def _log_run(
             **{f"lgbm_{key}": value for key, value in config.lgbm_params.items()},
             "calibration": "platt",
             "baseline": "same model without rep, match and rate features",
+            "placebo": f"same model, owners shuffled within {STRATA} (seed {config.seed})"
+            if fitted.placebo is not None
+            else "none",
             "expansion_model": fitted.model.expansion is not None,
         }
     )

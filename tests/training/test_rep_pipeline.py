@@ -75,6 +75,10 @@ def test_the_run_holds_model_and_baseline_metrics_and_the_plots(
             assert f"val_{metric}" in run.data.metrics
             assert f"baseline_val_{metric}" in run.data.metrics
         assert run.data.metrics["val_policy_best_rep"] > run.data.metrics["val_policy_round_robin"]
+        # promoted: the gain over the placebo (owners shuffled within territory and segment)
+        assert run.data.metrics["val_roc_auc_placebo_gain_ci_low"] > 0
+        assert run.data.metrics["val_roc_auc"] > run.data.metrics["placebo_val_roc_auc"]
+        assert report.gate.checks[2].startswith("beats the same model with ")
         assert run.data.params["role"] == report.role
         plots = {a.path for a in client.list_artifacts(report.run_id, "plots")}
         assert "plots/feature_importance.png" in plots and "plots/calibration.png" in plots
