@@ -237,7 +237,7 @@ def train(
         Path | None,
         typer.Option(
             help="Folder with leads.parquet and opportunities.parquet (generated), or "
-            "leads.parquet and outcomes.parquet (`leadscore import`); "
+            "the tables `leadscore import` wrote (leads, deals, accounts, users); "
             "default: data/ in LEADSCORE_HOME."
         ),
     ] = None,
