@@ -73,6 +73,7 @@ def closer_inputs(folder: Path) -> CloserInputs:
         return CloserInputs(leads, opportunities, int(closed.sum()), 0)
     has_leads = table_path(folder, "leads").exists()
     leads = read_table(folder, "leads") if has_leads else pd.DataFrame(columns=columns(Lead))
+    opportunities = _relinked(folder, opportunities, leads)
     unlinked = ~opportunities["lead_id"].isin(leads["lead_id"])
     built = _rows_from_accounts(folder, opportunities[unlinked], pd.read_parquet(links_path))
     if not built.empty:
@@ -80,6 +81,20 @@ def closer_inputs(folder: Path) -> CloserInputs:
     return CloserInputs(
         leads, opportunities, int((closed & ~unlinked).sum()), int((closed & unlinked).sum())
     )
+
+
+def _relinked(folder: Path, opportunities: pd.DataFrame, leads: pd.DataFrame) -> pd.DataFrame:
+    """Deals imported before their leads: link them now through the leads export's
+    converted-opportunity column (lead_links.parquet), so the import order does not matter."""
+    path = table_path(folder, "lead_links")
+    if not path.exists():
+        return opportunities
+    links = pd.read_parquet(path).drop_duplicates("opportunity_id").set_index("opportunity_id")
+    found = opportunities["opportunity_id"].map(links["lead_id"])
+    relink = ~opportunities["lead_id"].isin(leads["lead_id"]) & found.isin(leads["lead_id"])
+    if not relink.any():
+        return opportunities
+    return opportunities.assign(lead_id=opportunities["lead_id"].where(~relink, found))
 
 
 def _stacked(first: pd.DataFrame, second: pd.DataFrame) -> pd.DataFrame:

@@ -237,6 +237,9 @@ def import_export(
     if (link := _deal_link(frame, leads, mapping, report)) is not None:
         tables["lead_links"] = link
     _write_all(tables, out)
+    if "lead_links" not in tables:
+        # Links of an earlier leads import would point deals at leads no longer there.
+        (out / "lead_links.parquet").unlink(missing_ok=True)
     return report
 
 

@@ -107,9 +107,6 @@ class _Rows:
         self.out = pd.DataFrame(index=used.index)
         self.reasons = pd.Series("", index=used.index)
 
-    def has(self, name: str) -> bool:
-        return name in self.mapping.columns
-
     def take(self, name: str, cleaned: Cleaned) -> pd.Series:
         column = self.mapping.columns.get(name, "(derived)")
         self.out[name] = cleaned.values
@@ -147,9 +144,13 @@ def _read(
     dropped = [c for c in late if c in mapping.used_columns() and c not in outcome_columns]
     if outcome := mapping.outcome:
         dropped = [c for c in dropped if c != outcome.column]
-    if any(f in REQUIRED[mapping.table] for f, c in mapping.columns.items() if c in dropped):
+    needed = [
+        f for f, c in mapping.columns.items() if c in dropped and f in REQUIRED[mapping.table]
+    ]
+    if needed:
         raise ValueError(
-            f"{mapping.where('post_contact')}: an id or creation date cannot be post-contact"
+            f"{mapping.where('post_contact')}: {', '.join(needed)} cannot be post-contact "
+            f"(a {mapping.table} import needs it); take its column out of post_contact"
         )
     for column in late:
         if column in dropped:
@@ -385,8 +386,9 @@ def _note_links(
     )
     if leads is None:
         report.warnings.append(
-            f"no leads imported into {out} yet: import the leads first (their converted-"
-            "opportunity column links deals to them), or every deal is learnt from its account"
+            f"no leads imported into {out} yet: deals link to leads imported later through "
+            "the leads' converted-opportunity column, at training; without leads every deal "
+            "is learnt from its account"
         )
     if "account_id" not in deals or deals["account_id"].isna().all():
         report.warnings.append(

@@ -323,3 +323,16 @@ def test_the_cli_imports_each_table_and_reports_errors_without_a_traceback(
     )  # fmt: skip
     assert result.exit_code == 1
     assert "unknown table 'contacts'" in result.output
+
+
+def test_deals_imported_before_their_leads_are_linked_at_training(tmp_path: Path) -> None:
+    out = tmp_path / "import"
+    deals = load_record_mapping("salesforce", "deals")
+    report = import_deals(write(tmp_path, "deals.csv", DEALS), deals, out)
+    assert any("no leads imported" in w for w in report.warnings)
+    assert closer_inputs(out).linked == 0
+    import_export(write(tmp_path, "leads.csv", LEADS), load_mapping("salesforce"), out)
+    inputs = closer_inputs(out)
+    assert (inputs.linked, inputs.built) == (1, 2)
+    won = inputs.opportunities.set_index("opportunity_id").loc["006A", "lead_id"]
+    assert won == "00Q1"
