@@ -34,6 +34,7 @@ import pandas as pd
 import yaml
 
 from data.crm_fields import DATE_ONLY, DECIDED, dates, honest_fields, typed_in_fields
+from data.crm_records import salesforce_opportunity_ids
 from data.importing.mapping import PRESETS
 from data.labels import MATURITY_DAYS, export_time
 from data.tables import read_table
@@ -58,7 +59,7 @@ NAMES: dict[Style, dict[str, str]] = {
         "activity_date": "LastActivityDate", "won_date": "ConvertedDate",
         "plan": "Signup_Plan__c", "origin": "Lead_Origin__c", "time_on_site": "Time_On_Site__c",
         "tags": "Tags__c", "quality": "Lead_Quality__c", "last_activity": "Last_Activity__c",
-        "decided_on": "Closed_On__c",
+        "decided_on": "Closed_On__c", "converted_opportunity": "ConvertedOpportunityId",
     },
     "hubspot": {
         "lead_id": "Record ID", "first": "First Name", "last": "Last Name", "email": "Email",
@@ -163,6 +164,12 @@ def crm_frame(
     closed = leads["lead_id"].map(
         opportunities.dropna(subset=["closed_at"]).groupby("lead_id")["closed_at"].max()
     )
+    # The deal a lead became, as Salesforce's lead export links it (the newest one).
+    opportunity_of = (
+        opportunities.sort_values("opened_at")
+        .drop_duplicates("lead_id", keep="last")
+        .set_index("lead_id")["opportunity_id"]
+    )
     with_opp = np.isin(states, ("won", "lost", "open_opportunity"))
     decided = np.isin(states, DECIDED)
     worked_at = created + pd.to_timedelta(rng.exponential(WORK_LAG_DAYS, n), unit="D")
@@ -206,6 +213,9 @@ def crm_frame(
         "activities": np.where(worked, activities, 0),
         "activity_date": dates(worked_at.where(worked & (worked_at <= as_of)), DATE_ONLY),
         "won_date": dates(closed.where(states == "won"), DATE_ONLY),
+        "converted_opportunity": leads["lead_id"]
+        .map(salesforce_opportunity_ids(opportunity_of).set_axis(opportunity_of.index))
+        .fillna(""),
         **honest_fields(leads, states, rng),
     }
     if "leaks" in plant:

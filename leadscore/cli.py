@@ -17,11 +17,15 @@ import typer
 from rich.markup import escape
 
 from data.crm_export import PLANTS, write_crm_export
+from data.crm_records import write_crm_records
 from data.generator import GeneratorConfig
+from data.importing.fit_tables import is_fit_import
 from data.importing.importer import NothingImportedError, import_export
 from data.importing.mapping import load_mapping
+from data.importing.record_mapping import load_record_mapping, table_of
+from data.importing.records import WRITES, import_accounts, import_deals, import_users
 from data.importing.report import report_table
-from data.tables import MissingTableError
+from data.tables import MissingTableError, table_path
 from leadscore.console import make_console
 from leadscore.jobs import (
     generate_history,
@@ -38,7 +42,6 @@ from serving.batch.errors import RescoreError
 from serving.batch.job import Engine, RescoreOptions
 from serving.batch.scoring import REASONS
 from training.flow import Skipped
-from training.labelled import is_import
 from training.lead_score import NotEnoughDataError, TrainingConfig
 
 MIN_LEADS = 100
@@ -81,7 +84,8 @@ def generate(
         list[ExportOption] | None,
         typer.Option(
             help="Also write the inbound leads as this CRM exports them, OUT/export-STYLE.csv "
-            "with its mapping OUT/export-STYLE.yaml (repeatable)."
+            "with its mapping OUT/export-STYLE.yaml, and its deals, accounts and users "
+            "(OUT/export-STYLE-TABLE.csv and .yaml) (repeatable)."
         ),
     ] = None,
     plant: Annotated[
@@ -136,6 +140,9 @@ def generate(
             folder, folder / f"export-{style.value}.csv", style.value, plants, seed
         )
         console.print(f"wrote {written.csv} and its mapping {written.mapping}")
+        records = write_crm_records(folder, folder, style.value, seed)
+        for table, csv in records.csv.items():
+            console.print(f"wrote {csv} ({table}) and its mapping {records.mapping[table]}")
 
 
 class ChannelOption(StrEnum):
@@ -147,6 +154,17 @@ class ModelsOption(StrEnum):
     all = "all"
     lead_score = "lead-score"
     rep_fit = "rep-fit"
+    closer_fit = "closer-fit"
+    account_manager_fit = "account-manager-fit"
+
+
+FIT_ROLES: dict[ModelsOption, tuple[str, ...]] = {
+    ModelsOption.all: ("closer", "account_manager"),
+    ModelsOption.rep_fit: ("closer", "account_manager"),
+    ModelsOption.closer_fit: ("closer",),
+    ModelsOption.account_manager_fit: ("account_manager",),
+}
+"""The rep-fit roles each --models value trains."""
 
 
 class TargetOption(StrEnum):
@@ -158,21 +176,57 @@ class TargetOption(StrEnum):
 def import_(
     input: Annotated[Path, typer.Option(help="The CRM export, a CSV file.")],
     mapping: Annotated[
-        str, typer.Option(help="Mapping YAML file, or a preset: salesforce, hubspot.")
+        str,
+        typer.Option(
+            help="Mapping YAML file, or a preset: salesforce, hubspot (the table's preset, "
+            "e.g. salesforce-opportunities for --table deals)."
+        ),
     ],
-    out: Annotated[Path, typer.Option(help="Folder for leads.parquet and outcomes.parquet.")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Import folder: leads.parquet and outcomes.parquet (leads), "
+            "opportunities.parquet (deals), customers.parquet (accounts), reps.parquet (users)."
+        ),
+    ],
+    table: Annotated[
+        str,
+        typer.Option(
+            help="What the export holds: leads, deals (opportunities), accounts (companies) "
+            "or users (owners). Import leads, deals, accounts, users in that order: each "
+            "links to the ones before."
+        ),
+    ] = "leads",
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            help="Accounts: the date retention is judged at; default the newest deal or "
+            "churn date of the exports."
+        ),
+    ] = None,
 ) -> None:
     """Import a real CRM export with a field mapping, and print the validation report."""
     console = make_console()
     try:
-        report = import_export(input, load_mapping(mapping), out)
+        if table.strip().lower() == "leads":
+            report = import_export(input, load_mapping(mapping), out)
+            written = ["leads.parquet", "outcomes.parquet"]
+        else:
+            kind = table_of(table)
+            importer = {"deals": import_deals, "accounts": import_accounts, "users": import_users}
+            loaded = load_record_mapping(mapping, kind)
+            if kind == "accounts":
+                report = import_accounts(input, loaded, out, as_of)
+            else:
+                report = importer[kind](input, loaded, out)
+            written = [f"{WRITES[kind]}.parquet"]
     except (OSError, ValueError) as error:
         if isinstance(error, NothingImportedError):
             console.print(report_table(error.report))
         console.print(f"[red]error:[/red] {escape(str(error))}", soft_wrap=True)
         raise typer.Exit(1) from error
     console.print(report_table(report))
-    console.print(f"wrote {out / 'leads.parquet'} and {out / 'outcomes.parquet'}")
+    console.print(f"wrote {' and '.join(str(out / name) for name in written)}")
     if report.warnings:
         console.print(f"[bold yellow]{len(report.warnings)} warning(s) above[/bold yellow]")
 
@@ -183,7 +237,7 @@ def train(
         Path | None,
         typer.Option(
             help="Folder with leads.parquet and opportunities.parquet (generated), or "
-            "leads.parquet and outcomes.parquet (`leadscore import`); "
+            "the tables `leadscore import` wrote (leads, deals, accounts, users); "
             "default: data/ in LEADSCORE_HOME."
         ),
     ] = None,
@@ -200,7 +254,9 @@ def train(
     seed: Annotated[int, typer.Option(help="Random seed of the boosting.")] = 7,
     models: Annotated[
         ModelsOption,
-        typer.Option(help="all four, only the lead scores, or only closer/account-manager fit."),
+        typer.Option(
+            help="all four, only the lead scores, both fit models (rep-fit), or one of them."
+        ),
     ] = ModelsOption.all,
     min_outcomes: Annotated[
         int,
@@ -254,13 +310,14 @@ def train(
     skipped: list[Skipped] = []
     failed: list[Skipped] = []
     trained: list[str] = []
-    if models is ModelsOption.all and is_import(folder):
-        models = ModelsOption.lead_score
+    lead_scores = models in (ModelsOption.all, ModelsOption.lead_score)
+    if lead_scores and is_fit_import(folder) and not table_path(folder, "leads").exists():
+        lead_scores = False
         skipped += [
-            Skipped(name, "an import of leads has no deals, customers or roster to learn from")
-            for name in ("closer-fit", "account-manager-fit")
+            Skipped(f"lead-score-{c}", f"no leads imported into {folder} (leads.parquet)")
+            for c in channels
         ]
-    if models is not ModelsOption.rep_fit:
+    if lead_scores:
         config = TrainingConfig(
             target=target.value,
             seed=seed,
@@ -279,7 +336,10 @@ def train(
             failed.append(Skipped("lead scores", _error_text(error), "failed"))
     if models is not ModelsOption.lead_score:
         try:
-            fits = train_fit_models(console, settings, folder, alias=alias, skipped=skipped)
+            fits = train_fit_models(
+                console, settings, folder, FIT_ROLES[models], alias=alias, skipped=skipped,
+                min_outcomes=min_outcomes,
+            )  # fmt: skip
             trained += [r.model_name for r in fits]
         except Exception as error:
             failed.append(Skipped("rep fits", _error_text(error), "failed"))

@@ -46,6 +46,7 @@ from serving.batch.summary import RescoreSummary
 from training.flow import Skipped
 from training.lead_score import TrainingConfig
 from training.pipeline import ChannelReport, train_lead_scores
+from training.rep_fit import rep_training_config
 from training.rep_pipeline import RepReport, train_rep_fits
 from training.tracking import TrackingTarget
 
@@ -139,14 +140,18 @@ def train_fit_models(
     alias: str = "champion",
     *,
     skipped: list[Skipped] | None = None,
+    min_outcomes: int | None = None,
 ) -> list[RepReport]:
     """Train and register closer-fit and account-manager-fit; a role without its table or
-    enough data goes to `skipped` when given; errors propagate."""
+    enough data goes to `skipped` when given; errors propagate. `min_outcomes` overrides
+    the positives and negatives needed in each period."""
+    changes = {} if min_outcomes is None else {"min_positives": min_outcomes}
     started = time.perf_counter()
     with console.status("Training the rep-fit models ..."):
         reports = train_rep_fits(
             folder,
             tracking_target(settings),
+            rep_training_config(**changes),
             roles=roles,
             alias=alias,
             say=lambda message: console.log(message),

@@ -230,6 +230,9 @@ def _timestamp(tick: np.int64) -> pd.Timestamp:
 def time_split(created_at: pd.Series, config: TrainingConfig) -> TimeSplit:
     """The rep fits' scheme: validate on the newest period; calibrate and stop early on
     the one before; train on the rest."""
+    if created_at.dropna().empty:
+        # np.quantile of nothing is an IndexError: say what is missing instead.
+        raise NotEnoughDataError("no dated rows to split by time (no decided outcomes)")
     ticks = _ticks(created_at)
     validation_start = _start_of(ticks, config.validation_share)
     calibration_start = _start_of(ticks, config.validation_share + config.calibration_share)

@@ -12,12 +12,13 @@ from functools import cache, cached_property
 
 import numpy as np
 import pandas as pd
+import yaml
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from data.importing.cleaning import clean_date
-from data.importing.mapping import PRESETS, load_mapping
+from data.importing.mapping import PRESETS
 from features.columns import FieldType
 
 LATE_GRACE = pd.Timedelta(days=1)
@@ -242,9 +243,12 @@ def post_contact_name(column: str) -> str | None:
 
 @cache
 def _preset_post_contact() -> frozenset[str]:
-    return frozenset(
-        name for path in PRESETS.glob("*.yaml") for name in load_mapping(path).post_contact
-    )
+    """The post-contact columns every preset names: leads, deals, accounts and users."""
+    names: set[str] = set()
+    for path in PRESETS.glob("*.yaml"):
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        names |= {str(name) for name in raw.get("post_contact", [])}
+    return frozenset(names)
 
 
 def _out_of_fold_rates(

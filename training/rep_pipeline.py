@@ -15,7 +15,8 @@ import mlflow
 import numpy as np
 
 from data.contract import Role
-from data.tables import MissingTableError, read_table
+from data.importing.fit_tables import closer_inputs, read_fit_table
+from data.tables import MissingTableError
 from features.rep_features import RepFeatureSpec, account_manager_spec, closer_spec
 from models.rep_packaging import load_rep_model, log_rep_model, rep_registered_name
 from training.flow import (
@@ -69,13 +70,19 @@ class RepReport:
     """Closers only, and only where the generator's truth exists (`training.policy_evaluation`)."""
 
 
-def role_data(data_dir: Path, role: Role, spec: RepFeatureSpec) -> RepData:
-    """A role's training rows from the contract tables in `data_dir`."""
-    reps = read_table(data_dir, "reps")
+def role_data(
+    data_dir: Path, role: Role, spec: RepFeatureSpec, say: Callable[[str], None] = lambda _: None
+) -> RepData:
+    """A role's training rows from the contract tables in `data_dir` (generated or
+    imported: `data.importing.fit_tables` builds the rows of deals without a lead)."""
     if role is Role.closer:
-        leads = read_table(data_dir, "leads")
-        return closer_data(leads, read_table(data_dir, "opportunities"), reps, spec)
-    return account_manager_data(read_table(data_dir, "customers"), reps, spec)
+        inputs = closer_inputs(data_dir)
+        reps = read_fit_table(data_dir, "reps")
+        if inputs.built:
+            say(inputs.note())
+        return closer_data(inputs.leads, inputs.opportunities, reps, spec)
+    customers = read_fit_table(data_dir, "customers")
+    return account_manager_data(customers, read_fit_table(data_dir, "reps"), spec)
 
 
 def train_rep_fits(
@@ -99,7 +106,7 @@ def train_rep_fits(
     for role in (Role(r) for r in roles):
         spec = closer_spec() if role is Role.closer else account_manager_spec()
         try:
-            data = role_data(data_dir, role, spec)
+            data = role_data(data_dir, role, spec, say)
             check_rep_data(data, config)
         except (MissingTableError, NotEnoughDataError) as error:
             if skipped is None:

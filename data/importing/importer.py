@@ -41,6 +41,8 @@ EXTRA_TYPES = {
     "boolean": pa.bool_(),
     "timestamp": pa.timestamp("us"),
 }
+LEAD_LINKS = pa.schema([("lead_id", pa.string()), ("opportunity_id", pa.string())])
+"""lead_links.parquet: the deal each imported lead became, when the export says."""
 METADATA_KEY = b"leadscore.import"
 """Parquet schema metadata of an imported leads table: its extra columns, what was dropped,
 and where lead_id and created_at came from (`{"source": column or null, "real": bool}`)."""
@@ -305,8 +307,41 @@ def import_export(
             leads[["lead_id", "converted", "created_at"]], preserve_index=False
         ),
     }
+    if (link := _deal_link(frame, leads, mapping, report)) is not None:
+        tables["lead_links"] = link
     _write_all(tables, out)
+    if "lead_links" not in tables:
+        # Links of an earlier leads import would point deals at leads no longer there.
+        (out / "lead_links.parquet").unlink(missing_ok=True)
     return report
+
+
+def _deal_link(
+    frame: pd.DataFrame, leads: pd.DataFrame, mapping: Mapping, report: ImportReport
+) -> pa.Table | None:
+    """(lead_id, opportunity_id) of the leads that became deals, from the mapping's
+    converted-opportunity column: how deals imported later find their lead."""
+    column = mapping.converted_opportunity
+    if column is None:
+        return None
+    if column not in frame.columns:
+        report.notes.append(
+            f"{column}: not in the file (converted_opportunity): deals imported later link to "
+            "their lead only by a lead column of their own"
+        )
+        return None
+    raw = frame[column].reset_index(drop=True).loc[leads.index]
+    linked = pd.DataFrame({"lead_id": leads["lead_id"], column: raw})
+    ids = linked[column].str.strip().replace("", None)
+    pairs = pd.DataFrame({"lead_id": linked["lead_id"], "opportunity_id": ids}).dropna()
+    links = pa.Table.from_pandas(
+        pairs.reset_index(drop=True), schema=LEAD_LINKS, preserve_index=False
+    )
+    report.notes.append(
+        f"{column}: {links.num_rows:,} lead(s) name the deal they became: deals imported "
+        "later link to them (a link, never a feature)"
+    )
+    return links
 
 
 def _nothing_imported(path: Path, report: ImportReport) -> str:

@@ -162,6 +162,12 @@ class Mapping(_Strict):
     post_contact: list[str] = Field(default_factory=list)
     blanks: list[str] = Field(default_factory=lambda: list(DEFAULT_BLANKS))
     channel: str = Field(description='"inbound", "outbound" or the column that holds it.')
+    converted_opportunity: str | None = Field(
+        default=None,
+        description="The column naming the deal each lead became (Salesforce's "
+        "ConvertedOpportunityId): links deals to their leads, never a feature. Used when "
+        "the export has it, noted when not.",
+    )
 
     _origin: str = PrivateAttr(default="<mapping>")
     _lines: dict[str, int] = PrivateAttr(default_factory=dict)
@@ -234,11 +240,14 @@ def _key_lines(node: yaml.Node, prefix: str = "") -> dict[str, int]:
     return lines
 
 
-def load_mapping(path: Path | str) -> Mapping:
-    """Read a mapping file, or a preset by name ("salesforce", "hubspot")."""
+def read_yaml(
+    path: Path | str, presets: dict[str, str] | None = None
+) -> tuple[Path, dict[str, Any], dict[str, int]]:
+    """A mapping file (or a preset by name) as a dict, with the line of every key."""
     file = Path(path)
-    if not file.suffix and not file.exists() and (PRESETS / f"{file}.yaml").exists():
-        file = PRESETS / f"{file}.yaml"
+    preset = (presets or {}).get(str(path), str(path))
+    if not file.suffix and not file.exists() and (PRESETS / f"{preset}.yaml").exists():
+        file = PRESETS / f"{preset}.yaml"
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as error:
@@ -250,13 +259,24 @@ def load_mapping(path: Path | str) -> Mapping:
         raise ValueError(f"{file.name}: not valid YAML: {error}") from error
     if not isinstance(raw, dict):
         raise ValueError(f"{file.name}: expected a mapping of keys, found {type(raw).__name__}")
+    return file, raw, _key_lines(node) if node is not None else {}
+
+
+def first_error(file: Path, error: ValidationError) -> ValueError:
+    """The first validation error as 'file: key: message'."""
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in first["loc"]) or "(top)"
+    problem = str(first["msg"]).removeprefix("Value error, ")
+    return ValueError(f"{file.name}: {key}: {problem}")
+
+
+def load_mapping(path: Path | str) -> Mapping:
+    """Read a mapping file, or a preset by name ("salesforce", "hubspot")."""
+    file, raw, lines = read_yaml(path)
     try:
         mapping = Mapping.model_validate(raw)
     except ValidationError as error:
-        first = error.errors()[0]
-        key = ".".join(str(part) for part in first["loc"]) or "(top)"
-        problem = first["msg"].removeprefix("Value error, ")
-        raise ValueError(f"{file.name}: {key}: {problem}") from error
+        raise first_error(file, error) from error
     mapping._origin = file.name
-    mapping._lines = _key_lines(node) if node is not None else {}
+    mapping._lines = lines
     return mapping

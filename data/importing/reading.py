@@ -12,9 +12,10 @@ from pathlib import Path
 import pandas as pd
 
 from data.importing.mapping import Mapping
+from data.importing.record_mapping import RecordMapping
 
 
-def read_export(path: Path, mapping: Mapping) -> pd.DataFrame:
+def read_export(path: Path, mapping: Mapping | RecordMapping) -> pd.DataFrame:
     """The export as text columns, with errors that name the file and what to fix."""
     try:
         raw = path.read_bytes()
@@ -78,7 +79,7 @@ def read_joined(path: Path, mapping: Mapping) -> tuple[pd.DataFrame, list[str]]:
     return frame, late
 
 
-def check_columns(path: Path, frame: pd.DataFrame, mapping: Mapping) -> None:
+def check_columns(path: Path, frame: pd.DataFrame, mapping: Mapping | RecordMapping) -> None:
     used = mapping.used_columns()
     missing = [column for column in used if column not in frame.columns]
     if missing:

@@ -47,6 +47,9 @@ class ImportReport:
     """Everything the importer noticed, for the CLI table and for tests."""
 
     source: str
+    table: str = "leads"
+    counted: str = "converted"
+    """What `converted` counts in this table (won deals, customers), or "" for nothing."""
     rows_read: int = 0
     rows_imported: int = 0
     converted: int = 0
@@ -113,8 +116,10 @@ class ImportReport:
 
 def report_table(report: ImportReport, max_rows: int = 20) -> Group:
     """The report as rich tables: one row per column, then the first rejected rows."""
+    counted = f", {report.converted:,} {report.counted}" if report.counted else ""
     columns = Table(
-        title=f"{report.source}: {report.rows_imported:,} of {report.rows_read:,} rows imported"
+        title=f"{report.table}: {report.source}: {report.rows_imported:,} of "
+        f"{report.rows_read:,} rows imported{counted}"
     )
     for name in ("column", "kind", "missing", "distinct", "errors", "blanks"):
         columns.add_column(name, justify="left" if name in ("column", "kind") else "right")

@@ -42,7 +42,7 @@ def lead_ids(
     return ids.astype(object), {"source": None, "real": False, "pattern": ID_PATTERN}
 
 
-def repeated_ids(ids: pd.Series) -> pd.Series:
+def repeated_ids(ids: pd.Series, name: str = "lead_id") -> pd.Series:
     """For each repeat of an id, "duplicate lead_id 'X' (first on line N)"; "" elsewhere."""
     reasons = np.full(len(ids), "", dtype=object)
     repeated = np.flatnonzero((ids.notna() & ids.duplicated()).to_numpy())
@@ -51,7 +51,7 @@ def repeated_ids(ids: pd.Series) -> pd.Series:
         first = position.groupby(ids.to_numpy(), dropna=True).transform("min").to_numpy()
         values = ids.to_numpy()
         reasons[repeated] = [
-            f"duplicate lead_id {values[i]!r} (first on line {line_of(int(first[i]))})"
+            f"duplicate {name} {values[i]!r} (first on line {line_of(int(first[i]))})"
             for i in repeated
         ]
     return pd.Series(reasons, index=ids.index)
