@@ -26,9 +26,9 @@ from leadscore.cli import app
 runner = CliRunner()
 
 LEADS = """\
-Id,CreatedDate,LeadSource,Company,Industry,NumberOfEmployees,AnnualRevenue,Country,Title,IsConverted,ConvertedOpportunityId
-00Q1,2023-01-05T10:00:00.000+0000,Web,Acme,Software,1200,,US,CTO,true,006A
-00Q2,2023-02-05 11:30,Web,Beta,Finance,50,,DE,CFO,false,
+Id,CreatedDate,LeadSource,Company,Industry,NumberOfEmployees,AnnualRevenue,Country,Title,Status,IsConverted,ConvertedOpportunityId
+00Q1,2023-01-05T10:00:00.000+0000,Web,Acme,Software,1200,,US,CTO,Closed - Converted,true,006A
+00Q2,2023-02-05 11:30,Web,Beta,Finance,50,,DE,CFO,Closed - Not Converted,false,
 """
 DEALS = """\
 Id,OwnerId,AccountId,StageName,Amount,CreatedDate,CloseDate,LeadSource,Probability,IsWon
