@@ -74,7 +74,8 @@ def test_the_run_holds_model_and_baseline_metrics_and_the_plots(
         for metric in ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "lift_top_decile"):
             assert f"val_{metric}" in run.data.metrics
             assert f"baseline_val_{metric}" in run.data.metrics
-        assert run.data.metrics["val_policy_best_rep"] > run.data.metrics["val_policy_round_robin"]
+        # The model's own mean of max P(win) over reps is no lift: it is not logged as one.
+        assert not {"val_policy_best_rep", "val_policy_round_robin"} & set(run.data.metrics)
         assert run.data.params["role"] == report.role
         plots = {a.path for a in client.list_artifacts(report.run_id, "plots")}
         assert "plots/feature_importance.png" in plots and "plots/calibration.png" in plots
