@@ -15,8 +15,9 @@ DR is right if either the propensities or the outcome model are; the model's
 own optimism about its favourite closers (the winner's curse of an argmax over
 noisy fits) is what the correction term takes back.
 
-Policies, all under the serving eligibility (a closer's region and segment, as
-`leadscore route` applies them):
+Policies, all among the closers the serving rules allow (a closer's region and
+segment, as `leadscore route` applies them) and the history could have chosen
+(its detected territory rules):
 
 - **leadscore**: the capacity-aware policy as served (fairness term, no
   exploration), replayed lead by lead in time order with the capacity rules of
@@ -181,12 +182,12 @@ def _roster(reps: pd.DataFrame, closers: Sequence[str]) -> list[int]:
 
 
 def _attribute(reps: pd.DataFrame, closers: Sequence[str], name: str) -> list[str | None]:
-    table = reps.drop_duplicates("rep_id").set_index(reps.drop_duplicates("rep_id")["rep_id"])
-    out: list[str | None] = []
-    for c in closers:
-        value = table[name].get(c) if name in table else None
-        out.append(None if value is None or pd.isna(value) else str(value))
-    return out
+    """Each closer's `name` column in the reps table as text (None if blank or unknown)."""
+    if name not in reps:
+        return [None] * len(closers)
+    table = reps.drop_duplicates("rep_id").set_index("rep_id")[name]
+    values = [table.get(c) for c in closers]
+    return [None if v is None or pd.isna(v) else str(v) for v in values]
 
 
 def serving_eligible(
@@ -323,7 +324,12 @@ def estimate_routing(
     segments = lead_segments(rows["company_size"])
     closer_regions = _attribute(reps, closers, "region")
     closer_segments = _attribute(reps, closers, "segment")
-    eligible = serving_eligible(regions, segments, closer_regions, closer_segments, roster, m)
+    served = serving_eligible(regions, segments, closer_regions, closer_segments, roster, m)
+    # Only closers the history could have given a deal to: a choice it never made has no
+    # outcome to learn from, and the fit's own value of it is the optimism DR corrects.
+    eligible = served & propensities.eligible
+    unsupported = ~eligible.any(axis=1)
+    eligible[unsupported] = served[unsupported]
     capacity_column = _attribute(reps, closers, "capacity")
     weight = np.array([float(c) if c is not None else 1.0 for c in capacity_column])
     weight = np.maximum(weight, 1.0)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.generator import GeneratorConfig, generate, historical_closer_weights
+from data.generator import GeneratorConfig, generate
 from features.rep_features import closer_spec
 from models.assignment import PolicyConfig
 from training.policy_evaluation import Truth
@@ -84,13 +84,10 @@ def test_estimated_propensities_are_close_to_the_generators_known_ones(assignmen
     fitted = _fitted(1, True, assignment)
     rows = fitted.split.validation
     estimated = estimate_propensities(fitted.data.rows, tables["reps"], rows)
-    reps = tables["reps"].set_index("rep_id")
     deals = fitted.data.rows.iloc[rows]
-    known = historical_closer_weights(
-        deals["company_region"].to_numpy(dtype=object),
-        reps.loc[list(estimated.rules.closers), "region"].to_numpy(dtype=object),
-        config.region_loyalty,
-    )
+    truth = Truth(tables["truth_leads"], tables["truth_closer_effects"], tables["reps"],
+                  config.region_loyalty)  # fmt: skip
+    known = truth.historical_propensity(deals, estimated.rules.closers)
     # Measured: mean absolute error 0.005 (historical) and 0.003 (territory) per
     # (deal, closer) against known values of 0.025 to 0.26 (historical) or 0 and 1/3.
     assert np.abs(estimated.probability - known).mean() < 0.01
