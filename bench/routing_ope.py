@@ -8,7 +8,9 @@ fit the closer-fit model as training does, and estimate the routing policies fro
 the history alone (`training.routing_ope`: estimated propensities, DR, bootstrap
 intervals). The truth is read afterwards, only to check. Prints, per scenario, how
 often each lift's verdict was better / no evidence / worse, how often its interval
-held the true lift, and the mean estimated and true lifts. Results also go to
+held the true lift, the mean estimated and true lifts, and how often the fit's AUC
+gain over the lead-only model was significant (what the gate needs to promote a
+rep fit). Results also go to
 `.leadscore/bench/routing_ope.json`.
 """
 
@@ -39,6 +41,7 @@ def run_one(leads: int, seed: int, changes: dict[str, Any]) -> dict[str, Any]:
     """One history: the estimate's lifts, verdicts and the truth beside them."""
     from data.generator import GeneratorConfig, generate
     from features.rep_features import closer_spec
+    from training.flow import judge
     from training.policy_evaluation import Truth
     from training.rep_data import closer_data
     from training.rep_fit import fit_rep, rep_training_config
@@ -57,6 +60,12 @@ def run_one(leads: int, seed: int, changes: dict[str, Any]) -> dict[str, Any]:
                                seed=seed, truth=truth)  # fmt: skip
     assert checked.lifts["round_robin"].interval == estimate.lifts["round_robin"].interval
     out: dict[str, Any] = {"seed": seed, "deals": estimate.deals, "strata": list(estimate.strata)}
+    # The gate's first condition for a rep fit: its AUC gain over the lead-only model is
+    # significantly above 0 (`baseline_rule="must_beat"`).
+    scores, base = fitted.validation_scores()
+    y = data.y[fitted.split.validation]
+    gain = judge(y, scores.probability, base.probability, seed=seed).intervals.roc_auc_difference
+    out["beats_lead_only_model"] = bool(gain is not None and gain[0] > 0)
     for key in LIFTS:
         lift = checked.lifts[key]
         interval = lift.interval
@@ -101,6 +110,8 @@ def main() -> None:
                 f"{verdicts['no evidence']:>2}, worse {verdicts['worse']:>2}; interval held "
                 f"the truth {held}/{len(runs)}; mean DR {mean:+.3f}, mean truth {true:+.3f}"
             )
+        beats = sum(r["beats_lead_only_model"] for r in runs)
+        print(f"  closer fit beats the lead-only model (the gate's must-beat): {beats}/{len(runs)}")
         ess = {p: sum(r["ess"][p] for r in runs) / len(runs) for p in runs[0]["ess"]}
         print("  mean effective sample size: " + ", ".join(f"{p} {v:,.0f}" for p, v in ess.items()))
     OUT.parent.mkdir(parents=True, exist_ok=True)

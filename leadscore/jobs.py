@@ -214,14 +214,18 @@ def route_file(
 def _recorded_routing_lifts(name: str, alias: str) -> tuple[str, list[str]]:
     """The registered version and the DR lifts its training run recorded (sentences)."""
     from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
 
     from training.routing_ope_report import recorded_lifts
 
     client = MlflowClient()
     version = client.get_model_version_by_alias(name, alias)
-    if not version.run_id:
+    try:
+        run = client.get_run(version.run_id) if version.run_id else None
+    except MlflowException:  # the run was deleted: the model serves, nothing was measured
+        run = None
+    if run is None:
         return str(version.version), []
-    run = client.get_run(version.run_id)
     return str(version.version), recorded_lifts(run.data.params, run.data.metrics)
 
 
