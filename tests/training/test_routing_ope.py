@@ -111,7 +111,7 @@ def test_estimated_propensities_are_close_to_the_generators_known_ones(assignmen
 def test_closers_that_truly_differ_show_a_lift_whose_interval_excludes_zero() -> None:
     estimate = _estimate(1, check=True)
     lift = estimate.lifts["round_robin"]
-    # Measured: DR lift +0.072 (+0.035 to +0.111), true lift +0.076.
+    # Measured: DR lift +0.082 (+0.044 to +0.121), true lift +0.077.
     assert lift.verdict == "better" and lift.interval.low > 0
     assert lift.truth is not None and lift.truth > 0.03
     assert abs(lift.interval.value - lift.truth) < 0.03
