@@ -32,10 +32,13 @@ from data.tables import read_table
 from leadscore.settings import Settings
 from leadscore.tables import (
     leakage_table,
+    measured_lift_lines,
+    model_expectation_line,
     policy_table,
     rep_fit_table,
     rep_verdict_notes,
     rescore_table,
+    routing_estimate_table,
     routing_table,
     summary_table,
     training_table,
@@ -163,6 +166,8 @@ def train_fit_models(
     for note in rep_verdict_notes(reports):
         console.print(note)
     for report in reports:
+        if report.routing_estimate is not None:
+            console.print(routing_estimate_table(report.routing_estimate))
         if report.policy_evaluation is not None:
             console.print(policy_table(report.policy_evaluation))
     console.print(f"Trained in {time.perf_counter() - started:.1f} s.")
@@ -185,6 +190,8 @@ def route_file(
     reps = read_table(data, "reps")
     mlflow.set_tracking_uri(settings.tracking_uri)
     name = rep_registered_name("closer")
+    version: str | None = None
+    lifts: list[str] = []
     try:
         model = load_rep_model(f"models:/{name}@{alias}")
     except MlflowException:
@@ -192,6 +199,8 @@ def route_file(
         client = MlflowClient(settings.tracking_uri, settings.tracking_uri)
         why = missing_reason(client, name, alias, FIT_TRAIN_HINT, FIT_FALLBACK)
         console.print(f"[yellow]{why}[/yellow]", soft_wrap=True)
+    else:
+        version, lifts = _recorded_routing_lifts(name, alias)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("routing", total=len(leads))
         result = route_batch(
@@ -204,7 +213,29 @@ def route_file(
     out.parent.mkdir(parents=True, exist_ok=True)
     result.assignments.to_parquet(out, index=False)
     console.print(routing_table(result))
+    if model is not None:
+        console.print(model_expectation_line(result))
+    for line in measured_lift_lines(version, lifts):
+        console.print(line)
     console.print(f"Assignments of {len(result.assignments):,} leads written to {out}")
+
+
+def _recorded_routing_lifts(name: str, alias: str) -> tuple[str, list[str]]:
+    """The registered version and the DR lifts its training run recorded (sentences)."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    from training.routing_ope_report import recorded_lifts
+
+    client = MlflowClient()
+    version = client.get_model_version_by_alias(name, alias)
+    try:
+        run = client.get_run(version.run_id) if version.run_id else None
+    except MlflowException:  # the run was deleted: the model serves, nothing was measured
+        run = None
+    if run is None:
+        return str(version.version), []
+    return str(version.version), recorded_lifts(run.data.params, run.data.metrics)
 
 
 class RowsPerSecond(ProgressColumn):

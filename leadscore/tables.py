@@ -16,6 +16,8 @@ from training.pipeline import ChannelReport
 from training.policy_evaluation import RoutingEvaluation
 from training.policy_report import summary_rows
 from training.rep_pipeline import CLAIMS, RepReport
+from training.routing_ope import RoutingEstimate
+from training.routing_ope_report import routing_ope_rows
 
 
 def summary_table(summary: HistorySummary, folder: Path) -> Table:
@@ -231,13 +233,46 @@ def routing_table(result: BatchRouting) -> Table:
     for rep_id, load in sorted(result.loads.items()):
         fit = by_rep.mean().get(rep_id)
         table.add_row(rep_id, str(load), "-" if fit is None or fit != fit else f"{fit:.3f}")
+    table.caption = f"load Gini {result.gini:.3f}"
     if result.mean_fit_chosen != result.mean_fit_chosen:  # NaN: no fit model scored closers
-        table.caption = f"weighted round-robin (no closer-fit model); load Gini {result.gini:.3f}"
-        return table
-    table.caption = (
-        f"P(win) of the chosen closers {result.mean_fit_chosen:.3f} vs "
-        f"{result.mean_fit_round_robin:.3f} for a random closer; load Gini {result.gini:.3f}"
+        table.caption = f"weighted round-robin (no closer-fit model); {table.caption}"
+    return table
+
+
+def model_expectation_line(result: BatchRouting) -> str:
+    """The model's own P(win) of its choices, labelled as what it is: not a measured lift."""
+    return (
+        f"The model's own expectation, not a measured lift: mean fit (its P(win)) of the "
+        f"chosen closers {result.mean_fit_chosen:.3f}, of all closers "
+        f"{result.mean_fit_round_robin:.3f}; picking the best of noisy fits looks better "
+        "than it is."
     )
+
+
+def measured_lift_lines(version: str | None, lifts: list[str]) -> list[str]:
+    """What the registered closer-fit version's run measured (doubly robust, with interval
+    and verdict), or why there is no measured lift to show."""
+    if version is None:
+        return ["No closer-fit model: round-robin, nothing to measure."]
+    if not lifts:
+        return [
+            f"No measured lift: the run of closer-fit v{version} has no routing evaluation "
+            "(retrain to get one); the mean fits above are the model's own expectation."
+        ]
+    return [
+        f"Measured on closer-fit v{version}'s validation period (doubly robust, from the "
+        "history alone):",
+        *(f"  {line}" for line in lifts),
+    ]
+
+
+def routing_estimate_table(estimate: RoutingEstimate) -> Table:
+    table = Table(title="Closer routing on the validation period, estimated from the history "
+                  "alone (doubly robust)", title_justify="left")  # fmt: skip
+    table.add_column("")
+    table.add_column("figure (95% interval), verdict")
+    for what, figure in routing_ope_rows(estimate):
+        table.add_row(what, figure)
     return table
 
 

@@ -15,6 +15,7 @@ import mlflow
 
 from training.policy_evaluation import PolicyResult, RoutingEvaluation
 from training.policy_ope import Interval, OffPolicyEstimate
+from training.routing_ope import lift_sentence, verdict
 
 ARTIFACT = "policy_evaluation.json"
 PREFIX = {"leadscore": "policy", "round_robin": "round_robin", "historical": "historical",
@@ -90,6 +91,8 @@ def policy_params(evaluation: RoutingEvaluation) -> dict[str, Any]:
         f"{s.confidence:.0%}",
         "policy_eval_fairness": c.fairness,
         "policy_eval_exploration": f"{c.mode} {c.exploration:g}",
+        "policy_lift_verdict_over_round_robin": verdict(evaluation.lift_over_round_robin),
+        "policy_lift_verdict_over_historical": verdict(evaluation.lift_over_historical),
     }
 
 
@@ -132,8 +135,10 @@ def summary_rows(evaluation: RoutingEvaluation) -> list[tuple[str, str]]:
     for name, result in evaluation.policies.items():
         rows.append((f"true win rate: {LABEL[name]}", _ci(result.win_rate)))
     rows += [
-        ("lift over round-robin", _ci(evaluation.lift_over_round_robin, signed=True)),
-        ("lift over historical", _ci(evaluation.lift_over_historical, signed=True)),
+        ("lift over round-robin (truth)", lift_sentence(evaluation.lift_over_round_robin,
+                                                        "round-robin")),
+        ("lift over historical (truth)", lift_sentence(evaluation.lift_over_historical,
+                                                       "the historical assignment")),
         ("chose the truly best closer with room",
          f"{evaluation.policies['leadscore'].best_rep_share:.1%} of leads "
          f"(chance {evaluation.best_rep_chance:.1%})"),

@@ -13,6 +13,7 @@ from typing import Any
 
 import mlflow
 import numpy as np
+import pandas as pd
 
 from data.contract import Role
 from data.importing.fit_tables import closer_inputs, read_fit_table
@@ -32,11 +33,13 @@ from training.gate import GATE_METRIC, Evidence, GateDecision, OwnerClaim
 from training.lead_score import NotEnoughDataError, TrainingConfig
 from training.metrics import Intervals
 from training.placebo import STRATA, with_placebo
-from training.policy_evaluation import RoutingEvaluation, load_truth, simulate_routing
+from training.policy_evaluation import RoutingEvaluation, Truth, load_truth, simulate_routing
 from training.policy_replay import ReplaySettings, replay_roster
 from training.policy_report import log_policy_evaluation, log_policy_evaluation_skipped
 from training.rep_data import RepData, account_manager_data, closer_data
 from training.rep_fit import FittedRep, check_rep_data, fit_rep, rep_training_config
+from training.routing_ope import RoutingEstimate, estimate_routing
+from training.routing_ope_report import log_routing_ope, log_routing_ope_skipped
 from training.run_logging import log_validation
 from training.tracking import TrackingTarget, use_tracking
 
@@ -68,6 +71,8 @@ class RepReport:
     """Paired 95% interval of the model's ROC AUC minus the placebo's."""
     policy_evaluation: RoutingEvaluation | None = None
     """Closers only, and only where the generator's truth exists (`training.policy_evaluation`)."""
+    routing_estimate: RoutingEstimate | None = None
+    """Closers only: the doubly robust estimate from the history alone (`training.routing_ope`)."""
 
 
 def role_data(
@@ -120,29 +125,53 @@ def train_rep_fits(
             fitted = with_placebo(fit_rep(data, spec, config), spec, config)
             report = _log_and_register(client, fitted, config, alias, run.info.run_id, say)
             if role is Role.closer:
-                report = replace(
-                    report, policy_evaluation=evaluate_routing(data_dir, fitted, config.seed, say)
-                )
+                estimate, simulated = evaluate_routing(data_dir, fitted, config.seed, say)
+                report = replace(report, policy_evaluation=simulated, routing_estimate=estimate)
             reports.append(report)
     return reports
 
 
 NO_TRUTH = (
-    "no truth/ folder beside the tables (real data): the policy's true win rate is unknown, "
-    "and the historical routing's propensities, which off-policy estimates need, are not recorded"
+    "no truth/ folder beside the tables (real data): the policy's true win rate is unknown; "
+    "the doubly robust estimate from the history alone is logged instead (routing_dr_*)"
 )
+
+
+def estimate_from_history(
+    fitted: FittedRep, reps: pd.DataFrame, seed: int = 0, truth: Truth | None = None
+) -> RoutingEstimate:
+    """The doubly robust routing estimate of the closer-fit validation period: propensities
+    learnt from every decided deal up to its end, the fitted model as the outcome model
+    (it was fitted before that period). `truth`, when given, only checks the estimate."""
+    return estimate_routing(
+        fitted.data.rows, fitted.split.validation, reps, fitted.model, seed=seed, truth=truth
+    )
 
 
 def evaluate_routing(
     data_dir: Path, fitted: FittedRep, seed: int = 0, say: Callable[[str], None] = lambda _: None
-) -> RoutingEvaluation | None:
-    """Replay the closer-fit validation period through the assignment policy and log the
-    figures on the active run. Evaluation only, after fitting: the truth it reads never
-    reaches the model. Without a truth folder it logs why it was skipped."""
+) -> tuple[RoutingEstimate | None, RoutingEvaluation | None]:
+    """Estimate the routing policies on the closer-fit validation period from the history
+    alone (doubly robust), and, where the generator's truth exists, also replay it against
+    the truth; log both on the active run. Evaluation only, after fitting: nothing here
+    reaches the model, and the truth never reaches the estimate (it is read to check it)."""
     truth = load_truth(data_dir)
+    reps = read_fit_table(data_dir, "reps")
+    say(f"closer: doubly robust routing estimate on {len(fitted.split.validation):,} "
+        "validation deals")  # fmt: skip
+    estimate: RoutingEstimate | None = None
+    try:
+        estimate = estimate_from_history(fitted, reps, seed, truth)
+    except ValueError as error:  # e.g. no active closer on the roster
+        # The model is registered by now; an evaluation that cannot run must not undo that.
+        say(f"closer: routing estimate skipped: {error}")
+        log_routing_ope_skipped(str(error))
+    else:
+        log_routing_ope(estimate)
+        say(f"closer: {estimate.lifts['round_robin'].sentence}")
     if truth is None:
         log_policy_evaluation_skipped(NO_TRUTH)
-        return None
+        return estimate, None
     settings = ReplaySettings()
     rows = fitted.data.rows.iloc[fitted.split.validation].reset_index(drop=True)
     say(f"closer: replaying {len(rows):,} validation leads through the routing policy")
@@ -150,22 +179,11 @@ def evaluate_routing(
         roster = replay_roster(truth.reps, settings)
         evaluation = simulate_routing(rows, roster, fitted.model, truth, None, seed, settings)
     except ValueError as error:  # e.g. a historical closer no longer on the roster
-        # The model is registered by now; a routing replay that cannot run must not undo that.
         say(f"closer: routing evaluation skipped: {error}")
         log_policy_evaluation_skipped(str(error))
-        return None
+        return estimate, None
     log_policy_evaluation(evaluation)
-    return evaluation
-
-
-def policy_values(probability: np.ndarray) -> dict[str, float]:
-    """The model's own estimate of the mean outcome if each row went to its best rep,
-    against spreading rows evenly (round-robin), ignoring capacity: an optimistic
-    upper bound that the assignment policy's constrained value sits below."""
-    return {
-        "policy_best_rep": float(probability.max(axis=1).mean()),
-        "policy_round_robin": float(probability.mean()),
-    }
+    return estimate, evaluation
 
 
 def expansion_metrics(fitted: FittedRep, given: np.ndarray | None) -> dict[str, float]:
@@ -202,7 +220,10 @@ def _log_and_register(
     placebo_scores = fitted.placebo_scores()
     judged, placebo, evidence = judge_fit(fitted, config.seed)
     validation_rows = data.rows.iloc[split.validation].reset_index(drop=True)
-    metrics = judged.metrics | policy_values(model.fit(validation_rows))
+    # No "model's mean of max P(win) vs mean P(win)" here: taking the argmax of noisy fits
+    # looks like a lift even where closers do not matter. The routing lift is estimated,
+    # with its interval and verdict, by `evaluate_routing`.
+    metrics = judged.metrics
     expansion = expansion_metrics(fitted, scores.expansion_if_retained)
     rows = {part: len(getattr(split, part)) for part in ("train", "calibration", "validation")}
     predictions = {"lightgbm": scores.probability, "lead_only": base_scores.probability}

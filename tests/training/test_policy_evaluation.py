@@ -16,9 +16,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
+from typer.testing import CliRunner
 
 from data.contract import Role
 from features.rep_features import closer_spec
+from leadscore.cli import app
+from leadscore.settings import get_settings
+from leadscore.tables import measured_lift_lines
 from models.assignment import PolicyConfig
 from tests.conftest import tracking_in
 from training.policy_evaluation import RoutingEvaluation, load_truth, simulate_routing
@@ -151,6 +155,15 @@ def test_the_closer_run_holds_the_policy_metrics_and_the_artifact(
         "ope_dr_greedy_from_historical", "truth_greedy_from_historical",
     ):  # fmt: skip
         assert name in metrics, name
+    # The estimate from the history alone and its check against the truth, side by side.
+    estimate = closer_report.routing_estimate
+    assert estimate is not None
+    lift = estimate.lifts["round_robin"]
+    assert metrics["routing_dr_lift_over_round_robin"] == pytest.approx(lift.interval.value)
+    assert metrics["routing_truth_lift_over_round_robin"] == pytest.approx(lift.truth)
+    assert run.data.params["policy_lift_verdict_over_round_robin"] == "better"
+    assert "val_policy_best_rep" not in metrics  # the model's own argmax is not a lift
+    assert "routing_ope.json" in {a.path for a in client.list_artifacts(closer_report.run_id)}
     assert metrics["policy_win_rate"] == pytest.approx(
         evaluation.policies["leadscore"].win_rate.value
     )
@@ -164,7 +177,9 @@ def test_the_closer_run_holds_the_policy_metrics_and_the_artifact(
 def test_the_summary_names_every_figure(evaluation: RoutingEvaluation) -> None:
     rows = summary_rows(evaluation)
     labels = [label for label, _ in rows]
-    assert "lift over round-robin" in labels
+    assert "lift over round-robin (truth)" in labels
+    lift = dict(rows)["lift over round-robin (truth)"]
+    assert "95% CI" in lift and lift.startswith(("better: ", "no evidence that", "worse: "))
     assert any(label.startswith("off-policy") for label in labels)
     assert all(isinstance(value, str) and value for _, value in rows)
     json.dumps(evaluation_dict(evaluation))  # plain data, no numpy, no infinity
@@ -184,6 +199,24 @@ def test_without_truth_training_works_and_says_the_evaluation_was_skipped(
     run = MlflowClient(store.uri, store.uri).get_run(report.run_id)
     assert run.data.params["policy_eval"].startswith("skipped: no truth/ folder")
     assert "policy_win_rate" not in run.data.metrics
+    # Without the truth, the routing is still evaluated: from the history alone.
+    estimate = report.routing_estimate
+    assert estimate is not None and estimate.policies["leadscore"].truth is None
+    metrics = run.data.metrics
+    for name in (
+        "routing_dr_leadscore",
+        "routing_dr_lift_over_round_robin",
+        "routing_dr_lift_over_historical",
+        "routing_dr_placebo_lift_over_round_robin",
+    ):
+        assert {name, f"{name}_ci_low", f"{name}_ci_high"} <= set(metrics), name
+    assert metrics["routing_ess_leadscore"] < metrics["routing_ess_historical"] == estimate.deals
+    assert not any(name.startswith("routing_truth_") for name in metrics)
+    verdict = run.data.params["routing_verdict_over_round_robin"]
+    assert verdict == estimate.lifts["round_robin"].verdict
+    assert run.data.params["routing_lift_sentence_over_round_robin"].startswith(
+        ("better: ", "no evidence that", "worse: ")
+    )
 
 
 def test_same_seed_same_figures(history_dir: Path) -> None:
@@ -238,3 +271,48 @@ def test_off_policy_estimators_on_a_log_worked_by_hand() -> None:
     assert estimate.effective_sample_size == 2.0
     assert estimate.truth == pytest.approx(0.6)
     assert estimate.logged_win_rate == 0.5
+
+
+def test_route_prints_the_measured_lift_with_interval_and_verdict(
+    closer_report: RepReport,
+    store: TrackingTarget,
+    history_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    estimate = closer_report.routing_estimate
+    assert estimate is not None
+    monkeypatch.setenv("LEADSCORE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("LEADSCORE_MLFLOW_TRACKING_URI", store.uri)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(
+            app,
+            ["route", "--data", str(history_dir), "--limit", "200",
+             "--out", str(tmp_path / "assignments.parquet")],
+        )  # fmt: skip
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())
+    assert "The model's own expectation, not a measured lift" in output
+    assert "P(win) of the chosen closers" not in output  # the old bare comparison
+    client = MlflowClient(store.uri, store.uri)
+    champion = client.get_model_version_by_alias("closer-fit", "champion")
+    assert champion.run_id is not None
+    params = client.get_run(champion.run_id).data.params
+    assert f"Measured on closer-fit v{champion.version}'s validation period" in output
+    for key in ("over_round_robin", "over_historical", "placebo_over_round_robin"):
+        assert params[f"routing_lift_sentence_{key}"] in output
+    # Measured on this history: +0.077 (+0.025 to +0.125) over round-robin.
+    assert params["routing_lift_sentence_over_round_robin"].startswith(
+        "better: routing by fit beats round-robin on this history (lift +"
+    )
+
+
+def test_route_says_when_there_is_no_measured_lift() -> None:
+    lines = measured_lift_lines("3", [])
+    assert lines == [
+        "No measured lift: the run of closer-fit v3 has no routing evaluation (retrain to get "
+        "one); the mean fits above are the model's own expectation."
+    ]

@@ -74,7 +74,8 @@ def test_the_run_holds_model_and_baseline_metrics_and_the_plots(
         for metric in ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "lift_top_decile"):
             assert f"val_{metric}" in run.data.metrics
             assert f"baseline_val_{metric}" in run.data.metrics
-        assert run.data.metrics["val_policy_best_rep"] > run.data.metrics["val_policy_round_robin"]
+        # The model's own mean of max P(win) over reps is no lift: it is not logged as one.
+        assert not {"val_policy_best_rep", "val_policy_round_robin"} & set(run.data.metrics)
         # promoted: the gain over the placebo (owners shuffled within territory and segment)
         assert run.data.metrics["val_roc_auc_placebo_gain_ci_low"] > 0
         assert run.data.metrics["val_roc_auc"] > run.data.metrics["placebo_val_roc_auc"]
