@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from importlib.metadata import version
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
@@ -19,6 +20,8 @@ from serving.auth import KeyRing
 from serving.config import ServingConfig
 from serving.dashboard import STATIC_PATH, static_dir
 from serving.database import open_store
+from serving.errors import validation_error
+from serving.guards import RequestGuard
 from serving.history import HistoryWriter
 from serving.http_metrics import MetricsMiddleware
 from serving.metrics import Metrics, multiprocess_dir
@@ -129,5 +132,7 @@ def create_app(config: ServingConfig) -> FastAPI:
     app.include_router(metrics.router)
     app.mount(STATIC_PATH, StaticFiles(directory=static_dir()), name="dashboard-static")
     add_lead_schemas(app)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_middleware(RequestGuard, max_body_bytes=config.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app_metrics)
     return app

@@ -21,6 +21,12 @@ class ApiOptions(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     max_batch: int = Field(default=1000, ge=1, description="Most leads in one scoring request.")
+    max_body_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body accepted (bytes); a larger one is a 413 before it "
+        "is read. 1,000 leads with custom fields are about 1.5 MB.",
+    )
     model_alias: str = Field(default="champion", description="Registry alias the API serves.")
     exploration: float = Field(
         default=0.05, ge=0, le=1, description="Share of routing decisions that explore."
