@@ -11,10 +11,12 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.concurrency import run_in_threadpool
 
 from data.contract import Channel, Role
-from data.store import Store
+from data.store import ConflictError, Store
 from models.packaging import load_lead_model, registered_name
 from models.rep_packaging import load_rep_model, rep_registered_name
 from models.rule_score import load_rule_score
@@ -22,7 +24,7 @@ from serving.auth import KeyRing
 from serving.config import ServingConfig
 from serving.dashboard import STATIC_PATH, static_dir
 from serving.database import open_store
-from serving.errors import validation_error
+from serving.errors import conflict, database_error, validation_error
 from serving.guards import RequestGuard
 from serving.history import HistoryWriter
 from serving.http_metrics import MetricsMiddleware
@@ -151,6 +153,9 @@ def create_app(config: ServingConfig) -> FastAPI:
     app.mount(STATIC_PATH, StaticFiles(directory=static_dir()), name="dashboard-static")
     add_lead_schemas(app)
     app.add_exception_handler(RequestValidationError, validation_error)
+    for database_failure in (DBAPIError, PoolTimeoutError):
+        app.add_exception_handler(database_failure, database_error)
+    app.add_exception_handler(ConflictError, conflict)
     app.add_middleware(RequestGuard, max_body_bytes=config.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app_metrics)
     return app

@@ -22,9 +22,8 @@ import time
 from collections.abc import Iterable
 from typing import Protocol
 
-from sqlalchemy.exc import DBAPIError, OperationalError
-
 from data.store import Store
+from data.store.errors import database_away
 from data.store.records import ScoreIn
 from serving.journal import Entry, ScoreJournal
 
@@ -44,13 +43,6 @@ class HistoryMetrics(Protocol):
     def queued(self, rows: int) -> None: ...
     def written(self, rows: int) -> None: ...
     def dropped(self, rows: int) -> None: ...
-
-
-def database_away(error: BaseException) -> bool:
-    """The database could not be reached (retry later), rather than refusing the rows."""
-    return isinstance(error, OperationalError) or (
-        isinstance(error, DBAPIError) and error.connection_invalidated
-    )
 
 
 class HistoryWriter:
