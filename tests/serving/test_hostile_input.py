@@ -178,3 +178,13 @@ def test_odd_times_stored_before_the_checks_never_fail_a_read(
     for path in ("/v1/insights/funnel", "/v1/insights/speed-to-lead",
                  "/v1/leads/OLD-9999/timeline"):  # fmt: skip
         assert api.get(path).status_code == 200, path
+
+
+def test_the_openapi_document_declares_the_key_schemes_and_the_errors(api: TestClient) -> None:
+    document = api.get("/openapi.json").json()
+    assert set(document["components"]["securitySchemes"]) == {"bearerKey", "headerKey"}
+    score = document["paths"]["/v1/leads/score"]["post"]
+    assert score["security"] == [{"bearerKey": []}, {"headerKey": []}]
+    assert "scope `score`" in score["description"]
+    assert {"401", "403", "409", "413", "415", "422", "503"} <= set(score["responses"])
+    assert "security" not in document["paths"]["/readyz"]["get"]
