@@ -15,8 +15,10 @@ from types import NoneType, UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 from pydantic.fields import FieldInfo
+
+from data.input_rules import InputModel
 
 
 class Channel(StrEnum):
@@ -84,8 +86,9 @@ CustomValue = Annotated[str, Field(max_length=256)] | float | bool | None
 NonNegativeFloat = Annotated[float, Field(ge=0)]
 
 
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=True)
+class _Record(InputModel):
+    """A contract record: forbids unknown fields, NUL text, non-finite numbers and
+    times out of range (`data.input_rules`)."""
 
 
 class Lead(_Record):

@@ -63,7 +63,10 @@ class Settings(BaseSettings):
     def serving(self) -> ServingConfig:
         """The service's configuration, from these settings."""
         return ServingConfig(
-            **self.api.model_dump(), tracking_uri=self.tracking_uri, database_url=self.database
+            **self.api.model_dump(),
+            tracking_uri=self.tracking_uri,
+            database_url=self.database,
+            journal_dir=str((self.home / "journal").resolve()),
         )
 
     @property

@@ -6,12 +6,17 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.concurrency import run_in_threadpool
 
 from data.contract import Channel, Role
+from data.store import ConflictError, Store
 from models.packaging import load_lead_model, registered_name
 from models.rep_packaging import load_rep_model, rep_registered_name
 from models.rule_score import load_rule_score
@@ -19,8 +24,11 @@ from serving.auth import KeyRing
 from serving.config import ServingConfig
 from serving.dashboard import STATIC_PATH, static_dir
 from serving.database import open_store
+from serving.errors import conflict, database_error, validation_error
+from serving.guards import RequestGuard
 from serving.history import HistoryWriter
 from serving.http_metrics import MetricsMiddleware
+from serving.journal import ScoreJournal, replay_orphans
 from serving.metrics import Metrics, multiprocess_dir
 from serving.model_store import FitModels, LeadModels, ModelStore
 from serving.openapi import add_lead_schemas
@@ -38,6 +46,17 @@ from serving.routes import (
 )
 
 logger = logging.getLogger(__name__)
+
+
+def _history_writer(config: ServingConfig, store: Store, app_metrics: Metrics) -> HistoryWriter:
+    """The score history's writer, with the journal when configured: scores a killed
+    process answered are replayed first."""
+    journal = None
+    if config.journal_dir:
+        folder = Path(config.journal_dir)
+        replay_orphans(folder, store)
+        journal = ScoreJournal(folder, fsync=config.journal_fsync)
+    return HistoryWriter(store, metrics=app_metrics.history, journal=journal)
 
 
 def create_app(config: ServingConfig) -> FastAPI:
@@ -92,7 +111,11 @@ def create_app(config: ServingConfig) -> FastAPI:
                     "no API key exists yet: every call but health will answer 401; create one "
                     "with `leadscore keys create --name NAME --scope admin`"
                 )
-        history = HistoryWriter(store, metrics=app_metrics.history) if store is not None else None
+        history = (
+            await run_in_threadpool(_history_writer, config, store, app_metrics)
+            if store is not None
+            else None
+        )
         if history is not None:
             history.start()
         app.state.store, app.state.history = store, history
@@ -130,5 +153,10 @@ def create_app(config: ServingConfig) -> FastAPI:
     app.include_router(metrics.router)
     app.mount(STATIC_PATH, StaticFiles(directory=static_dir()), name="dashboard-static")
     add_lead_schemas(app)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    for database_failure in (DBAPIError, PoolTimeoutError):
+        app.add_exception_handler(database_failure, database_error)
+    app.add_exception_handler(ConflictError, conflict)
+    app.add_middleware(RequestGuard, max_body_bytes=config.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app_metrics)
     return app

@@ -5,6 +5,7 @@ Every route but health, the docs and the dashboard page needs a key
 scope; `admin` holds them all. Keys live hashed in the store
 (`leadscore keys create`); a verified key is cached for `CACHE_SECONDS`, so a
 request costs a dict lookup, and a revoked key stops working within that time.
+While the database is away, keys seen in the last `OUTAGE_SECONDS` keep working.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from fastapi import Depends, HTTPException, Request, status
 from starlette.concurrency import run_in_threadpool
 
 from data.store import Store
+from data.store.errors import database_away
 from data.store.keys import ApiKeyRecord
 
 CACHE_SECONDS = 5.0
+OUTAGE_SECONDS = 300.0
+"""While the database is away, a key verified this recently keeps working."""
 MAX_CACHED = 10_000
 """Tokens remembered at most (unknown ones too, so guessing costs no database round trip)."""
 
@@ -48,8 +52,17 @@ class KeyRing:
         return True, entry[0]
 
     def verify(self, token: str) -> ApiKeyRecord | None:
-        """Ask the store (blocking) and remember the answer."""
-        record = self._store.verify_api_key(token)
+        """Ask the store (blocking) and remember the answer. While the database is away, a
+        key verified in the last `OUTAGE_SECONDS` keeps its last answer (scoring goes on);
+        others get the database error (a 503)."""
+        try:
+            record = self._store.verify_api_key(token)
+        except Exception as error:
+            entry = self._cache.get(token)
+            recent = entry is not None and self._clock() - entry[1] < OUTAGE_SECONDS
+            if database_away(error) and entry is not None and recent:
+                return entry[0]
+            raise
         if len(self._cache) >= MAX_CACHED:
             self._cache.clear()
         self._cache[token] = (record, self._clock())

@@ -21,6 +21,17 @@ class ApiOptions(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     max_batch: int = Field(default=1000, ge=1, description="Most leads in one scoring request.")
+    max_body_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body accepted (bytes); a larger one is a 413 before it "
+        "is read. 1,000 leads with custom fields are about 1.5 MB.",
+    )
+    journal_fsync: bool = Field(
+        default=False,
+        description="Flush the score journal to disk before each answer: answered scores then "
+        "survive a power loss too, at the cost of a disk flush per request.",
+    )
     model_alias: str = Field(default="champion", description="Registry alias the API serves.")
     exploration: float = Field(
         default=0.05, ge=0, le=1, description="Share of routing decisions that explore."
@@ -56,4 +67,10 @@ class ServingConfig(ApiOptions):
         default=None,
         description="Operational store (SQLAlchemy URL): roster, score history, assignments, "
         "outcomes. Without one, only scoring works.",
+    )
+    journal_dir: str | None = Field(
+        default=None,
+        description="Folder of the score journal: every answered score is written there "
+        "before the answer and replayed at start if the process died first. None: no "
+        "journal (a killed process loses the scores not yet in the history).",
     )

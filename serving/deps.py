@@ -138,12 +138,28 @@ async def get_lead_batch(request: Request) -> LeadBatch:
                 count=len(parsed),
                 max_batch=limit,
             )
-        return LeadBatch(leads=_MANY.validate_python(parsed), single=False)
+        leads = _MANY.validate_python(parsed)
+        _refuse_repeated_ids(leads)
+        return LeadBatch(leads=leads, single=False)
     except ValidationError as exc:
         errors = [
             {**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)
         ]
         raise RequestValidationError(errors, body=parsed) from None
+
+
+def _refuse_repeated_ids(leads: Sequence[Lead]) -> None:
+    """One lead once per request: two versions of it (another channel, say) would both
+    be scored and recorded, and the history could not say which the CRM meant."""
+    first: dict[str, int] = {}
+    for position, lead in enumerate(leads):
+        seen = first.setdefault(lead.lead_id, position)
+        if seen != position:
+            raise RequestValidationError(
+                [{"type": "duplicate_id", "loc": ("body", position, "lead_id"),
+                  "msg": f"lead_id '{lead.lead_id}' is also at position {seen}; send each "
+                  "lead once per request", "input": lead.lead_id}]
+            )  # fmt: skip
 
 
 def _invalid(kind: str, message: str, **context: Any) -> RequestValidationError:

@@ -2,9 +2,15 @@
 
 Every score the API serves is recorded (lead, time, model version,
 probability, grade, reasons), but a database round trip per request would
-cost more than the scoring itself. Requests enqueue their rows; one thread
-writes them in batches. Reading the history flushes first, so a client that
-scores a lead and then asks for its history sees that score.
+cost more than the scoring itself. Requests append their rows to the score
+journal (`serving.journal`, on local disk before the answer) and enqueue
+them; one thread writes them in batches, with the journal's progress in the
+same transaction. Reading the history flushes first, so a client that scores
+a lead and then asks for its history sees that score.
+
+A batch the database refuses is retried row by row, so one bad row never
+takes the others with it; a database that is away is waited for (the rows
+stay queued and journalled), never dropped.
 """
 
 from __future__ import annotations
@@ -17,13 +23,17 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from data.store import Store
+from data.store.errors import database_away
 from data.store.records import ScoreIn
+from serving.journal import Entry, ScoreJournal
 
 logger = logging.getLogger(__name__)
 
 BATCH = 500
 POLL = 0.01
 """How often a gathering writer checks whether a reader is waiting (seconds)."""
+RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
+"""Waits between attempts while the database is away (the last one repeats)."""
 _STOP = object()
 
 
@@ -39,14 +49,20 @@ class HistoryWriter:
     """A background writer of `ScoreIn` rows into the store."""
 
     def __init__(
-        self, store: Store, interval: float = 0.2, metrics: HistoryMetrics | None = None
+        self,
+        store: Store,
+        interval: float = 0.2,
+        metrics: HistoryMetrics | None = None,
+        journal: ScoreJournal | None = None,
     ) -> None:
         self._store = store
         self._metrics = metrics
         self._interval = interval
+        self._journal = journal
         self._queue: queue.Queue[object] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="score-history", daemon=True)
         self._hurry = threading.Event()
+        self._stopping = threading.Event()
         self.written = 0
         self.failed = 0
 
@@ -54,11 +70,19 @@ class HistoryWriter:
         self._thread.start()
 
     def add(self, rows: Iterable[ScoreIn]) -> None:
+        """Journal and enqueue `rows`; raises `serving.journal.JournalError` when the
+        journal cannot be written (the caller must not answer with those scores)."""
         rows = rows if isinstance(rows, list) else list(rows)
+        if self._journal is not None:
+            self._journal.append(rows, self._enqueue)
+        else:
+            self._enqueue([Entry(row, None) for row in rows])
+
+    def _enqueue(self, entries: list[Entry]) -> None:
         if self._metrics is not None:  # before the writer can take them: the count never dips
-            self._metrics.queued(len(rows))
-        for row in rows:
-            self._queue.put(row)
+            self._metrics.queued(len(entries))
+        for entry in entries:
+            self._queue.put(entry)
 
     def flush(self) -> None:
         """Block until everything added so far is written (or has failed).
@@ -72,14 +96,17 @@ class HistoryWriter:
             self._hurry.clear()
 
     def close(self) -> None:
-        """Write what is pending, then stop the thread."""
+        """Write what is pending (one more try if the database is away), then stop."""
+        self._stopping.set()
         self._queue.put(_STOP)
         self._thread.join()
+        if self._journal is not None:
+            self._journal.close(self._store)
 
     def _run(self) -> None:
         while True:
             first = self._queue.get()
-            batch: list[ScoreIn] = []
+            batch: list[Entry] = []
             stop = first is _STOP
             if not stop:
                 batch.append(first)  # type: ignore[arg-type]
@@ -100,22 +127,67 @@ class HistoryWriter:
                     stop = True
                     break
                 batch.append(item)  # type: ignore[arg-type]
-            self._write(batch)
+            self._write_until_done(batch)
             for _ in range(len(batch) + (1 if stop else 0)):
                 self._queue.task_done()
             if stop:
                 return
 
-    def _write(self, batch: list[ScoreIn]) -> None:
-        if not batch:
-            return
+    def _write_until_done(self, batch: list[Entry]) -> None:
+        """Write `batch`, waiting out a database that is away (until the service stops:
+        the journal keeps the rows for the next start)."""
+        attempt = 0
+        while batch:
+            try:
+                self._write(batch)
+                return
+            except Exception as error:
+                if not database_away(error):
+                    raise
+                if self._stopping.is_set():
+                    logger.warning(
+                        "the database is away at shutdown: %d scores stay in the journal "
+                        "for the next start", len(batch)
+                    )  # fmt: skip
+                    return
+                wait = RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)]
+                if attempt == 0:
+                    logger.warning("the database is away; retrying the score history: %s", error)
+                attempt += 1
+                time.sleep(wait)
+
+    def _write(self, batch: list[Entry]) -> None:
         try:
-            self.written += self._store.record_scores(batch)
-        except Exception:  # a failing database must not take the scoring API down
-            self.failed += len(batch)
-            logger.exception("could not record %d scores in the history", len(batch))
-            if self._metrics is not None:
-                self._metrics.dropped(len(batch))
-        else:
-            if self._metrics is not None:
-                self._metrics.written(len(batch))
+            self._commit(batch)
+        except Exception as error:
+            if database_away(error) or len(batch) == 1:
+                if not database_away(error):
+                    self._drop(batch, error)
+                    return
+                raise
+            for entry in batch:  # one bad row must not take the others with it
+                self._write([entry])
+
+    def _commit(self, batch: list[Entry]) -> None:
+        progress: dict[str, int] = {}
+        for entry in batch:
+            if entry.journal is not None:
+                progress[entry.journal] = max(entry.end, progress.get(entry.journal, 0))
+        self.written += self._store.record_scores([e.row for e in batch], journal=progress)
+        if self._journal is not None:
+            self._journal.written(self._store, progress)
+        if self._metrics is not None:
+            self._metrics.written(len(batch))
+
+    def _drop(self, batch: list[Entry], error: Exception) -> None:
+        """A row the database refuses on its own: logged, counted, and passed in the journal."""
+        self.failed += len(batch)
+        logger.error("could not record the score of lead %s: %s", batch[0].row.lead.lead_id, error)
+        if self._metrics is not None:
+            self._metrics.dropped(len(batch))
+        progress = {e.journal: e.end for e in batch if e.journal is not None}
+        if progress:
+            try:
+                self._store.record_scores([], journal=progress)
+            except Exception:
+                logger.exception("could not move the journal past a refused score")

@@ -1,10 +1,14 @@
-"""OpenAPI pieces FastAPI cannot derive: the lead request body, read by `deps.get_lead_batch`."""
+"""OpenAPI pieces FastAPI cannot derive: the lead request body (read by
+`deps.get_lead_batch`), the key schemes and scopes, and the error answers every
+route may give (the request guard's 413 and 415, the database's 503, 409)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from pydantic import TypeAdapter
 
 from data.contract import Lead
@@ -47,6 +51,77 @@ def add_lead_schemas(app: FastAPI) -> None:
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(lead.pop("$defs", {}))
         components["Lead"] = lead
+        components["Error"] = ERROR_SCHEMA
+        schema["components"]["securitySchemes"] = SECURITY_SCHEMES
+        _document_routes(app, schema)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+SECURITY_SCHEMES: dict[str, Any] = {
+    "bearerKey": {"type": "http", "scheme": "bearer",
+                  "description": "An API key: `Authorization: Bearer <key>`"},
+    "headerKey": {"type": "apiKey", "in": "header", "name": "X-API-Key",
+                  "description": "The same API key in its own header."},
+}  # fmt: skip
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "detail": {"description": "What is wrong, in words, or a list of field errors."},
+        "cause": {"type": "string", "description": "database, when the database is away."},
+    },
+    "required": ["detail"],
+}
+_ERROR = {"content": {"application/json": {"schema": {"$ref": _REF.format(model="Error")}}}}
+COMMON_ERRORS: dict[str, str] = {
+    "409": "Conflicts with a record stored meanwhile (another request for the same id).",
+    "413": "The body is over the size limit (LEADSCORE_API__MAX_BODY_BYTES).",
+    "415": "The body is not JSON.",
+    "503": "The database is away (Retry-After says when to try again), or no model is loaded.",
+}
+SECURED_ERRORS: dict[str, str] = {
+    "401": "No API key, or an unknown or revoked one.",
+    "403": "The key lacks the route's scope.",
+}
+
+
+def _api_routes(routes: Iterable[Any]) -> Iterator[Any]:
+    """Every API route with its full path: FastAPI 0.165 keeps included routers as
+    groups (`effective_route_contexts`), earlier versions flatten them into `APIRoute`s."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif hasattr(route, "effective_route_contexts"):
+            yield from route.effective_route_contexts()
+
+
+def _scope_of(route: Any) -> str | None:
+    for dependency in route.dependant.dependencies:
+        name = getattr(dependency.call, "__name__", "")
+        if name.startswith("require_"):
+            return name.removeprefix("require_")
+    return None
+
+
+def _document_routes(app: FastAPI, schema: dict[str, Any]) -> None:
+    """Each API operation: its key schemes and scope, and the errors it may answer."""
+    for route in _api_routes(app.routes):
+        if not route.path.startswith("/v1/"):
+            continue
+        scope = _scope_of(route)
+        for method in route.methods or ():
+            operation = schema["paths"].get(route.path, {}).get(method.lower())
+            if operation is None:
+                continue
+            errors = dict(COMMON_ERRORS)
+            if scope is not None:
+                operation["security"] = [{"bearerKey": []}, {"headerKey": []}]
+                operation["description"] = (
+                    f"{operation.get('description', '')}\n\nNeeds an API key with scope "
+                    f"`{scope}` (or `admin`)."
+                ).strip()
+                errors |= SECURED_ERRORS
+            responses = operation.setdefault("responses", {})
+            for code, text in errors.items():
+                responses.setdefault(code, {"description": text, **_ERROR})

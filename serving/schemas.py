@@ -157,17 +157,26 @@ class Health(BaseModel):
 
 
 class Readiness(BaseModel):
+    """Ready or not, and why not: nothing about the models themselves (`GET /v1/models`,
+    behind the `read` scope, has those)."""
+
     status: Literal["ready", "not_ready"]
-    loaded: list[ModelInfo]
-    missing: list[MissingModelInfo]
+    reasons: list[str] = Field(default_factory=list, description="Why not ready; empty if ready.")
 
     @classmethod
-    def of(cls, models: LeadModelSet | None, rule_score: RuleScoreFile | None = None) -> Readiness:
-        """Ready once the models are loaded and every channel has one or the rule score."""
+    def of(
+        cls,
+        models: LeadModelSet | None,
+        rule_score: RuleScoreFile | None = None,
+        database: str | None = None,
+    ) -> Readiness:
+        """Ready once the models are loaded, every channel has one or the rule score, and
+        the database (if any) answers; `database` is its problem, None when it is fine."""
+        reasons = []
         if models is None:
-            return cls(status="not_ready", loaded=[], missing=[])
-        return cls(
-            status="ready" if models.complete or rule_score is not None else "not_ready",
-            loaded=[ModelInfo.of(m) for m in models.loaded.values()],
-            missing=[MissingModelInfo.of(m, rule_score) for m in models.missing.values()],
-        )
+            reasons.append("the models are still loading")
+        elif rule_score is None:
+            reasons += [f"no model for the {slot} channel" for slot in models.missing]
+        if database is not None:
+            reasons.append(database)
+        return cls(status="not_ready" if reasons else "ready", reasons=reasons)

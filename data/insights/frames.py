@@ -8,6 +8,7 @@ operators). Times are aware UTC.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,16 +44,29 @@ SCORE_COLUMNS = [
     "score",
     "grade",
 ]
+logger = logging.getLogger(__name__)
 TIMES = ("created_at", "occurred_at", "assigned_at", "released_at", "scored_at")
 
 
 def frame(connection: Connection, query: Select[Any], columns: Sequence[str]) -> pd.DataFrame:
-    """The rows of `query` with `columns`, time columns as UTC datetimes even when empty."""
+    """The rows of `query` with `columns`, time columns as UTC datetimes even when empty.
+
+    A row whose time pandas cannot hold (a year-9999 placeholder stored before inputs
+    were checked) is left out with a warning: one odd row must not fail the analytics.
+    """
     rows = [tuple(row) for row in connection.execute(query)]
     out = pd.DataFrame.from_records(rows, columns=list(columns))
     for column in out.columns:
         if column in TIMES:
-            out[column] = pd.to_datetime(out[column], utc=True)
+            given = out[column].notna()
+            out[column] = pd.to_datetime(out[column], utc=True, errors="coerce")
+            odd = given & out[column].isna()
+            if odd.any():
+                logger.warning(
+                    "left out %d rows whose %s is outside the years pandas can hold",
+                    int(odd.sum()), column,
+                )  # fmt: skip
+                out = out[~odd].reset_index(drop=True)
     return out
 
 

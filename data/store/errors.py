@@ -6,6 +6,9 @@ it says which field and which value, never an SQL error.
 
 from __future__ import annotations
 
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
 
 class StoreError(Exception):
     """A request the store refuses; `field` and `value` say what was wrong."""
@@ -34,3 +37,11 @@ class ContradictionError(StoreError):
     def __init__(self, field: str, value: str, earlier: str, message: str) -> None:
         super().__init__(field, value, message)
         self.earlier = earlier
+
+
+def database_away(error: BaseException) -> bool:
+    """The database could not be reached or dropped the connection (retry later), as
+    opposed to refusing what was sent."""
+    if isinstance(error, OperationalError | InterfaceError | PoolTimeoutError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated

@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, case, insert, select
+from sqlalchemy import Connection, case, delete, insert, select
 
 from data.contract import Lead
 from data.store.engine import insert_for
 from data.store.records import CustomerIn, CustomerRecord, LeadRecord, ScoreIn, ScoreRecord
-from data.store.schema import customers, leads, scores
+from data.store.schema import customers, journal_progress, leads, scores
 
 
 def upsert_leads(
@@ -92,6 +92,30 @@ def record_scores(connection: Connection, rows: Sequence[ScoreIn], now: datetime
         ],
     )
     return len(rows)
+
+
+def advance_journal(connection: Connection, journal: str, offset: int, now: datetime) -> None:
+    """Record that `journal` is in the history up to byte `offset` (call in the
+    transaction that wrote those scores)."""
+    insert_ = insert_for(connection, journal_progress)
+    statement = insert_.values(
+        journal=journal, committed_offset=offset, updated_at=now
+    ).on_conflict_do_update(
+        index_elements=[journal_progress.c.journal],
+        set_={"committed_offset": offset, "updated_at": now},
+    )
+    connection.execute(statement)
+
+
+def journal_offset(connection: Connection, journal: str) -> int:
+    """How far `journal` is in the history (0 if nothing of it is)."""
+    query = select(journal_progress.c.committed_offset).where(journal_progress.c.journal == journal)
+    offset = connection.execute(query).scalar_one_or_none()
+    return int(offset or 0)
+
+
+def forget_journal(connection: Connection, journal: str) -> None:
+    connection.execute(delete(journal_progress).where(journal_progress.c.journal == journal))
 
 
 def score_history(connection: Connection, lead_id: str, limit: int) -> list[ScoreRecord]:

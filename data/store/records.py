@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from data.contract import Lead, Region, Role, Segment
+from data.input_rules import InputModel
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -68,8 +69,8 @@ LEAD_OUTCOMES = frozenset(
 CUSTOMER_OUTCOMES = frozenset({OutcomeType.renewed, OutcomeType.churned})
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=True)
+class _In(InputModel):
+    """What a client sends: checked field by field (`data.input_rules`)."""
 
 
 class _Out(BaseModel):

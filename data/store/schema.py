@@ -213,3 +213,13 @@ api_keys = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime),
 )
+
+journal_progress = Table(
+    "journal_progress",
+    metadata,
+    Column("journal", String(128), primary_key=True),
+    Column("committed_offset", BigInteger, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+"""How far each API process's score journal is in the history: moved in the same
+transaction as the scores it covers, so a replay after a crash writes each score once."""

@@ -12,7 +12,7 @@ while it returns None. A won customer: `put_customer`, then the same with
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from types import TracebackType
 
@@ -140,11 +140,28 @@ class Store:
         with write(self.engine) as connection:
             return history.put_lead(connection, lead, self._clock())
 
-    def record_scores(self, rows: Iterable[ScoreIn]) -> int:
-        """Upsert each lead and append one score row each, all in one transaction."""
+    def record_scores(
+        self, rows: Iterable[ScoreIn], journal: Mapping[str, int] | None = None
+    ) -> int:
+        """Upsert each lead and append one score row each, all in one transaction;
+        `journal` (name -> byte offset) records, in it, how far score journals are written."""
         rows = list(rows)
         with write(self.engine) as connection:
-            return history.record_scores(connection, rows, self._clock())
+            now = self._clock()
+            written = history.record_scores(connection, rows, now)
+            for name, offset in (journal or {}).items():
+                history.advance_journal(connection, name, offset, now)
+            return written
+
+    def journal_offset(self, journal: str) -> int:
+        """How far a score journal is in the history (bytes; 0 if unknown)."""
+        with read(self.engine) as connection:
+            return history.journal_offset(connection, journal)
+
+    def forget_journal(self, journal: str) -> None:
+        """Drop a replayed journal's progress row."""
+        with write(self.engine) as connection:
+            history.forget_journal(connection, journal)
 
     def score_history(self, lead_id: str, limit: int = 100) -> list[ScoreRecord]:
         """The lead's scores, newest first (empty for an unknown lead)."""

@@ -6,7 +6,6 @@ module only reads the query parameters and translates errors.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -14,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 
 from data import insights
+from data.input_rules import IsoTime
 from data.insights.backtest import DEFAULT_HORIZON_DAYS
 from data.insights.schemas import (
     Backtest,
@@ -35,8 +35,8 @@ END = Query(description="Exclusive end (ISO 8601); default: now.")
 
 
 async def get_period(
-    start: Annotated[datetime | None, START] = None,
-    end: Annotated[datetime | None, END] = None,
+    start: Annotated[IsoTime | None, START] = None,
+    end: Annotated[IsoTime | None, END] = None,
 ) -> Period:
     """[start, end), the last 90 days by default; an empty or inverted one is a 422 on start."""
     try:

@@ -14,8 +14,10 @@ from data import insights
 from data.contract import Lead
 from data.insights.schemas import Timeline
 from data.store import ScoreIn, ScoreRecord
+from data.store.records import utc_now
 from serving.auth import READ, SCORE
 from serving.deps import HistoryDep, LeadBatchDep, ModelsDep, RuleScoreDep, StoreDep
+from serving.journal import JournalError
 from serving.metrics import Metrics
 from serving.openapi import LEADS_BODY
 from serving.schemas import LeadScore
@@ -85,14 +87,24 @@ async def score(
         ) from exc
     metrics.scored(scores)
     if history is not None:
-        history.add(_history_rows(batch.leads, scores))
+        try:
+            history.add(_history_rows(batch.leads, scores))
+        except JournalError as exc:  # a score we cannot promise to record is not served
+            metrics.scoring_error("history_unavailable")
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                f"the score could not be recorded ({exc.strerror or exc}); try again",
+                headers={"Retry-After": "5"},
+            ) from exc
     # Built by our own code from typed values: serialise directly, no second validation.
     body = _ONE.dump_json(scores[0]) if batch.single else _MANY.dump_json(scores)
     return Response(body, media_type="application/json")
 
 
 def _history_rows(leads: Sequence[Lead], scores: Sequence[LeadScore]) -> list[ScoreIn]:
-    # Built from values the API just validated and computed: no second validation.
+    # Built from values the API just validated and computed: no second validation. Stamped
+    # now, so a score replayed from the journal after a crash keeps the time it was served.
+    now = utc_now()
     return [
         ScoreIn.model_construct(
             lead=lead,
@@ -102,7 +114,7 @@ def _history_rows(leads: Sequence[Lead], scores: Sequence[LeadScore]) -> list[Sc
             score=s.score,
             grade=s.grade,
             reasons=[r.model_dump() for r in s.reasons],
-            scored_at=None,
+            scored_at=now,
         )
         for lead, s in zip(leads, scores, strict=True)
     ]

@@ -24,7 +24,13 @@ async def list_reps(
     return await run_in_threadpool(store.list_reps, role)
 
 
-@router.get("/{rep_id}", summary="One rep", response_model=RepRecord, dependencies=[READ])
+@router.get(
+    "/{rep_id}",
+    summary="One rep",
+    response_model=RepRecord,
+    dependencies=[READ],
+    responses={status.HTTP_404_NOT_FOUND: {"description": "The rep is not in the roster."}},
+)
 async def get_rep(store: StoreDep, rep_id: RepId) -> RepRecord:
     rep = await run_in_threadpool(store.get_rep, rep_id)
     if rep is None:

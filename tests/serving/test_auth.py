@@ -129,9 +129,15 @@ def test_keys_need_the_store(registry: Registry) -> None:
 
 
 def test_a_key_is_checked_before_the_body(api: TestClient) -> None:
-    """An unauthenticated caller learns nothing about the body format."""
-    response = api.post("/v1/leads/score", content=b"not json")
+    """An unauthenticated caller learns nothing about the body; only the transport rules
+    the OpenAPI document states anyway (JSON, the size limit) come first."""
+    json_type = {"content-type": "application/json"}
+    response = api.post("/v1/leads/score", content=b"not json", headers=json_type)
     assert response.status_code == 401
+    response = api.post(
+        "/v1/leads/score", content=b"not json", headers={"content-type": "text/plain"}
+    )
+    assert response.status_code == 415
 
 
 def test_a_fresh_store_starts_with_a_warning(

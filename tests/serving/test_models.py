@@ -35,9 +35,10 @@ def test_not_ready_before_the_models_are_loaded(registry: Registry) -> None:
 def test_ready_when_every_channel_has_its_model(client: TestClient) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200
-    body = response.json()
-    assert body["status"] == "ready" and body["missing"] == []
-    assert sorted(m["channel"] for m in body["loaded"]) == sorted(CHANNELS)
+    # Ready or not and why, nothing more: versions and metrics are behind the read scope.
+    assert response.json() == {"status": "ready", "reasons": []}
+    listed = client.get("/v1/models").json()
+    assert sorted(m["channel"] for m in listed["models"]) == sorted(CHANNELS)
 
 
 def test_models_lists_versions_and_their_validation_metrics(
@@ -96,8 +97,13 @@ def test_a_missing_model_is_a_503_naming_it_while_the_other_channel_scores(
 
         ready = app_client.get("/readyz")
         assert ready.status_code == 503
-        assert [m["name"] for m in ready.json()["loaded"]] == ["lead-score-inbound"]
-        assert [m["name"] for m in ready.json()["missing"]] == ["lead-score-outbound"]
+        assert ready.json() == {
+            "status": "not_ready",
+            "reasons": ["no model for the outbound channel"],
+        }
+        listed = app_client.get("/v1/models").json()
+        assert [m["name"] for m in listed["models"]] == ["lead-score-inbound"]
+        assert [m["name"] for m in listed["missing"]] == ["lead-score-outbound"]
 
         models = app_client.get("/v1/models").json()
         assert [m["channel"] for m in models["models"]] == ["inbound"]

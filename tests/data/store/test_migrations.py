@@ -18,7 +18,8 @@ from data.store.engine import make_engine
 from data.store.migrate import downgrade
 from data.store.schema import VERSION_TABLE, metadata
 
-TABLES = {"reps", "leads", "customers", "scores", "assignments", "outcomes", "api_keys"}
+TABLES = {"reps", "leads", "customers", "scores", "assignments", "outcomes", "api_keys",
+          "journal_progress"}  # fmt: skip
 
 
 def table_names(url: str) -> set[str]:

@@ -1,0 +1,87 @@
+"""What every value a client sends must satisfy, whatever field it is in.
+
+A NUL character cannot be stored in PostgreSQL text, an infinite number is
+not JSON, and a date in year 9999 overflows the analytics' timestamps: each
+would be accepted, then break a later write or read that other clients rely
+on. So they are refused at the door, naming the field. Every input model
+(the contract's records, the store's `...In` models) derives from
+`InputModel`; query and path values use `check_text` and `check_time`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, field_validator
+
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2199
+"""Times outside these years are typing errors or placeholders, never CRM events."""
+TIME_RANGE = f"between the years {EARLIEST_YEAR} and {LATEST_YEAR}"
+
+
+def check_text(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters (\\u0000)")
+    return value
+
+
+def check_time(value: datetime) -> datetime:
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"must be {TIME_RANGE}, not {value.year}")
+    return value
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_text(value: Any) -> Any:
+    """Only ISO 8601 text: pydantic would read `0.5` or `1700000000` as epoch seconds."""
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        raise ValueError(
+            "must be an ISO 8601 date or time, e.g. 2026-09-01 or 2026-09-01T08:00:00Z"
+        )
+    return value
+
+
+IsoTime = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(check_time)]
+"""A time given as text (a query parameter): ISO 8601 only, within the sane years."""
+
+
+def check_value(value: Any) -> Any:
+    """`value` if it holds no NUL text, no non-finite number and no time out of range,
+    looking inside lists and mappings (custom fields, payloads)."""
+    if isinstance(value, str):
+        return check_text(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number")
+    elif isinstance(value, datetime):
+        check_time(value)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if isinstance(key, str):
+                check_text(key)
+            check_value(item)
+    elif isinstance(value, Sequence) and not isinstance(value, bytes):
+        for item in value:
+            check_value(item)
+    return value
+
+
+class InputModel(BaseModel):
+    """A record a client sends: strict about fields, and about the values in them."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, use_enum_values=True, allow_inf_nan=False
+    )
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _sane(cls, value: Any) -> Any:
+        if value is None or isinstance(value, bool | int | BaseModel):
+            return value
+        return check_value(value)

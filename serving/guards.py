@@ -1,0 +1,153 @@
+"""Checks every request passes before any route reads it: size, content type, and
+NUL characters in the path or the query.
+
+An ASGI middleware rather than route code, so a 46 MB body is refused (413)
+before it is parsed, and no route can forget a check. Bodies without a
+length (chunked) are read up to the limit, then replayed to the app.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from serving.errors import short_echo
+
+WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+JSON_ROUTES = "/v1/"
+"""Routes under here read JSON bodies only."""
+
+
+def _is_json(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+class RequestGuard:
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if (problem := _nul_problem(scope)) is not None:
+            await _reply(send, 422, {"detail": [problem]})
+            return
+        if scope["method"] not in WITH_BODY:
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        length_text = headers.get("content-length")
+        chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+        try:
+            length = int(length_text) if length_text is not None else None
+        except ValueError:
+            await _reply(
+                send, 400, {"detail": f"Content-Length {short_echo(length_text)!r} is not a number"}
+            )
+            return
+        if length is not None and length > self.max_body_bytes:
+            await _reply(send, 413, _too_large(length, self.max_body_bytes), close=True)
+            return
+        has_body = bool(length) or chunked
+        path: str = scope["path"]
+        if has_body and path.startswith(JSON_ROUTES) and not _is_json(headers.get("content-type")):
+            shown = short_echo(headers.get("content-type") or "none")
+            await _reply(
+                send,
+                415,
+                {"detail": f"the body must be JSON (Content-Type: application/json), not {shown}"},
+                close=True,
+            )
+            return
+        if length is None and chunked:
+            body = await _read_capped(receive, self.max_body_bytes)
+            if body is None:
+                await _reply(send, 413, _too_large(None, self.max_body_bytes), close=True)
+                return
+            await self.app(scope, _replay(body, receive), send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _too_large(length: int | None, limit: int) -> dict[str, Any]:
+    size = f"{length:,} bytes" if length is not None else "more"
+    return {
+        "detail": f"the request body is too large: {size}, at most {limit:,} bytes "
+        "(setting LEADSCORE_API__MAX_BODY_BYTES); split it"
+    }
+
+
+def _nul_problem(scope: Scope) -> dict[str, Any] | None:
+    if "\x00" in scope["path"]:
+        return {
+            "type": "value_error",
+            "loc": ["path"],
+            "msg": "must not contain NUL characters (\\u0000)",
+            "input": short_echo(scope["path"]),
+        }
+    query = scope.get("query_string", b"")
+    if b"%00" in query or b"\x00" in query:
+        for key, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+            if "\x00" in key or "\x00" in value:
+                return {
+                    "type": "value_error",
+                    "loc": ["query", short_echo(key)],
+                    "msg": "must not contain NUL characters (\\u0000)",
+                    "input": short_echo(value),
+                }
+    return None
+
+
+async def _read_capped(receive: Receive, limit: int) -> bytes | None:
+    """The whole body, or None as soon as it passes `limit`."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return b"".join(chunks)
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, then: Receive) -> Receive:
+    """The body already read, then the client's own messages (a disconnect, say)."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return await then()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+async def _reply(send: Send, status: int, body: dict[str, Any], *, close: bool = False) -> None:
+    """A JSON answer; `close` when the unread body makes the connection unusable."""
+    payload = json.dumps(body).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+    ]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
