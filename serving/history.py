@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 BATCH = 500
 POLL = 0.01
 """How often a gathering writer checks whether a reader is waiting (seconds)."""
+FLUSH_SECONDS = 2.0
+"""How long a reader waits for the history to catch up before reading what is there."""
 RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
 """Waits between attempts while the database is away (the last one repeats)."""
 _STOP = object()
@@ -63,6 +65,8 @@ class HistoryWriter:
         self._thread = threading.Thread(target=self._run, name="score-history", daemon=True)
         self._hurry = threading.Event()
         self._stopping = threading.Event()
+        self._settled = threading.Condition()
+        self._added = self._done = 0
         self.written = 0
         self.failed = 0
 
@@ -81,17 +85,24 @@ class HistoryWriter:
     def _enqueue(self, entries: list[Entry]) -> None:
         if self._metrics is not None:  # before the writer can take them: the count never dips
             self._metrics.queued(len(entries))
+        with self._settled:
+            self._added += len(entries)
         for entry in entries:
             self._queue.put(entry)
 
-    def flush(self) -> None:
-        """Block until everything added so far is written (or has failed).
+    def flush(self, timeout: float | None = FLUSH_SECONDS) -> bool:
+        """Wait until everything added so far is written (or has failed); False if that
+        took longer than `timeout` (the database is away: the reader goes on, and its own
+        query answers 503 or reads what is there).
 
         Cuts the current batch window short, so a reader waits for one write only.
         """
+        with self._settled:
+            target = self._added
         self._hurry.set()
         try:
-            self._queue.join()
+            with self._settled:
+                return self._settled.wait_for(lambda: self._done >= target, timeout)
         finally:
             self._hurry.clear()
 
@@ -128,6 +139,9 @@ class HistoryWriter:
                     break
                 batch.append(item)  # type: ignore[arg-type]
             self._write_until_done(batch)
+            with self._settled:
+                self._done += len(batch)
+                self._settled.notify_all()
             for _ in range(len(batch) + (1 if stop else 0)):
                 self._queue.task_done()
             if stop:

@@ -85,6 +85,19 @@ def _run(command: list[str], cwd: Path) -> None:
         )
 
 
+def restart_postgres(url: str, folder: Path, down_seconds: float = 2.0) -> None:
+    """Stop the cluster `start_postgres` made in `folder` (`-m fast`: every connection
+    dropped), leave it down `down_seconds`, start it again: a database failing over."""
+    port = make_url(url).port
+    options = f"-h 127.0.0.1 -k {folder} -c fsync=off -c synchronous_commit=off"
+    options += f" -c full_page_writes=off -c max_connections=200 -p {port}"
+    pg_ctl, data = str(find_bin_dir() / "pg_ctl"), str(folder / "data")
+    _run([pg_ctl, "-D", data, "-m", "fast", "-w", "stop"], folder)
+    time.sleep(down_seconds)
+    log = str(folder / "server.log")  # without it the server keeps our pipe open
+    _run([pg_ctl, "-D", data, "-l", log, "-w", "-t", "60", "start", "-o", options], folder)
+
+
 def start_postgres(tmp_dir: Path | None = None) -> tuple[str, Callable[[], None]]:
     """Start a cluster under `tmp_dir` (default: the system temp folder).
 
