@@ -151,6 +151,11 @@ def plan(folder: Path, pool: list[dict[str, Any]]) -> dict[str, Server]:
                  {"LEADSCORE_HOME": str(folder), "LEADSCORE_MLFLOW_TRACKING_URI": uri},
                  [("ours reasons=0", "/v1/leads/score?reasons=0", leads),
                   ("ours reasons=3", "/v1/leads/score?reasons=3", leads)]),
+        "ours-no-journal": (
+            [sys.executable, "-m", "leadscore", "serve", *at, "--log-level", "warning"],
+            {"LEADSCORE_HOME": str(folder), "LEADSCORE_MLFLOW_TRACKING_URI": uri,
+             "LEADSCORE_API__JOURNAL": "false"},
+            [("ours no journal r=0", "/v1/leads/score?reasons=0", leads)]),
         "mlflow": ([str(bin_dir / "mlflow"), "models", "serve", "-m", MODEL_URI, "--env-manager",
                     "local", "-w", "1", "-h", HOST, "-p", "{port}"],
                    {"MLFLOW_TRACKING_URI": uri, "UVICORN_LOG_LEVEL": "warning",
@@ -187,7 +192,7 @@ def run_servers(
             argv = [part.format(port=port) for part in command]
             print(f"starting {name} on port {port} ...", flush=True)
             probe = (targets[0][1], targets[0][2][0])
-            headers = auth_headers(folder) if name == "ours" else {}
+            headers = auth_headers(folder) if name.startswith("ours") else {}
             pgid = servers.enter_context(server(name, argv, env, probe, port, BENCH, ROOT, headers))
             live += [
                 Live(target, pgid, port, path, bodies, headers) for target, path, bodies in targets

@@ -7,7 +7,11 @@ tests call it as plain functions.
 
 from __future__ import annotations
 
+import errno
 import json
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -478,10 +482,36 @@ def rescore(
         spark_master=spark_master,
     )
     try:
-        rescore_leads(console, options)
+        with _terminate_as_interrupt():  # SIGTERM unwinds: the temporary files are removed
+            rescore_leads(console, options)
     except RescoreError as error:
         console.print(f"[red]error:[/red] {error}", soft_wrap=True)
         raise typer.Exit(1) from error
+    except OSError as error:
+        if error.errno != errno.ENOSPC:
+            raise
+        where = error.filename or output
+        message = f"disk full while writing {where}: nothing was written (free some space, "
+        console.print(f"[red]error:[/red] {message}or write elsewhere with --output)")
+        raise typer.Exit(1) from error
+    except KeyboardInterrupt as error:
+        console.print("[yellow]stopped: nothing was written[/yellow]")
+        raise typer.Exit(130) from error
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """While the block runs, SIGTERM (a scheduler stopping the job) is handled like Ctrl-C,
+    so the job unwinds and removes its temporary files instead of dying in place."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @app.command()

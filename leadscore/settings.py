@@ -66,7 +66,7 @@ class Settings(BaseSettings):
             **self.api.model_dump(),
             tracking_uri=self.tracking_uri,
             database_url=self.database,
-            journal_dir=str((self.home / "journal").resolve()),
+            journal_dir=str((self.home / "journal").resolve()) if self.api.journal else None,
         )
 
     @property

@@ -27,6 +27,11 @@ class ApiOptions(BaseModel):
         description="Largest request body accepted (bytes); a larger one is a 413 before it "
         "is read. 1,000 leads with custom fields are about 1.5 MB.",
     )
+    journal: bool = Field(
+        default=True,
+        description="Keep the score journal under the home folder (`leadscore serve`): a "
+        "killed process then loses no score it answered.",
+    )
     journal_fsync: bool = Field(
         default=False,
         description="Flush the score journal to disk before each answer: answered scores then "

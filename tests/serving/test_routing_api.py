@@ -169,3 +169,18 @@ def test_models_lists_the_fit_models_in_use(api: TestClient) -> None:
     assert fits["closer"]["name"] == "closer-fit"
     assert fits["closer"]["version"] is not None
     assert "val_roc_auc" in fits["closer"]["metrics"]
+
+
+def test_the_same_lead_routed_forty_times_at_once_is_one_assignment_and_409s(
+    api: TestClient, leads: list[dict[str, object]]
+) -> None:
+    _set_capacity(api, "closer", 1000)
+    lead = leads[250]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda _: api.post("/v1/leads/route", json=lead), range(40)))
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [200] + [409] * 39, codes
+    refused = next(a for a in answers if a.status_code == 409).json()
+    assert "detail" in refused
+    taken = [r for r in api.get("/v1/reps", params={"role": "closer"}).json() if r["load"]]
+    assert taken  # the one assignment holds capacity

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +17,7 @@ from typer.testing import CliRunner
 
 from leadscore.cli import app
 from leadscore.settings import get_settings
+from serving.batch.output import TableSink
 from tests.serving.conftest import CHAMPION, Registry
 
 pytestmark = pytest.mark.slow
@@ -103,3 +110,40 @@ def test_a_file_of_the_other_channel_needs_no_second_model(
     assert result.exit_code == 0, result.output
     assert "lead-score-inbound v" in result.output
     assert len(pd.read_csv(tmp_path / "s.csv")) == (leads["channel"] == "inbound").sum()
+
+
+@pytest.mark.usefixtures("cli")
+def test_a_full_disk_is_one_line_and_leaves_nothing(
+    leads_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_space(self: object, frame: pd.DataFrame) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "scores.parquet"))
+
+    monkeypatch.setattr(TableSink, "write", no_space)  # a full disk, as the OS reports it
+    message = rescore(leads_file, tmp_path / "scores.parquet")
+    assert message.startswith(f"error: disk full while writing {tmp_path / 'scores.parquet'}")
+    assert [p.name for p in tmp_path.iterdir()] == []
+
+
+def test_a_terminated_job_removes_its_temporary_files(registry: Registry, tmp_path: Path) -> None:
+    big = pd.concat([registry.leads] * 10, ignore_index=True)
+    big["lead_id"] = [f"L{i}" for i in range(len(big))]
+    source, out = tmp_path / "big.parquet", tmp_path / "out"
+    big.to_parquet(source)
+    out.mkdir()
+    env = {**os.environ, "LEADSCORE_MLFLOW_TRACKING_URI": registry.tracking_uri,
+           "LEADSCORE_HOME": str(tmp_path / "home")}  # fmt: skip
+    job = subprocess.Popen(
+        [sys.executable, "-m", "leadscore", "rescore", "--input", str(source),
+         "--output", str(out / "scores.parquet"), "--batch-size", "5000"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not list(out.iterdir()) and job.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert job.poll() is None, "the job ended before it could be stopped"
+    job.send_signal(signal.SIGTERM)
+    output = job.communicate(timeout=60)[0].decode()
+    assert job.returncode == 130, output
+    assert "stopped: nothing was written" in output
+    assert list(out.iterdir()) == []
