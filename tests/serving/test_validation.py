@@ -125,7 +125,8 @@ def test_too_many_leads_say_the_count_and_the_limit(
     assert f"{MAX_BATCH + 2} in one request" in error["msg"]
     assert f"at most {MAX_BATCH}" in error["msg"]
     assert error["ctx"] == {"count": MAX_BATCH + 2, "max_batch": MAX_BATCH}
-    assert len(score(client, [lead] * MAX_BATCH)) == MAX_BATCH
+    distinct = [{**lead, "lead_id": f"{lead['lead_id']}-{i}"} for i in range(MAX_BATCH)]
+    assert len(score(client, distinct)) == MAX_BATCH
 
 
 @pytest.mark.parametrize("reasons", [-1, 21, "some"])
@@ -149,7 +150,9 @@ def test_an_unseen_category_is_scored_as_missing_with_a_warning(
 
 
 def test_warnings_stay_with_their_lead_in_a_list(client: TestClient, lead: dict[str, Any]) -> None:
-    body = score(client, [lead, {**lead, "company_country": "XX"}, lead])
+    twin = {**lead, "lead_id": f"{lead['lead_id']}-twin"}
+    other = {**lead, "lead_id": f"{lead['lead_id']}-xx", "company_country": "XX"}
+    body = score(client, [lead, other, twin])
     assert [len(s["warnings"]) for s in body] == [0, 1, 0]
     assert "company_country 'XX'" in body[1]["warnings"][0]
 
