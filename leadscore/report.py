@@ -6,6 +6,8 @@ HTML report renders; this module finds the store and prints.
 
 from __future__ import annotations
 
+import json
+import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,11 +15,21 @@ from typing import Any
 from rich.console import Console
 from sqlalchemy.engine import make_url
 
+from data import insights
 from data.insights import PeriodError
+from data.insights.drift import DEFAULT_DAYS as DRIFT_DAYS
+from data.insights.drift import References
 from data.insights.report import gather_report
+from data.insights.schemas import Period
 from data.store import Store, current_revision, head_revision
 from data.store.records import as_utc, utc_now
-from leadscore.report_tables import backtest_table, funnel_table, speed_table, workload_table
+from leadscore.report_tables import (
+    backtest_table,
+    drift_table,
+    funnel_table,
+    speed_table,
+    workload_table,
+)
 from leadscore.settings import Settings
 
 DEMO_DATABASE = "demo.db"
@@ -81,9 +93,43 @@ def report_data(
     start_ = end_ - timedelta(days=days) if start is None else as_utc(start)
     try:
         with Store(url) as store:
-            return gather_report(store, start_, end_, now=now, horizon_days=horizon_days)
+            gathered = gather_report(store, start_, end_, now=now, horizon_days=horizon_days)
+            week = Period(start=end_ - timedelta(days=DRIFT_DAYS), end=end_)
+            references = registry_references(settings.tracking_uri, settings.api.model_alias)
+            drift = insights.drift(store, week, now, references, horizon_days)
     except PeriodError as error:
         raise ReportError(f"--{error.field}: {error}") from error
+    return gathered | {"drift": drift.model_dump(mode="json", by_alias=True)}
+
+
+def registry_references(tracking_uri: str, alias: str = "champion") -> References:
+    """The training reference of each lead-score model holding `alias`, read from its run's
+    `drift_reference.json` (None for a model trained without); {} without a registry."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    from data.contract import Channel
+    from models.packaging import registered_name
+    from training.gate import current_holder
+
+    database = make_url(tracking_uri).database if tracking_uri.startswith("sqlite") else None
+    if database is not None and not Path(database).is_file():
+        return {}  # nothing was ever trained here; do not create an empty registry
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    out: dict[tuple[str, str], Any] = {}
+    for channel in Channel:
+        name = registered_name(channel)
+        version = current_holder(client, name, alias)
+        if version is None:
+            continue
+        run_id = client.get_model_version(name, version).run_id
+        try:
+            with tempfile.TemporaryDirectory() as folder:
+                path = client.download_artifacts(run_id or "", "drift_reference.json", folder)
+                out[(name, version)] = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (MlflowException, OSError):
+            out[(name, version)] = None
+    return out
 
 
 def _minute(moment: str) -> str:
@@ -103,3 +149,10 @@ def print_report(console: Console, report: dict[str, Any]) -> None:
         console.print(f"[yellow]warning:[/yellow] {warning}")
     if not report["backtest"]["versions"]:
         console.print("No scores old enough to judge in the backtest period.")
+    if "drift" in report:
+        drift = report["drift"]
+        console.print(drift_table(drift))
+        for warning in drift["warnings"]:
+            console.print(f"[yellow]drift:[/yellow] {warning}")
+        if not drift["models"]:
+            console.print("No lead-score model holds the alias in the registry: no drift to show.")

@@ -19,7 +19,9 @@ from models.rep_packaging import rep_registered_name
 from serving.dashboard.report import render_report
 from training.gate import current_holder
 
-REPORTED = ("funnel_by_channel", "funnel_by_role", "speed", "workload", "backtest", "routed")
+REPORTED = (
+    "funnel_by_channel", "funnel_by_role", "speed", "workload", "backtest", "drift", "routed",
+)  # fmt: skip
 
 
 def _validation_metrics(client: MlflowClient, name: str, version: str) -> dict[str, float]:
@@ -58,7 +60,7 @@ def write_html_report(
     report: dict[str, Any], models: dict[str, Any], path: Path, title: str
 ) -> Path:
     """Write the self-contained HTML report; written whole or not at all."""
-    data = {key: report[key] for key in REPORTED}
+    data = {key: report[key] for key in REPORTED if key in report}
     data |= {"models": models, "period": report["period"], "generated_at": utc_now().isoformat()}
     page = render_report(data, title)
     path.parent.mkdir(parents=True, exist_ok=True)

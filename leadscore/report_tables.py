@@ -87,3 +87,43 @@ def backtest_table(backtest: dict[str, Any], period: dict[str, str], by: str) ->
                 "[yellow]outside[/yellow]" if cell["outside"] else "",
             )  # fmt: skip
     return table
+
+
+def _band(psi: float | None, band: str | None) -> str:
+    if psi is None or band is None:
+        return "-"
+    colour = {"stable": "green", "moving": "yellow", "shifted": "red"}[band]
+    return f"{psi:.3f} [{colour}]{band}[/{colour}]"
+
+
+def _new(item: dict[str, Any]) -> str:
+    if not item["new_share"]:
+        return ""
+    named = ", ".join(f"{c['value']} {c['share']:.0%}" for c in item["new_categories"])
+    return f"{item['new_share']:.0%}: {named}"
+
+
+def drift_table(drift: dict[str, Any]) -> Table:
+    """Per live model: the score, then every input field worst first (PSI and band),
+    missing rate then -> now and the categories never seen in training."""
+    period = drift["period"]
+    title = (
+        f"Drift against the training rows: leads scored {period['start'][:10]} to "
+        f"{period['end'][:10]} (PSI < 0.1 stable, 0.1-0.25 moving, > 0.25 shifted)"
+    )
+    table = Table(title=title, title_justify="left")
+    for column in ("model", "version", "leads", "field", "PSI", "missing then -> now", "new"):
+        table.add_column(column, justify="right" if column in ("leads", "PSI") else "left")
+    for model in drift["models"]:
+        head = [model["model"], model["version"], f"{model['leads']:,}"]
+        if model["message"] and not model["fields"]:
+            table.add_row(*head, model["message"], "-", "", "")
+            continue
+        table.add_row(*head, "score" + (f" ({model['message']})" if model["message"] else ""),
+                      _band(model["score_psi"], model["score_band"]), "", "")  # fmt: skip
+        for item in model["fields"]:
+            missing = (f"{_percent(item['missing_then'])} -> "
+                       f"{_percent(item['missing_now'])}")  # fmt: skip
+            table.add_row("", "", "", item["field"], _band(item["psi"], item["band"]),
+                          missing, _new(item))  # fmt: skip
+    return table

@@ -24,6 +24,7 @@ from serving.auth import KeyRing
 from serving.config import ServingConfig
 from serving.dashboard import STATIC_PATH, static_dir
 from serving.database import open_store
+from serving.drift import DriftGauges
 from serving.errors import conflict, database_error, validation_error
 from serving.guards import RequestGuard
 from serving.history import HistoryWriter
@@ -138,6 +139,10 @@ def create_app(config: ServingConfig) -> FastAPI:
     )
     app.state.config = config
     app.state.metrics = app_metrics
+    app_metrics.computed.append(
+        DriftGauges(lambda: app.state.store, lambda: model_store.current,
+                    config.drift_refresh_seconds)
+    )  # fmt: skip
     app.state.model_store = model_store
     app.state.fit_models = fit_models
     app.state.rule_score = rule_score

@@ -48,6 +48,12 @@ class ApiOptions(BaseModel):
         description="keys: every call but health needs an API key with the route's scope "
         "(`leadscore keys create`); none: no check (only behind a gateway that does it).",
     )
+    drift_refresh_seconds: float = Field(
+        default=300,
+        ge=0,
+        description="How long the drift gauges of /metrics are reused before a scrape "
+        "recomputes them from the store (the last 7 days' scores); 0: on every scrape.",
+    )
     rule_score: str | None = Field(
         default="default",
         description="Rule file (YAML) that scores a channel until a model is registered for "

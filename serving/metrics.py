@@ -130,6 +130,8 @@ class Metrics:
             ProcessCollector(registry=r)  # CPU, memory, open files of this process
         self._scored: dict[tuple[Any, ...], Any] = {}
         self.history = HistoryCounts(self)
+        self.computed: list[Collectable] = []
+        """Metrics computed when the page is rendered (the drift gauges), by this worker."""
 
     # -- recording --------------------------------------------------------------------------
 
@@ -196,6 +198,8 @@ class Metrics:
             source = MultiProcessCollector(None, self.multiprocess_dir)  # type: ignore[no-untyped-call]
         page = CollectorRegistry(auto_describe=False)
         page.register(_WithAges(source))
+        for collector in self.computed:
+            page.register(collector)
         return generate_latest(page)
 
 

@@ -50,6 +50,7 @@ from training.lead_score import (
 )
 from training.leakage import LeakageReport, check_leakage
 from training.metrics import Intervals, evaluate
+from training.reference import with_reference
 from training.run_logging import log_validation
 from training.tracking import TrackingTarget, use_tracking
 
@@ -294,6 +295,9 @@ def _log_and_register(
             "refit": len(data.y)}  # fmt: skip
     _log_run(fitted, config, judged, rows, y_val, p_model, p_base, served, serve)
     say(f"{data.channel}: logging and registering {name}")
+    # The rows the production model learnt from: what its drift is measured against.
+    reference = with_reference(serve, data.columns, data.leads["created_at"])
+    mlflow.log_dict(reference, "drift_reference.json")
     info = log_lead_model(serve, data.leads.iloc[split.validation], registered_model_name=name)
     version = str(info.registered_model_version)
     validation_leads = data.leads.iloc[split.validation]

@@ -1,4 +1,5 @@
-"""Analytics on the operational store: lifecycles, funnel, speed-to-lead, workload, backtest.
+"""Analytics on the operational store: lifecycles, funnel, speed-to-lead, workload, backtest,
+drift.
 
 Each function opens one read transaction (a consistent snapshot) and returns
 the contract's pydantic model (`data.insights.schemas`); the API serves them
@@ -11,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from data.insights import backtest as _backtest
+from data.insights import drift as _drift
 from data.insights import funnel as _funnel
 from data.insights import speed as _speed
 from data.insights import workload as _workload
@@ -20,6 +22,7 @@ from data.insights.period import DEFAULT_DAYS, PeriodError, resolve_period
 from data.insights.schemas import (
     Backtest,
     Breakdown,
+    Drift,
     Funnel,
     Period,
     Routed,
@@ -36,6 +39,7 @@ __all__ = [
     "STAGES",
     "PeriodError",
     "backtest",
+    "drift",
     "funnel",
     "lead_timeline",
     "resolve_period",
@@ -84,3 +88,16 @@ def backtest(
     """Predicted vs realised conversion of the scores given in the period (see `backtest`)."""
     with read(store.engine) as connection:
         return _backtest.backtest(connection, period, now, horizon_days)
+
+
+def drift(
+    store: Store,
+    period: Period,
+    now: datetime,
+    references: _drift.References,
+    horizon_days: int = _backtest.DEFAULT_HORIZON_DAYS,
+) -> Drift:
+    """Each live model's drift from its training reference over the leads scored in the
+    period (see `data.insights.drift`); `references` names the live models."""
+    with read(store.engine) as connection:
+        return _drift.drift(connection, period, now, references, horizon_days)

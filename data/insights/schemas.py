@@ -176,3 +176,59 @@ class RoutedAssignment(_Out):
 
 class Routed(_Out):
     assignments: list[RoutedAssignment]
+
+
+Band = Literal["stable", "moving", "shifted"]
+
+
+class DriftBin(_Out):
+    key: str = Field(description="The bin: a number range, a category, other, new or missing.")
+    then: float = Field(description="Share of the training rows.")
+    now: float = Field(description="Share of the leads scored in the period.")
+
+
+class NewCategory(_Out):
+    value: str
+    share: float = Field(description="Share of the period's leads with this value.")
+
+
+class FieldDrift(_Out):
+    field: str
+    kind: Literal["numeric", "categorical"]
+    psi: float | None = Field(description="Population stability index; None below min_leads.")
+    band: Band | None = Field(description="stable < 0.1 <= moving <= 0.25 < shifted.")
+    missing_then: float
+    missing_now: float | None
+    new_share: float | None = Field(
+        description="Share of the period's leads with a category never seen in training."
+    )
+    new_categories: list[NewCategory] = Field(description="The most frequent new ones.")
+    bins: list[DriftBin]
+
+
+class ModelDrift(_Out):
+    model: str
+    version: str
+    leads: int = Field(description="Leads scored by this version in the period (each once).")
+    message: str | None = Field(
+        description="Why there is no PSI: no training reference, or too few leads."
+    )
+    reference_rows: int | None = Field(description="Training rows the reference summarises.")
+    reference_window: list[datetime | None] | None = Field(
+        description="First and last creation time of those rows."
+    )
+    score_psi: float | None
+    score_band: Band | None
+    score_bins: list[DriftBin] = Field(description="Score 1-10 ... 91-99, then and now.")
+    grades: list[DriftBin]
+    fields: list[FieldDrift] = Field(description="Worst PSI first.")
+    calibration: VersionBacktest | None = Field(
+        description="The backtest of this version's scores old enough to judge, if any."
+    )
+
+
+class Drift(_Out):
+    period: Period
+    min_leads: int = Field(description="Fewer leads than this give no PSI.")
+    models: list[ModelDrift]
+    warnings: list[str] = Field(description="Shifted and moving fields, new categories.")

@@ -20,6 +20,7 @@ REPORT_KEYS = (
     "speed",
     "workload",
     "backtest",
+    "drift",
     "routed",
     "models",
 )

@@ -15,9 +15,11 @@ from starlette.concurrency import run_in_threadpool
 from data import insights
 from data.input_rules import IsoTime
 from data.insights.backtest import DEFAULT_HORIZON_DAYS
+from data.insights.drift import DEFAULT_DAYS as DRIFT_DAYS
 from data.insights.schemas import (
     Backtest,
     Breakdown,
+    Drift,
     Funnel,
     Period,
     Routed,
@@ -26,7 +28,8 @@ from data.insights.schemas import (
 )
 from data.store.records import utc_now
 from serving.auth import READ
-from serving.deps import HistoryDep, StoreDep
+from serving.deps import HistoryDep, ModelStoreDep, StoreDep
+from serving.drift import live_references
 
 router = APIRouter(prefix="/v1/insights", tags=["insights"], dependencies=[READ])
 
@@ -49,6 +52,22 @@ async def get_period(
 
 
 PeriodDep = Annotated[Period, Depends(get_period)]
+
+
+async def get_drift_period(
+    start: Annotated[
+        IsoTime | None, Query(description="Inclusive start; default: end - 7 days.")
+    ] = None,
+    end: Annotated[IsoTime | None, END] = None,
+) -> Period:
+    """`get_period` with the drift's default window, the last 7 days."""
+    try:
+        return insights.resolve_period(start, end, utc_now(), days=DRIFT_DAYS)
+    except insights.PeriodError as error:
+        raise RequestValidationError(
+            [{"type": "value_error", "loc": ("query", error.field), "msg": str(error),
+              "input": None if start is None else start.isoformat()}]
+        ) from error  # fmt: skip
 
 
 async def _flushed(history: HistoryDep) -> None:
@@ -107,3 +126,23 @@ async def routed(
     limit: Annotated[int, Query(ge=1, le=1000, description="How many decisions.")] = 20,
 ) -> Routed:
     return await run_in_threadpool(insights.routed, store, period, limit)
+
+
+@router.get("/drift", summary="Each live model's inputs and scores against its training rows")
+async def drift(
+    store: StoreDep,
+    models: ModelStoreDep,
+    history: HistoryDep,
+    period: Annotated[Period, Depends(get_drift_period)],
+    horizon_days: Annotated[
+        int, Query(ge=1, le=3650, description="Days a lead has to convert, for the backtest.")
+    ] = DEFAULT_HORIZON_DAYS,
+) -> Drift:
+    """For each model in use: the PSI of every input field and of the score over the leads
+    it scored in the period (default: the last 7 days), worst first, with new categories,
+    missing rates, grade shares and the backtest of its scores old enough to judge."""
+    await _flushed(history)
+    references = live_references(models.current)
+    return await run_in_threadpool(
+        insights.drift, store, period, utc_now(), references, horizon_days
+    )

@@ -52,7 +52,8 @@ def test_json_gives_the_report_data(home: Path) -> None:
     result = runner.invoke(app, ["report", "--data", str(home / "demo.db"), "--json", *JANUARY])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert set(data) == KEYS
+    assert set(data) == KEYS | {"drift"}
+    assert data["drift"]["models"] == []  # no registry in this home: no live model
     assert data["funnel_by_channel"]["overall"]["counts"]["created"] == 5
     # scores given in January: L1 twice, L2, L3; L4
     assert data["models"] == {"lead-score-inbound": {"3": 4}, "lead-score-outbound": {"3": 1}}
@@ -111,3 +112,33 @@ def test_html_writes_one_self_contained_file_with_the_data(home: Path) -> None:
     assert "no version of lead-score-inbound carries the alias 'champion'" in text
     assert "<script src=" not in text and "stylesheet" not in text  # nothing left to fetch
     assert not list(page.parent.glob(".*partial"))
+
+
+def test_the_report_prints_the_drift_of_the_models_in_the_registry(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The registry's champions: inbound v3 logged with its training reference, outbound
+    v3 without one (trained before drift monitoring)."""
+    from mlflow import MlflowClient
+
+    from tests.data.insights.test_drift import REFERENCE
+
+    uri = f"sqlite:///{home / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    experiment = client.create_experiment("t", artifact_location=(home / "art").as_uri())
+    for name, reference in (("lead-score-inbound", REFERENCE), ("lead-score-outbound", None)):
+        client.create_registered_model(name)
+        for _ in range(3):  # the history's scores come from version 3
+            run = client.create_run(experiment)
+            if reference is not None:
+                client.log_dict(run.info.run_id, reference, "drift_reference.json")
+            client.create_model_version(name, f"{run.info.artifact_uri}/model",
+                                        run_id=run.info.run_id)  # fmt: skip
+        client.set_registered_model_alias(name, "champion", "3")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["report", "--data", str(home), *JANUARY], env=WIDE)
+    assert result.exit_code == 0, result.output
+    assert "Drift against the training rows: leads scored 2026-01-25 to 2026-02-01" in result.output
+    assert "a PSI needs at least 100" in result.output  # a week of the hand-made history
+    assert "no training reference (trained before drift monitoring); retrain" in result.output

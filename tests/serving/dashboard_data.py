@@ -156,7 +156,39 @@ def sample_report() -> dict[str, Any]:
         "backtest": backtest,
         "routed": routed,
         "models": models,
+        "drift": drift(),
     }
+
+
+def drift_field(name: str, psi: float, band: str, new: float | None = None) -> dict[str, Any]:
+    return {"field": name, "kind": "categorical" if new is not None else "numeric", "psi": psi,
+            "band": band, "missing_then": 0.1, "missing_now": 0.12, "new_share": new,
+            "new_categories": [{"value": "tiktok", "share": new}] if new else [],
+            "bins": []}  # fmt: skip
+
+
+def drift() -> dict[str, Any]:
+    """One model shifted (a new source category), one trained before drift monitoring."""
+    score_bins = [{"key": f"{10 * i + 1}-{min(10 * i + 10, 99)}", "then": 0.1,
+                   "now": 0.05 if i < 5 else 0.15} for i in range(10)]  # fmt: skip
+    shifted = {
+        "model": "lead-score-inbound", "version": "4", "leads": 640, "message": None,
+        "reference_rows": 12000, "reference_window": [PERIOD["start"], PERIOD["end"]],
+        "score_psi": 0.11, "score_band": "moving", "score_bins": score_bins,
+        "grades": [{"key": g, "then": 0.25, "now": 0.25} for g in "ABCD"],
+        "fields": [drift_field("source", 3.55, "shifted", 0.4),
+                   drift_field("company_size", 0.18, "moving"),
+                   drift_field("web_visits", 0.02, "stable")],
+        "calibration": None,
+    }  # fmt: skip
+    old = {
+        "model": "lead-score-outbound", "version": "2", "leads": 210,
+        "message": "no training reference (trained before drift monitoring); retrain",
+        "reference_rows": None, "reference_window": None, "score_psi": None, "score_band": None,
+        "score_bins": [], "grades": [], "fields": [], "calibration": None,
+    }  # fmt: skip
+    return {"period": PERIOD, "min_leads": 100, "models": [shifted, old],
+            "warnings": ["lead-score-inbound v4: source shifted (PSI 3.55)"]}  # fmt: skip
 
 
 def funnel_bars(body: dict[str, Any]) -> int:

@@ -38,7 +38,8 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
 ARTIFACTS = Path(__file__).resolve().parents[2] / ".leadscore" / "test-artifacts"
-SECTIONS = ("funnel-channel", "funnel-role", "speed", "workload", "backtest", "routed", "models")
+SECTIONS = ("funnel-channel", "funnel-role", "speed", "workload", "backtest", "drift", "routed",
+            "models")  # fmt: skip
 
 """Sections that only /v1/insights endpoints feed (workload falls back to the roster)."""
 
@@ -145,6 +146,12 @@ def test_the_report_draws_every_chart_from_its_embedded_data(
     assert seen.count("#backtest svg .bar.outside") == 1
     assert seen.count("#backtest .warnings li") == len(data["backtest"]["warnings"])
     assert seen.count("#routed tbody tr") == len(data["routed"]["assignments"])
+    # drift: the worst fields first, the score then and now; the old model says retrain
+    assert seen.count("#drift tbody tr") == 3
+    assert seen.count("#drift .band.shifted") == 1
+    assert seen.count("#drift svg .bar") == 2 * 10
+    assert "40%: tiktok 40%" in seen.text("drift")
+    assert "trained before drift monitoring); retrain" in seen.text("drift")
     assert seen.count("#models tbody tr") == expected.model_rows(data["models"])
     # Accessible: every chart is named and described, every table captioned.
     charts = seen.count("svg.chart")

@@ -173,3 +173,28 @@ def test_a_significantly_better_baseline_is_what_gets_served(
     scored = served.score(from_frame(inbound, served.spec.input_fields), reasons=3)
     assert 0 < scored.probability.min() < scored.probability.max() < 1
     assert scored.reasons is not None and all(scored.reasons)
+
+
+def test_the_training_reference_travels_with_the_model_and_as_an_artifact(
+    first: list[ChannelReport], store: TrackingTarget
+) -> None:
+    client = MlflowClient(store.uri, store.uri)
+    mlflow.set_tracking_uri(store.uri)
+    report = next(r for r in first if r.channel == "inbound")
+    model = load_lead_model(f"models:/{report.model_name}/{report.version}")
+    reference = model.metadata["reference"]
+    assert reference["rows"] == report.rows["refit"]
+    assert "created_at" not in reference["fields"]  # the calendar moves by itself
+    size = reference["fields"]["company_size"]
+    assert len(size["edges"]) == 9 and sum(size["shares"]) + size["missing"] == pytest.approx(
+        1, abs=1e-4
+    )
+    source = reference["fields"]["source"]
+    assert "organic_search" in source["categories"] and source["known_complete"]
+    assert sum(reference["score"]["shares"]) == pytest.approx(1, abs=1e-4)
+    # the score scale spreads the learnt rows' scores evenly: a tenth per decile
+    assert all(abs(s - 0.1) < 0.03 for s in reference["score"]["shares"])
+    assert reference["grades"]["A"] == pytest.approx(0.1, abs=0.02)
+    logged = client.download_artifacts(report.run_id, "drift_reference.json")
+    assert Path(logged).read_text().startswith("{")
+    assert reference["window"]["first"] < reference["window"]["last"]

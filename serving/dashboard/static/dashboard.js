@@ -255,6 +255,69 @@
     return block(...parts);
   }
 
+  const DRIFT_SHOWN = 8;
+
+  function driftBand(psi, band) {
+    if (!C.isNumber(psi) || !band) return "-";
+    return h("span", { class: `band ${band}`, text: `${psi.toFixed(3)} ${band}` });
+  }
+
+  function newCategories(field) {
+    if (!field.new_share) return "";
+    return `${C.percent(field.new_share)}: ` +
+      (field.new_categories || []).map((c) => `${c.value} ${C.percent(c.share)}`).join(", ");
+  }
+
+  function scoreChart(model) {
+    const bins = model.score_bins || [];
+    return C.groupedBars({
+      title: `Score distribution, training rows and now, ${model.model} v${model.version}`,
+      desc: "Share of leads per score range: the rows the model learnt from against the " +
+        `leads it scored in the period (PSI ${C.number(model.score_psi, 3)}).`,
+      categories: bins.map((b) => b.key),
+      series: [
+        { name: "training", color: "#94a3b8", values: bins.map((b) => ({ value: b.then })) },
+        { name: "now", color: "#2563eb", values: bins.map((b) => ({ value: b.now })) },
+      ],
+    });
+  }
+
+  function renderDrift(body) {
+    const models = body.models || [];
+    if (!models.length) return empty("No lead-score model is live yet: nothing to compare");
+    if (models.every((m) => !m.leads)) return empty("No leads scored in the last 7 days yet");
+    const parts = [h("p", { class: "note", text: "Leads scored in the last 7 days against " +
+      "each model's training rows. PSI below 0.1 is stable, 0.1-0.25 moving, above 0.25 " +
+      `shifted; below ${body.min_leads ?? 100} leads there is no PSI.` })];
+    if ((body.warnings || []).length) {
+      parts.push(h("ul", { class: "warnings", "aria-label": "drift warnings" },
+        body.warnings.map((w) => h("li", { text: w }))));
+    }
+    for (const model of models) {
+      parts.push(h("h3", { text: `${model.model} v${model.version} · ` +
+        `${C.number(model.leads)} leads` }));
+      if (model.message) parts.push(h("p", { class: "note", text: model.message }));
+      const fields = model.fields || [];
+      if (!fields.length) continue;
+      const pair = h("div", { class: "pair" });
+      pair.append(C.table({
+        caption: `The ${Math.min(fields.length, DRIFT_SHOWN)} fields that moved most, worst first`,
+        columns: [
+          { label: "field", value: (f) => f.field },
+          { label: "PSI", numeric: true, value: (f) => driftBand(f.psi, f.band) },
+          { label: "missing then → now", value: (f) =>
+            `${C.percent(f.missing_then)} → ${C.percent(f.missing_now)}` },
+          { label: "new categories", value: newCategories },
+        ],
+        rows: fields.slice(0, DRIFT_SHOWN),
+        rowClass: (f) => (f.band === "shifted" ? "shifted" : null),
+      }));
+      if ((model.score_bins || []).length) pair.append(scoreChart(model));
+      parts.push(pair);
+    }
+    return block(...parts);
+  }
+
   function runnersUp(list) {
     if (!Array.isArray(list) || !list.length) return "-";
     return h("ul", { class: "runners" }, list.map((r) => h("li", {
@@ -333,6 +396,8 @@
       load: () => getJson("v1/insights/workload"), render: renderWorkload },
     { id: "backtest", key: "backtest", what: "the backtest", load: loadBacktest,
       render: renderBacktest },
+    { id: "drift", key: "drift", what: "the drift", load: () => getJson("v1/insights/drift"),
+      render: renderDrift },
     { id: "routed", key: "routed", what: "the routing decisions",
       load: () => getJson("v1/insights/routed", { limit: 20 }), render: renderRouted },
     { id: "models", key: "models", what: "the models", load: () => getJson("v1/models"),
