@@ -12,41 +12,43 @@ import json
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.markup import escape
 
 from data.crm_export import PLANTS, write_crm_export
 from data.crm_records import write_crm_records
 from data.generator import GeneratorConfig
-from data.importing.fit_tables import is_fit_import
 from data.importing.importer import NothingImportedError, import_export
 from data.importing.mapping import load_mapping
 from data.importing.record_mapping import load_record_mapping, table_of
 from data.importing.records import WRITES, import_accounts, import_deals, import_users
 from data.importing.report import report_table
-from data.tables import MissingTableError, table_path
+from data.tables import MissingTableError
 from leadscore.console import make_console
 from leadscore.jobs import (
+    TrainingOutcome,
+    TrainingRequest,
+    champion_lookup,
     generate_history,
     rescore_leads,
     route_file,
     route_source,
-    train_fit_models,
-    train_models,
+    train_requested,
 )
+from leadscore.retrain import retrain_summary, write_summary
 from leadscore.settings import get_settings
 from leadscore.store_cli import db_app, keys_app
 from leadscore.tables import outcome_table
 from serving.batch.errors import RescoreError
 from serving.batch.job import Engine, RescoreOptions
 from serving.batch.scoring import REASONS
-from training.flow import Skipped
-from training.lead_score import NotEnoughDataError, TrainingConfig
+from training.lead_score import TrainingConfig
 
 MIN_LEADS = 100
 
@@ -301,62 +303,151 @@ def train(
             "extrapolate are used anyway); --no-time-features leaves them all out.",
         ),
     ] = True,
+    drift_report: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="A drift report (JSON file) that prompted this training: attached to each "
+            "run and named in the lineage tags.",
+        ),
+    ] = None,
 ) -> None:
     """Train, evaluate and register the models in MLflow: lead-score-inbound,
     lead-score-outbound, closer-fit and account-manager-fit.
 
     Each model asked for is reported as trained, skipped (not enough data or no
     table for it, with the reason) or failed; the exit code is 1 only on failures."""
-    settings = get_settings()
-    folder = data if data is not None else settings.data_dir
-    channels = [c.value for c in channel] if channel else ["inbound", "outbound"]
+    config = TrainingConfig(
+        target=target.value,
+        seed=seed,
+        min_positives=min_outcomes,
+        leakage_auc=leakage_auc,
+        keep_columns=tuple(keep_column or ()),
+        time_features=time_features,
+    )
+    request = _training_request(
+        data, models, channel, config, alias, accept_jump=accept_jump, drift_report=drift_report
+    )
     console = make_console()
-    skipped: list[Skipped] = []
-    failed: list[Skipped] = []
-    trained: list[str] = []
+    outcome = train_requested(console, get_settings(), request)
+    _print_outcome(console, outcome)
+    if outcome.exit_code:
+        raise typer.Exit(outcome.exit_code)
+
+
+def _training_folder(data: Path | None) -> Path:
+    """Where `train` and `retrain` read their tables: --data, else data/ in LEADSCORE_HOME.
+    Another source (e.g. an export of the API's store) resolves to a folder here too."""
+    return data if data is not None else get_settings().data_dir
+
+
+def _training_request(
+    data: Path | None,
+    models: ModelsOption,
+    channel: list[ChannelOption] | None,
+    config: TrainingConfig,
+    alias: str,
+    *,
+    accept_jump: bool = False,
+    drift_report: Path | None = None,
+) -> TrainingRequest:
+    """The models `--models` and `--channel` ask for, on the chosen source's folder."""
     lead_scores = models in (ModelsOption.all, ModelsOption.lead_score)
-    if lead_scores and is_fit_import(folder) and not table_path(folder, "leads").exists():
-        lead_scores = False
-        skipped += [
-            Skipped(f"lead-score-{c}", f"no leads imported into {folder} (leads.parquet)")
-            for c in channels
-        ]
-    if lead_scores:
-        config = TrainingConfig(
-            target=target.value,
-            seed=seed,
-            min_positives=min_outcomes,
-            leakage_auc=leakage_auc,
-            keep_columns=tuple(keep_column or ()),
-            time_features=time_features,
-        )
-        try:
-            reports = train_models(
-                console, settings, folder, config,
-                channels=channels, alias=alias, accept_jump=accept_jump, skipped=skipped,
-            )  # fmt: skip
-            trained += [r.model_name for r in reports]
-        except Exception as error:
-            failed.append(Skipped("lead scores", _error_text(error), "failed"))
-    if models is not ModelsOption.lead_score:
-        try:
-            fits = train_fit_models(
-                console, settings, folder, FIT_ROLES[models], alias=alias, skipped=skipped,
-                min_outcomes=min_outcomes,
-            )  # fmt: skip
-            trained += [r.model_name for r in fits]
-        except Exception as error:
-            failed.append(Skipped("rep fits", _error_text(error), "failed"))
-    console.print(outcome_table(trained, skipped, failed))
-    if failed:
-        raise typer.Exit(1)
+    channels = tuple(c.value for c in channel) if channel else ("inbound", "outbound")
+    return TrainingRequest(
+        folder=_training_folder(data),
+        lead_channels=channels if lead_scores else (),
+        fit_roles=() if models is ModelsOption.lead_score else FIT_ROLES[models],
+        config=config,
+        alias=alias,
+        accept_jump=accept_jump,
+        drift_report=drift_report,
+    )
 
 
-def _error_text(error: Exception) -> str:
-    """The error for the outcome table: expected ones by message, others with their type."""
-    if isinstance(error, MissingTableError | NotEnoughDataError | ValueError | OSError):
-        return str(error)
-    return f"{type(error).__name__}: {error}"
+def _print_outcome(console: Console, outcome: TrainingOutcome) -> None:
+    console.print(outcome_table(outcome.trained, outcome.skipped, outcome.failed))
+
+
+@app.command()
+def retrain(
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="Training folder, as for `train`: generated or imported tables; "
+            "default: data/ in LEADSCORE_HOME."
+        ),
+    ] = None,
+    models: Annotated[
+        ModelsOption,
+        typer.Option(
+            help="all four, only the lead scores, both fit models (rep-fit), or one of them."
+        ),
+    ] = ModelsOption.all,
+    target: Annotated[
+        TargetOption, typer.Option(help="What counts as converted: a won deal or qualified.")
+    ] = TargetOption.won,
+    alias: Annotated[
+        str, typer.Option(help="Registry alias the gate moves (the one the API serves).")
+    ] = "champion",
+    seed: Annotated[int, typer.Option(help="Random seed of the boosting.")] = 7,
+    min_outcomes: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Converted and other leads needed in each period; fewer and the model is "
+            "skipped (exit 0).",
+        ),
+    ] = TrainingConfig.min_positives,
+    drift_report: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="The drift report (a JSON file) that prompted this retraining: attached to "
+            "each run and named in the lineage tags.",
+        ),
+    ] = None,
+    time_features: Annotated[
+        bool,
+        typer.Option(
+            help="Use calendar features of the creation date; --no-time-features leaves them out."
+        ),
+    ] = True,
+    json_out: Annotated[
+        str | None,
+        typer.Option(
+            "--json",
+            help="Write the summary (JSON) to this file, or '-' for standard output (the "
+            "tables then go to standard error).",
+        ),
+    ] = None,
+) -> None:
+    """Retrain as a scheduled job: train, evaluate on the newest period, gate against the
+    champion on the same rows, register, move the alias, and summarise in JSON.
+
+    Exit code 0 when every model asked for was trained (promoted or kept champion) or
+    skipped for lack of data; 1 when one failed. Serving processes pick up a new champion
+    by themselves (LEADSCORE_API__MODEL_POLL_SECONDS)."""
+    console = make_console(stderr=json_out == "-")
+    settings = get_settings()
+    config = TrainingConfig(
+        target=target.value, seed=seed, min_positives=min_outcomes, time_features=time_features
+    )
+    request = _training_request(data, models, None, config, alias, drift_report=drift_report)
+    started = datetime.now(UTC)
+    outcome = train_requested(console, settings, request)
+    _print_outcome(console, outcome)
+    summary = retrain_summary(
+        request, outcome, started, datetime.now(UTC), champion_lookup(settings, alias)
+    )
+    for item in summary.models:
+        console.print(f"{item.model}: {item.status}; {item.reason}", soft_wrap=True)
+    if json_out is not None:
+        write_summary(summary, json_out, typer.echo)
+    if outcome.exit_code:
+        raise typer.Exit(outcome.exit_code)
 
 
 @app.command()

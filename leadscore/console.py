@@ -24,8 +24,9 @@ def _on_terminal() -> bool:
         return False
 
 
-def make_console() -> Console:
-    """The terminal's width on a terminal, COLUMNS if set, else `WIDE` columns."""
+def make_console(stderr: bool = False) -> Console:
+    """The terminal's width on a terminal, COLUMNS if set, else `WIDE` columns; `stderr`
+    keeps standard output free for a machine-readable answer."""
     if _on_terminal() or os.environ.get("COLUMNS", "").isdigit():
-        return Console()
-    return Console(width=WIDE)
+        return Console(stderr=stderr)
+    return Console(width=WIDE, stderr=stderr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
@@ -27,8 +28,9 @@ from rich.progress import (
 from rich.text import Text
 
 from data.generator import GeneratorConfig, write_history
+from data.importing.fit_tables import is_fit_import
 from data.summary import summarize_history
-from data.tables import read_table
+from data.tables import MissingTableError, read_table, table_path
 from leadscore.settings import Settings
 from leadscore.tables import (
     leakage_table,
@@ -44,10 +46,12 @@ from leadscore.tables import (
     training_table,
     verdict_notes,
 )
+from models.packaging import registered_name
+from models.rep_packaging import rep_registered_name
 from serving.batch.job import Engine, RescoreOptions, RouteSource, load_route_source, rescore
 from serving.batch.summary import RescoreSummary
 from training.flow import Skipped
-from training.lead_score import TrainingConfig
+from training.lead_score import NotEnoughDataError, TrainingConfig
 from training.pipeline import ChannelReport, train_lead_scores
 from training.rep_fit import rep_training_config
 from training.rep_pipeline import RepReport, train_rep_fits
@@ -96,6 +100,7 @@ def train_models(
     *,
     accept_jump: bool = False,
     skipped: list[Skipped] | None = None,
+    drift_report: Path | None = None,
 ) -> list[ChannelReport]:
     """Train and register; a channel without enough data goes to `skipped` when given;
     errors propagate for the caller to report."""
@@ -120,6 +125,7 @@ def train_models(
             say=lambda message: console.log(message),
             accept_jump=accept_jump,
             skipped=skipped,
+            drift_report=drift_report,
         )
     if not reports:
         return reports
@@ -144,6 +150,7 @@ def train_fit_models(
     *,
     skipped: list[Skipped] | None = None,
     min_outcomes: int | None = None,
+    drift_report: Path | None = None,
 ) -> list[RepReport]:
     """Train and register closer-fit and account-manager-fit; a role without its table or
     enough data goes to `skipped` when given; errors propagate. `min_outcomes` overrides
@@ -159,6 +166,7 @@ def train_fit_models(
             alias=alias,
             say=lambda message: console.log(message),
             skipped=skipped,
+            drift_report=drift_report,
         )
     if not reports:
         return reports
@@ -172,6 +180,100 @@ def train_fit_models(
             console.print(policy_table(report.policy_evaluation))
     console.print(f"Trained in {time.perf_counter() - started:.1f} s.")
     return reports
+
+
+@dataclass(frozen=True)
+class TrainingRequest:
+    """What `leadscore train` and `leadscore retrain` were asked to train, and how."""
+
+    folder: Path
+    lead_channels: tuple[str, ...] = ("inbound", "outbound")
+    """Empty: no lead-score model asked for."""
+    fit_roles: tuple[str, ...] = ("closer", "account_manager")
+    """Empty: no rep-fit model asked for."""
+    config: TrainingConfig = field(default_factory=TrainingConfig)
+    alias: str = "champion"
+    accept_jump: bool = False
+    drift_report: Path | None = None
+
+
+@dataclass
+class TrainingOutcome:
+    """Every model asked for, as trained (with its report), skipped or failed."""
+
+    lead_reports: list[ChannelReport] = field(default_factory=list)
+    fit_reports: list[RepReport] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    failed: list[Skipped] = field(default_factory=list)
+
+    @property
+    def trained(self) -> list[str]:
+        return [r.model_name for r in self.lead_reports] + [r.model_name for r in self.fit_reports]
+
+    @property
+    def exit_code(self) -> int:
+        """1 only when a model failed; skipped for lack of data is not a failure."""
+        return 1 if self.failed else 0
+
+
+def train_requested(
+    console: Console, settings: Settings, request: TrainingRequest
+) -> TrainingOutcome:
+    """Train every model asked for, each group on its own: a failure of the lead scores
+    does not stop the rep fits. Prints the per-group tables; errors end up in `failed`."""
+    outcome = TrainingOutcome()
+    folder = request.folder
+    channels = request.lead_channels
+    if channels and is_fit_import(folder) and not table_path(folder, "leads").exists():
+        outcome.skipped += [
+            Skipped(registered_name(c), f"no leads imported into {folder} (leads.parquet)")
+            for c in channels
+        ]
+        channels = ()
+    if channels:
+        try:
+            outcome.lead_reports = train_models(
+                console, settings, folder, request.config,
+                channels=channels, alias=request.alias, accept_jump=request.accept_jump,
+                skipped=outcome.skipped, drift_report=request.drift_report,
+            )  # fmt: skip
+        except Exception as error:
+            outcome.failed += _failed_group([registered_name(c) for c in channels], outcome, error)
+    if request.fit_roles:
+        try:
+            outcome.fit_reports = train_fit_models(
+                console, settings, folder, request.fit_roles, alias=request.alias,
+                skipped=outcome.skipped, min_outcomes=request.config.min_positives,
+                drift_report=request.drift_report,
+            )  # fmt: skip
+        except Exception as error:
+            outcome.failed += _failed_group(
+                [rep_registered_name(r) for r in request.fit_roles], outcome, error
+            )
+    return outcome
+
+
+def _failed_group(names: list[str], outcome: TrainingOutcome, error: Exception) -> list[Skipped]:
+    """A group's failure, as one entry per model of the group neither trained nor skipped."""
+    done = set(outcome.trained) | {s.model_name for s in outcome.skipped}
+    return [Skipped(name, error_text(error), "failed") for name in names if name not in done]
+
+
+def error_text(error: Exception) -> str:
+    """The error for the outcome table: expected ones by message, others with their type."""
+    if isinstance(error, MissingTableError | NotEnoughDataError | ValueError | OSError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+def champion_lookup(settings: Settings, alias: str) -> Callable[[str], str | None]:
+    """name -> the version holding `alias` now (None: none, or the registry cannot say)."""
+    from mlflow import MlflowClient
+
+    from training.gate import current_holder
+
+    client = MlflowClient(settings.tracking_uri, settings.tracking_uri)
+    return lambda name: current_holder(client, name, alias)
 
 
 def route_file(

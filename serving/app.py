@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager, suppress
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -33,7 +35,7 @@ from serving.journal import ScoreJournal, replay_orphans
 from serving.metrics import Metrics, multiprocess_dir
 from serving.model_store import FitModels, LeadModels, ModelStore
 from serving.openapi import add_lead_schemas
-from serving.registry import FIT_FALLBACK, FIT_TRAIN_HINT, RegistryLoader
+from serving.registry import FIT_FALLBACK, FIT_TRAIN_HINT, AliasWatcher, RegistryLoader
 from serving.routes import (
     dashboard,
     health,
@@ -60,6 +62,19 @@ def _history_writer(config: ServingConfig, store: Store, app_metrics: Metrics) -
     return HistoryWriter(store, metrics=app_metrics.history, journal=journal)
 
 
+async def poll_aliases(watchers: Sequence[AliasWatcher[Any]], seconds: float) -> None:
+    """Every `seconds`, swap in the models whose alias moved, until cancelled. Each worker
+    process polls on its own; a registry that does not answer is logged and the current
+    models keep serving."""
+    while True:
+        await asyncio.sleep(seconds)
+        for watcher in watchers:
+            try:
+                await run_in_threadpool(watcher.check)
+            except Exception:
+                logger.warning("alias polling: the registry did not answer", exc_info=True)
+
+
 def create_app(config: ServingConfig) -> FastAPI:
     """The API; its lifespan opens the store and loads each channel's model by alias.
 
@@ -73,29 +88,28 @@ def create_app(config: ServingConfig) -> FastAPI:
     rule_score = load_rule_score(config.rule_score) if config.rule_score else None
     # Under several workers, each one's values go to the shared folder `leadscore serve` made.
     app_metrics = Metrics(multiprocess_dir())
+    lead_loader = RegistryLoader(
+        config.tracking_uri, config.model_alias, registered_name, load_lead_model
+    )
     model_store: LeadModels = ModelStore(
-        app_metrics.counting_failures(
-            RegistryLoader(
-                config.tracking_uri, config.model_alias, registered_name, load_lead_model
-            ),
-        ),
+        app_metrics.counting_failures(lead_loader),
         slots=tuple(Channel),
         on_load=app_metrics.models_loaded,
     )
+    fit_loader = RegistryLoader(
+        config.tracking_uri,
+        config.model_alias,
+        rep_registered_name,
+        load_rep_model,
+        train_hint=FIT_TRAIN_HINT,
+        fallback=FIT_FALLBACK,
+    )
     fit_models: FitModels = ModelStore(
-        app_metrics.counting_failures(
-            RegistryLoader(
-                config.tracking_uri,
-                config.model_alias,
-                rep_registered_name,
-                load_rep_model,
-                train_hint=FIT_TRAIN_HINT,
-                fallback=FIT_FALLBACK,
-            ),
-        ),
+        app_metrics.counting_failures(fit_loader),
         slots=(Role.closer.value, Role.account_manager.value),
         on_load=app_metrics.models_loaded,
     )
+    watchers = (AliasWatcher(model_store, lead_loader), AliasWatcher(fit_models, fit_loader))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -122,9 +136,18 @@ def create_app(config: ServingConfig) -> FastAPI:
         app.state.store, app.state.history = store, history
         await run_in_threadpool(model_store.load)
         await run_in_threadpool(fit_models.load)
+        polling = (
+            asyncio.create_task(poll_aliases(watchers, config.model_poll_seconds))
+            if config.model_poll_seconds > 0
+            else None
+        )
         try:
             yield
         finally:
+            if polling is not None:
+                polling.cancel()
+                with suppress(asyncio.CancelledError):
+                    await polling
             if history is not None:
                 await run_in_threadpool(history.close)
             if store is not None:

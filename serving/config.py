@@ -38,6 +38,13 @@ class ApiOptions(BaseModel):
         "survive a power loss too, at the cost of a disk flush per request.",
     )
     model_alias: str = Field(default="champion", description="Registry alias the API serves.")
+    model_poll_seconds: float = Field(
+        default=60,
+        ge=0,
+        description="How often each process asks the registry which version holds the alias, "
+        "and swaps in a new champion when it moved (only the version is read until then); "
+        "0 turns polling off (`POST /v1/models/reload` still works).",
+    )
     exploration: float = Field(
         default=0.05, ge=0, le=1, description="Share of routing decisions that explore."
     )

@@ -36,6 +36,10 @@ class LoadedModel(Generic[M]):
     metrics: Mapping[str, float] = field(default_factory=dict)
     loaded_at: float = field(default_factory=time.time)
     """Unix time of the load; a version kept through a failed reload keeps its time."""
+    promoted_at: str | None = None
+    """When the gate moved the alias to this version (UTC ISO), from its version tags."""
+    replaced_version: str | None = None
+    """The version that held the alias before ('none': it was the first)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,10 @@ class ModelStore(Generic[M]):
         self._slots = tuple(str(s) for s in slots)
         self._current: ModelSet[M] | None = None
         self._reload_lock = threading.Lock()
+
+    @property
+    def slots(self) -> tuple[str, ...]:
+        return self._slots
 
     @property
     def current(self) -> ModelSet[M] | None:

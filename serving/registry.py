@@ -16,7 +16,7 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from serving.model_store import LoadedModel, M, MissingModel
+from serving.model_store import LoadedModel, M, MissingModel, ModelSet, ModelStore
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +110,7 @@ class RegistryLoader(Generic[M]):
             return self._failed(
                 channel, name, f"{name} version {version.version} could not be loaded", exc
             )
+        tags = version.tags or {}
         return LoadedModel(
             slot=channel,
             name=name,
@@ -118,7 +119,20 @@ class RegistryLoader(Generic[M]):
             run_id=version.run_id,
             model=model,
             metrics=self._metrics(version.run_id),
+            promoted_at=tags.get("promoted_at"),
+            replaced_version=tags.get("replaced_version"),
         )
+
+    def alias_version(self, slot: str) -> str | None:
+        """The version holding the alias for `slot` now, None if none does: one registry
+        call, no download. Raises when the registry does not answer."""
+        try:
+            version = self.client.get_model_version_by_alias(self._name_of(slot), self.alias)
+        except MlflowException as exc:
+            if exc.error_code in _NOT_FOUND:
+                return None
+            raise
+        return str(version.version)
 
     def _metrics(self, run_id: str | None) -> dict[str, float]:
         """The metrics training recorded in the version's run (none if the run is gone)."""
@@ -139,3 +153,35 @@ class RegistryLoader(Generic[M]):
             reason=f"{what} (alias '{self.alias}'): {exc}",
             failed=True,
         )
+
+
+class AliasWatcher(Generic[M]):
+    """Reloads a `ModelStore` when the alias of one of its slots moved in the registry.
+
+    Each check asks only which version holds the alias; the models are downloaded
+    only when one moved, and swapped in by the store's one-assignment `load`.
+    """
+
+    def __init__(self, store: ModelStore[M], loader: RegistryLoader[M]) -> None:
+        self._store = store
+        self._loader = loader
+
+    def moved(self, current: ModelSet[M] | None) -> list[str]:
+        """'inbound: v1 -> v2' for each slot whose alias holder differs from what serves."""
+        changes = []
+        for slot in self._store.slots:
+            holder = self._loader.alias_version(slot)
+            serving = current.loaded.get(slot) if current is not None else None
+            served = serving.version if serving is not None else None
+            if holder != served:
+                changes.append(f"{slot}: v{served or '-'} -> v{holder or '-'}")
+        return changes
+
+    def check(self) -> list[str]:
+        """Reload if an alias moved; the changes seen (empty: nothing to do). Raises when
+        the registry does not answer, and the current models stay."""
+        changes = self.moved(self._store.current)
+        if changes:
+            logger.info("alias '%s' moved (%s): reloading", self._loader.alias, ", ".join(changes))
+            self._store.load()
+        return changes

@@ -64,6 +64,14 @@ class ModelInfo(BaseModel):
         "significantly better and was registered instead (its figures are the run's "
         "baseline_val_* metrics).",
     )
+    promoted_at: str | None = Field(
+        default=None,
+        description="When the gate gave this version the alias (UTC ISO); null for a "
+        "version promoted before this was recorded, or by hand.",
+    )
+    replaced_version: str | None = Field(
+        default=None, description="The version that held the alias before ('none': the first)."
+    )
 
     @classmethod
     def of(cls, model: LoadedLeadModel) -> ModelInfo:
@@ -76,6 +84,8 @@ class ModelInfo(BaseModel):
             metrics=dict(model.metrics),
             custom_fields={n: k.value for n, k in model.model.custom_fields.items()},
             algorithm=str(model.model.metadata.get("algorithm", "lightgbm")),
+            promoted_at=model.promoted_at,
+            replaced_version=model.replaced_version,
         )
 
 
@@ -114,6 +124,8 @@ class FitModelInfo(BaseModel):
     missing_reason: str | None = Field(
         default=None, description="Why there is none; routing then falls back to round-robin."
     )
+    promoted_at: str | None = Field(default=None, description="When it took the alias (UTC).")
+    replaced_version: str | None = Field(default=None, description="The version it replaced.")
 
 
 class ModelList(BaseModel):
@@ -137,7 +149,8 @@ class ModelList(BaseModel):
         if fits is not None:
             fit_models = [
                 FitModelInfo(role=m.slot, name=m.name, alias=m.alias, version=m.version,
-                             metrics=dict(m.metrics))
+                             metrics=dict(m.metrics), promoted_at=m.promoted_at,
+                             replaced_version=m.replaced_version)
                 for m in fits.loaded.values()
             ] + [
                 FitModelInfo(role=m.slot, name=m.name, alias=m.alias, version=None,

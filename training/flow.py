@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 import mlflow
 import numpy as np
+import pandas as pd
 
 from training.gate import (
     GATE_METRIC,
@@ -27,6 +30,7 @@ from training.gate import (
     GateDecision,
     apply_gate,
     compare_with_champion,
+    current_holder,
 )
 from training.metrics import Intervals, bootstrap_intervals, evaluate
 from training.run_logging import log_gate
@@ -111,6 +115,41 @@ def might_jump(value: float, champion: ChampionComparison | None) -> bool:
     return bool(champion and champion.value is not None and value - champion.value > JUMP_GAIN)
 
 
+@dataclass(frozen=True)
+class DataWindow:
+    """The rows a served model was fitted on, and when the first and last were created."""
+
+    rows: int
+    first_created: str | None = None
+    last_created: str | None = None
+    """ISO times; None when the data has no usable creation dates."""
+
+    @classmethod
+    def of(cls, created: Any) -> DataWindow:
+        times = pd.to_datetime(pd.Series(created), errors="coerce").dropna()
+        if times.empty:
+            return cls(len(created))
+        first, last = times.min(), times.max()
+        return cls(len(created), first.isoformat(), last.isoformat())
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """Why the version exists and what it replaced, as tagged on its run and version."""
+
+    parent_champion_version: str | None
+    """The version holding the alias when training began (None: there was none)."""
+    champion_after: str | None
+    data: DataWindow | None = None
+    promoted_at: str | None = None
+    """UTC ISO time the alias moved to this version (None: it did not)."""
+    drift_report: str | None = None
+    """The drift report's artifact path on the run, when one was given."""
+
+
+DRIFT_ARTIFACTS = "drift"
+
+
 def register_and_gate(
     client: Any,
     name: str,
@@ -125,11 +164,14 @@ def register_and_gate(
     gain_columns: Callable[[], tuple[str, ...]] | None = None,
     tags: Mapping[str, str] | None = None,
     seed: int = 0,
-) -> GateDecision:
+    data: DataWindow | None = None,
+    drift_report: Path | None = None,
+) -> tuple[GateDecision, Lineage]:
     """Compare registered `version` with the champion on the same rows, apply the gate,
-    tag the version and log the decision on the active run."""
+    tag the version and log the decision and the lineage on the active run."""
     for key, value in (tags or {}).items():
         client.set_model_version_tag(name, version, key, value)
+    parent = current_holder(client, name, policy.alias)
     champion = compare_with_champion(
         client, name, policy.alias, champion_scorer, y, candidate, created_at, seed
     )
@@ -150,4 +192,50 @@ def register_and_gate(
         mlflow.log_metrics(
             {"champion_gain_ci_low": champion.gain[0], "champion_gain_ci_high": champion.gain[1]}
         )
-    return gate
+    lineage = Lineage(
+        parent_champion_version=parent,
+        champion_after=version if gate.promote else parent,
+        data=data,
+        promoted_at=datetime.now(UTC).isoformat(timespec="seconds") if gate.promote else None,
+        drift_report=_log_drift_report(drift_report),
+    )
+    record_lineage(client, name, version, lineage, gate)
+    return gate, lineage
+
+
+def _log_drift_report(path: Path | None) -> str | None:
+    """Attach the drift report that preceded this training to the run; its artifact path."""
+    if path is None:
+        return None
+    mlflow.log_artifact(str(path), DRIFT_ARTIFACTS)
+    return f"{DRIFT_ARTIFACTS}/{path.name}"
+
+
+def lineage_tags(lineage: Lineage, gate: GateDecision) -> dict[str, str]:
+    """The tags that say where a version came from, for its run and the version itself."""
+    tags = {
+        "parent_champion_version": lineage.parent_champion_version or "none",
+        "gate_decision": "promoted" if gate.promote else "kept champion",
+    }
+    if lineage.data is not None:
+        tags["data_rows"] = str(lineage.data.rows)
+        if lineage.data.first_created and lineage.data.last_created:
+            tags["data_first_created"] = lineage.data.first_created
+            tags["data_last_created"] = lineage.data.last_created
+    if lineage.drift_report is not None:
+        tags["drift_report"] = lineage.drift_report
+    return tags
+
+
+def record_lineage(
+    client: Any, name: str, version: str, lineage: Lineage, gate: GateDecision
+) -> None:
+    """Tag the active run and the version; a promoted version also says when it took the
+    alias and which version it replaced."""
+    tags = lineage_tags(lineage, gate)
+    mlflow.set_tags(tags)
+    if lineage.promoted_at is not None:
+        tags["promoted_at"] = lineage.promoted_at
+        tags["replaced_version"] = lineage.parent_champion_version or "none"
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, value)

@@ -26,8 +26,10 @@ from models.scale import PlattCalibration, ScoreScale
 from training.flow import (
     BASELINE,
     MODEL,
+    DataWindow,
     GatePolicy,
     Judged,
+    Lineage,
     Skipped,
     judge,
     log_judged,
@@ -84,6 +86,7 @@ class ChannelReport:
     it ranked significantly better."""
     notes: tuple[str, ...] = ()
     """Warnings a reader of the figures must see (e.g. no creation dates)."""
+    lineage: Lineage | None = None
 
     @property
     def served_metrics(self) -> dict[str, float]:
@@ -101,12 +104,14 @@ def train_lead_scores(
     *,
     accept_jump: bool = False,
     skipped: list[Skipped] | None = None,
+    drift_report: Path | None = None,
 ) -> list[ChannelReport]:
     """Train each channel's model on `data_dir`, log everything, register, and gate `alias`.
 
     `progress(channel)` may return a callback that receives boosting progress.
     With `skipped`, a channel without enough data is recorded there and the
-    others go on; without it, `NotEnoughDataError` stops the run.
+    others go on; without it, `NotEnoughDataError` stops the run. `drift_report`
+    (any file) is attached to each run as the reason for this training.
     """
     config = config or TrainingConfig()
     labelled = load_labelled(data_dir)
@@ -148,7 +153,9 @@ def train_lead_scores(
         with mlflow.start_run(run_name=f"{registered_name(channel)}") as run:
             _log_data_checks(labelled, leakage, unused, config, notes)
             fitted = fit_channel(data, spec, config, progress(channel) if progress else None)
-            report = _log_and_register(client, fitted, config, policy, run.info.run_id, say)
+            report = _log_and_register(
+                client, fitted, config, policy, run.info.run_id, say, drift_report
+            )
         reports.append(replace(report, leakage=leakage, unused_fields=tuple(unused), notes=notes))
     return reports
 
@@ -281,6 +288,7 @@ def _log_and_register(
     policy: GatePolicy,
     run_id: str,
     say: Callable[[str], None],
+    drift_report: Path | None = None,
 ) -> ChannelReport:
     data, split = fitted.data, fitted.split
     name = registered_name(data.channel)
@@ -301,7 +309,8 @@ def _log_and_register(
     info = log_lead_model(serve, data.leads.iloc[split.validation], registered_model_name=name)
     version = str(info.registered_model_version)
     validation_leads = data.leads.iloc[split.validation]
-    gate = register_and_gate(
+    window = DataWindow.of(data.leads["created_at"]) if config.dated else DataWindow(len(data.y))
+    gate, lineage = register_and_gate(
         client,
         name,
         version,
@@ -318,6 +327,8 @@ def _log_and_register(
         ),
         tags=_version_tags(data, config, served),
         seed=config.seed,
+        data=window,
+        drift_report=drift_report,
     )
     return ChannelReport(
         channel=data.channel,
@@ -331,6 +342,7 @@ def _log_and_register(
         rows=rows,
         intervals=judged.intervals,
         served=served,
+        lineage=lineage,
     )
 
 

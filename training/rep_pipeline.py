@@ -22,8 +22,10 @@ from features.rep_features import RepFeatureSpec, account_manager_spec, closer_s
 from models.rep_packaging import load_rep_model, log_rep_model, rep_registered_name
 from training.flow import (
     BASELINE,
+    DataWindow,
     GatePolicy,
     Judged,
+    Lineage,
     Skipped,
     judge,
     log_judged,
@@ -73,6 +75,7 @@ class RepReport:
     """Closers only, and only where the generator's truth exists (`training.policy_evaluation`)."""
     routing_estimate: RoutingEstimate | None = None
     """Closers only: the doubly robust estimate from the history alone (`training.routing_ope`)."""
+    lineage: Lineage | None = None
 
 
 def role_data(
@@ -99,6 +102,7 @@ def train_rep_fits(
     say: Callable[[str], None] = lambda _: None,
     *,
     skipped: list[Skipped] | None = None,
+    drift_report: Path | None = None,
 ) -> list[RepReport]:
     """Train each role's fit model on `data_dir`, log everything, register, and gate `alias`.
 
@@ -123,7 +127,9 @@ def train_rep_fits(
         with mlflow.start_run(run_name=rep_registered_name(role)) as run:
             say(f"{role.value}: fitting the model, its lead-only baseline and its placebo")
             fitted = with_placebo(fit_rep(data, spec, config), spec, config)
-            report = _log_and_register(client, fitted, config, alias, run.info.run_id, say)
+            report = _log_and_register(
+                client, fitted, config, alias, run.info.run_id, say, drift_report
+            )
             if role is Role.closer:
                 estimate, simulated = evaluate_routing(data_dir, fitted, config.seed, say)
                 report = replace(report, policy_evaluation=simulated, routing_estimate=estimate)
@@ -212,6 +218,7 @@ def _log_and_register(
     alias: str,
     run_id: str,
     say: Callable[[str], None],
+    drift_report: Path | None = None,
 ) -> RepReport:
     data, split, model = fitted.data, fitted.split, fitted.model
     name = rep_registered_name(data.role)
@@ -239,7 +246,7 @@ def _log_and_register(
     def champion_probability(uri: str) -> np.ndarray:
         return load_rep_model(uri).score_frame(validation_rows).probability
 
-    gate = register_and_gate(
+    gate, lineage = register_and_gate(
         client,
         name,
         version,
@@ -252,6 +259,8 @@ def _log_and_register(
         GatePolicy(alias=alias, baseline_rule="must_beat"),
         tags={"algorithm": "lightgbm"},
         seed=config.seed,
+        data=DataWindow.of(data.at),
+        drift_report=drift_report,
     )
     return RepReport(
         role=data.role.value,
@@ -267,6 +276,7 @@ def _log_and_register(
         intervals=judged.intervals,
         placebo={} if placebo is None else placebo.baseline,
         placebo_gain=None if placebo is None else placebo.intervals.roc_auc_difference,
+        lineage=lineage,
     )
 
 

@@ -48,7 +48,9 @@ class Registry:
 
     def settings(self, **options: object) -> ServingConfig:
         # API keys are tested on their own (test_auth.py); elsewhere they would only add noise.
-        base = {"tracking_uri": self.tracking_uri, "auth": "none"}
+        # So is alias polling (test_alias_polling.py): a module's app would otherwise pick up
+        # versions another test registers while it runs.
+        base = {"tracking_uri": self.tracking_uri, "auth": "none", "model_poll_seconds": 0}
         return ServingConfig.model_validate(base | options)
 
     def register(self, channel: str, *alias: str) -> str:

@@ -354,14 +354,23 @@
       .join(" · ") || "-";
   }
 
+  // When the gate gave the version its alias, and the version it replaced.
+  function promotedText(m) {
+    if (!m.promoted_at) return null;
+    const replaced = m.replaced_version && m.replaced_version !== "none"
+      ? `replacing v${m.replaced_version}` : "the first";
+    return `${m.promoted_at.replace("T", " ").replace("+00:00", " UTC")}, ${replaced}`;
+  }
+
   function renderModels(body) {
     const rows = [
       ...(body.models || []).map((m) => ({ what: `lead score, ${m.channel}`, name: m.name,
-        version: m.version, alias: m.alias, status: metricsText(m.metrics) })),
+        version: m.version, alias: m.alias, status: metricsText(m.metrics),
+        promoted: promotedText(m) })),
       ...(body.missing || []).map((m) => ({ what: `lead score, ${m.channel}`, name: m.name,
         version: null, alias: m.alias, status: m.served_by ? `${m.reason}; ${m.served_by}` : m.reason })),
       ...(body.fit_models || []).map((m) => ({ what: words(m.role) + " fit", name: m.name,
-        version: m.version, alias: m.alias,
+        version: m.version, alias: m.alias, promoted: promotedText(m),
         status: m.version ? metricsText(m.metrics) : m.missing_reason || "not loaded" })),
     ];
     if (!rows.length) return empty("No models loaded yet: train them with `leadscore train`");
@@ -372,6 +381,7 @@
         { label: "registered name", value: (r) => r.name },
         { label: "version", value: (r) => r.version ?? "none" },
         { label: "alias", value: (r) => r.alias },
+        { label: "promoted", value: (r) => r.promoted || "-" },
         { label: "metrics, or why it is missing", value: (r) => r.status },
       ],
       rows, rowClass: (r) => (r.version ? null : "missing"),
