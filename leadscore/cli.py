@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.markup import escape
+from sqlalchemy.exc import SQLAlchemyError
 
 from data.crm_export import PLANTS, write_crm_export
 from data.crm_records import write_crm_records
@@ -29,6 +31,8 @@ from data.importing.mapping import load_mapping
 from data.importing.record_mapping import load_record_mapping, table_of
 from data.importing.records import WRITES, import_accounts, import_deals, import_users
 from data.importing.report import report_table
+from data.labels import MATURITY_DAYS
+from data.store.export import StoreNotReadyError, export_store, redacted
 from data.tables import MissingTableError, table_path
 from leadscore.console import make_console
 from leadscore.jobs import (
@@ -39,7 +43,7 @@ from leadscore.jobs import (
     train_fit_models,
     train_models,
 )
-from leadscore.settings import get_settings
+from leadscore.settings import Settings, get_settings
 from leadscore.store_cli import db_app, keys_app
 from leadscore.tables import outcome_table
 from serving.batch.errors import RescoreError
@@ -301,6 +305,30 @@ def train(
             "extrapolate are used anyway); --no-time-features leaves them all out.",
         ),
     ] = True,
+    from_store: Annotated[
+        bool,
+        typer.Option(
+            "--from-store",
+            help="Train on the operational store: export it (each lead as first scored, "
+            "won/lost events, routing decisions) into store-export/ in LEADSCORE_HOME, "
+            "then train on that folder.",
+        ),
+    ] = False,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="With --from-store: the store's SQLAlchemy URL; default "
+            "LEADSCORE_DATABASE_URL, else leadscore.db in LEADSCORE_HOME."
+        ),
+    ] = None,
+    decided_after_days: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="With --from-store: a lead created fewer days than this before the newest "
+            "one is left undecided, even when won or lost.",
+        ),
+    ] = MATURITY_DAYS,
 ) -> None:
     """Train, evaluate and register the models in MLflow: lead-score-inbound,
     lead-score-outbound, closer-fit and account-manager-fit.
@@ -308,9 +336,21 @@ def train(
     Each model asked for is reported as trained, skipped (not enough data or no
     table for it, with the reason) or failed; the exit code is 1 only on failures."""
     settings = get_settings()
+    console = make_console()
+    if from_store:
+        if data is not None:
+            raise typer.BadParameter(
+                "train from a folder (--data) or from the store (--from-store), not both",
+                param_hint="--from-store",
+            )
+        data = _export_store(
+            console, database_url or settings.database, store_export_dir(settings),
+            decided_after_days,
+        )  # fmt: skip
+    elif database_url is not None:
+        raise typer.BadParameter("only with --from-store", param_hint="--database-url")
     folder = data if data is not None else settings.data_dir
     channels = [c.value for c in channel] if channel else ["inbound", "outbound"]
-    console = make_console()
     skipped: list[Skipped] = []
     failed: list[Skipped] = []
     trained: list[str] = []
@@ -350,6 +390,54 @@ def train(
     console.print(outcome_table(trained, skipped, failed))
     if failed:
         raise typer.Exit(1)
+
+
+def store_export_dir(settings: Settings) -> Path:
+    """Where `train --from-store` writes the store's export: store-export/ in LEADSCORE_HOME."""
+    return settings.home / "store-export"
+
+
+def _export_store(console: Console, url: str, out: Path, decided_after_days: int) -> Path:
+    """Export the store into `out` and say what went in; a store the export cannot
+    read stops the command (exit 1) with what to do."""
+    try:
+        exported = export_store(url, out, decided_after_days)
+    except (StoreNotReadyError, OSError, SQLAlchemyError) as error:
+        console.print(f"[red]error:[/red] {escape(str(error))}", soft_wrap=True)
+        raise typer.Exit(1) from error
+    console.print(f"exported {redacted(url)} into {out}: {exported.summary()}", soft_wrap=True)
+    return out
+
+
+@app.command()
+def export(
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Training folder to write (leads, outcomes, opportunities, customers, "
+            "reps, decisions .parquet); `train --data OUT` reads it."
+        ),
+    ],
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The store's SQLAlchemy URL; default LEADSCORE_DATABASE_URL, else "
+            "leadscore.db in LEADSCORE_HOME."
+        ),
+    ] = None,
+    decided_after_days: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="A lead created fewer days than this before the newest one is left "
+            "undecided, even when won or lost.",
+        ),
+    ] = MATURITY_DAYS,
+) -> None:
+    """Export the operational store as a training folder: each lead as first scored, its
+    outcome from the won/lost events, the routing decisions with their propensities."""
+    console = make_console()
+    _export_store(console, database_url or get_settings().database, out, decided_after_days)
 
 
 def _error_text(error: Exception) -> str:
