@@ -15,7 +15,8 @@ as they read any import (`training.labelled.load_labelled`):
 - `reps.parquet`: the roster as contract reps.
 - `decisions.parquet`, one row per routing decision (`DECISION_COLUMNS`): the
   logged propensity, policy and exploration flag, and the reward that followed,
-  for off-policy evaluation without estimated propensities.
+  for off-policy evaluation without estimated propensities (the closer-fit
+  routing estimate reads it: `training.rep_pipeline.logged_propensities`).
 
 Point in time: a lead's features are its first payload, never a later one, so
 fields the CRM filled in after the first scoring (a booked meeting, a demo)

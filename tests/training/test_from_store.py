@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
@@ -25,6 +26,7 @@ from data.store import AssignmentIn, CustomerIn, OutcomeIn, RepIn, ScoreIn, Stor
 from leadscore.cli import app
 from leadscore.settings import get_settings
 from tests.postgres import fresh_schema
+from training.rep_pipeline import logged_propensities
 
 LEADS = 4_000
 runner = CliRunner()
@@ -158,6 +160,8 @@ def test_train_from_store_registers_lead_score_models(
     assert "940 routing decisions (0 explored; 633 closed deals" in text
     for name in ("lead-score-inbound", "lead-score-outbound", "closer-fit"):
         assert f"{name} trained" in text
+    # The routing estimate weighs the deals by the propensities the service logged.
+    assert "deals use the propensity the service logged when it routed them" in text
     uri = get_settings().tracking_uri
     client = MlflowClient(uri, uri)
     names = {model.name for model in client.search_registered_models()}
@@ -230,3 +234,19 @@ def test_a_database_without_a_store_is_an_error_saying_what_to_run(
     refused = runner.invoke(app, ["train", "--from-store", "--data", str(tmp_path)])
     assert refused.exit_code == 2
     assert "not both" in refused.output
+
+
+def test_logged_propensities_pair_each_deal_with_its_last_decision() -> None:
+    deals = pd.DataFrame({"lead_id": ["L1", "L2", "L3"], "closer_id": ["C1", "C2", "C1"]})
+    decisions = pd.DataFrame(
+        {
+            "kind": ["lead", "lead", "lead", "customer"],
+            "subject_id": ["L1", "L1", "L2", "L3"],
+            "rep_id": ["C9", "C1", "C3", "AM1"],
+            "propensity": [0.5, 0.25, 0.4, 1.0],
+        }
+    )
+    logged = logged_propensities(deals, decisions)
+    # L1: its last decision (C1, 0.25); L2: the deal went to another closer; L3: none.
+    assert logged[0] == 0.25
+    assert np.isnan(logged[1]) and np.isnan(logged[2])
