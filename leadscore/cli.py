@@ -347,8 +347,9 @@ def train(
             console, database_url or settings.database, store_export_dir(settings),
             decided_after_days,
         )  # fmt: skip
-    elif database_url is not None:
-        raise typer.BadParameter("only with --from-store", param_hint="--database-url")
+    elif database_url is not None or decided_after_days != MATURITY_DAYS:
+        given = "--database-url" if database_url is not None else "--decided-after-days"
+        raise typer.BadParameter("only with --from-store", param_hint=given)
     folder = data if data is not None else settings.data_dir
     channels = [c.value for c in channel] if channel else ["inbound", "outbound"]
     skipped: list[Skipped] = []

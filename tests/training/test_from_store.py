@@ -234,6 +234,9 @@ def test_a_database_without_a_store_is_an_error_saying_what_to_run(
     refused = runner.invoke(app, ["train", "--from-store", "--data", str(tmp_path)])
     assert refused.exit_code == 2
     assert "not both" in refused.output
+    ignored = runner.invoke(app, ["train", "--decided-after-days", "30"])
+    assert ignored.exit_code == 2
+    assert "only with --from-store" in said(ignored.output)
 
 
 def test_logged_propensities_pair_each_deal_with_its_last_decision() -> None:
