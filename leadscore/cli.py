@@ -20,6 +20,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
+from sqlalchemy.exc import SQLAlchemyError
 
 from data.crm_export import PLANTS, write_crm_export
 from data.crm_records import write_crm_records
@@ -29,6 +30,8 @@ from data.importing.mapping import load_mapping
 from data.importing.record_mapping import load_record_mapping, table_of
 from data.importing.records import WRITES, import_accounts, import_deals, import_users
 from data.importing.report import report_table
+from data.labels import MATURITY_DAYS
+from data.store.export import StoreNotReadyError, export_store, redacted
 from data.tables import MissingTableError
 from leadscore.console import make_console
 from leadscore.jobs import (
@@ -42,7 +45,7 @@ from leadscore.jobs import (
     train_requested,
 )
 from leadscore.retrain import retrain_summary, write_summary
-from leadscore.settings import get_settings
+from leadscore.settings import Settings, get_settings
 from leadscore.store_cli import db_app, keys_app
 from leadscore.tables import outcome_table
 from serving.batch.errors import RescoreError
@@ -312,6 +315,30 @@ def train(
             "run and named in the lineage tags.",
         ),
     ] = None,
+    from_store: Annotated[
+        bool,
+        typer.Option(
+            "--from-store",
+            help="Train on the operational store: export it (each lead as first scored, "
+            "won/lost events, routing decisions) into store-export/ in LEADSCORE_HOME, "
+            "then train on that folder.",
+        ),
+    ] = False,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="With --from-store: the store's SQLAlchemy URL; default "
+            "LEADSCORE_DATABASE_URL, else leadscore.db in LEADSCORE_HOME."
+        ),
+    ] = None,
+    decided_after_days: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="With --from-store: a lead created fewer days than this before the newest "
+            "one is left undecided, even when won or lost.",
+        ),
+    ] = MATURITY_DAYS,
 ) -> None:
     """Train, evaluate and register the models in MLflow: lead-score-inbound,
     lead-score-outbound, closer-fit and account-manager-fit.
@@ -326,14 +353,39 @@ def train(
         keep_columns=tuple(keep_column or ()),
         time_features=time_features,
     )
+    console = make_console()
+    data = _store_or_folder(console, data, from_store, database_url, decided_after_days)
     request = _training_request(
         data, models, channel, config, alias, accept_jump=accept_jump, drift_report=drift_report
     )
-    console = make_console()
     outcome = train_requested(console, get_settings(), request)
     _print_outcome(console, outcome)
     if outcome.exit_code:
         raise typer.Exit(outcome.exit_code)
+
+
+def _store_or_folder(
+    console: Console,
+    data: Path | None,
+    from_store: bool,
+    database_url: str | None,
+    decided_after_days: int,
+) -> Path | None:
+    """`--data`, or with `--from-store` the folder the store was just exported into."""
+    if not from_store:
+        if database_url is not None or decided_after_days != MATURITY_DAYS:
+            given = "--database-url" if database_url is not None else "--decided-after-days"
+            raise typer.BadParameter("only with --from-store", param_hint=given)
+        return data
+    if data is not None:
+        raise typer.BadParameter(
+            "train from a folder (--data) or from the store (--from-store), not both",
+            param_hint="--from-store",
+        )
+    settings = get_settings()
+    return _export_store(
+        console, database_url or settings.database, store_export_dir(settings), decided_after_days
+    )
 
 
 def _training_folder(data: Path | None) -> Path:
@@ -415,6 +467,25 @@ def retrain(
             help="Use calendar features of the creation date; --no-time-features leaves them out."
         ),
     ] = True,
+    from_store: Annotated[
+        bool,
+        typer.Option(
+            "--from-store",
+            help="Retrain on the operational store (exported into store-export/ in "
+            "LEADSCORE_HOME first), as `train --from-store`.",
+        ),
+    ] = False,
+    database_url: Annotated[
+        str | None, typer.Option(help="With --from-store: the store's SQLAlchemy URL.")
+    ] = None,
+    decided_after_days: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="With --from-store: a lead created fewer days than this before the newest "
+            "one is left undecided.",
+        ),
+    ] = MATURITY_DAYS,
     json_out: Annotated[
         str | None,
         typer.Option(
@@ -435,6 +506,7 @@ def retrain(
     config = TrainingConfig(
         target=target.value, seed=seed, min_positives=min_outcomes, time_features=time_features
     )
+    data = _store_or_folder(console, data, from_store, database_url, decided_after_days)
     request = _training_request(data, models, None, config, alias, drift_report=drift_report)
     started = datetime.now(UTC)
     outcome = train_requested(console, settings, request)
@@ -448,6 +520,54 @@ def retrain(
         write_summary(summary, json_out, typer.echo)
     if outcome.exit_code:
         raise typer.Exit(outcome.exit_code)
+
+
+def store_export_dir(settings: Settings) -> Path:
+    """Where `train --from-store` writes the store's export: store-export/ in LEADSCORE_HOME."""
+    return settings.home / "store-export"
+
+
+def _export_store(console: Console, url: str, out: Path, decided_after_days: int) -> Path:
+    """Export the store into `out` and say what went in; a store the export cannot
+    read stops the command (exit 1) with what to do."""
+    try:
+        exported = export_store(url, out, decided_after_days)
+    except (StoreNotReadyError, OSError, SQLAlchemyError) as error:
+        console.print(f"[red]error:[/red] {escape(str(error))}", soft_wrap=True)
+        raise typer.Exit(1) from error
+    console.print(f"exported {redacted(url)} into {out}: {exported.summary()}", soft_wrap=True)
+    return out
+
+
+@app.command()
+def export(
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Training folder to write (leads, outcomes, opportunities, customers, "
+            "reps, decisions .parquet); `train --data OUT` reads it."
+        ),
+    ],
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The store's SQLAlchemy URL; default LEADSCORE_DATABASE_URL, else "
+            "leadscore.db in LEADSCORE_HOME."
+        ),
+    ] = None,
+    decided_after_days: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="A lead created fewer days than this before the newest one is left "
+            "undecided, even when won or lost.",
+        ),
+    ] = MATURITY_DAYS,
+) -> None:
+    """Export the operational store as a training folder: each lead as first scored, its
+    outcome from the won/lost events, the routing decisions with their propensities."""
+    console = make_console()
+    _export_store(console, database_url or get_settings().database, out, decided_after_days)
 
 
 @app.command()

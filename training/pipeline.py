@@ -171,6 +171,12 @@ def _checked_spec(
     features the dates cannot carry (`time_feature_plan`), and columns the leakage guard
     drops. Refuses too few outcomes first."""
     channel = data.channel
+    if len(data.y) == 0:  # a young store: splitting nothing by time would be an IndexError
+        raise NotEnoughDataError(
+            f"{channel}: 0 converted and 0 other leads, every outcome still undecided; at "
+            f"least {config.min_positives} of each are needed in each period for a "
+            "trustworthy model"
+        )
     split = make_split(data, config)
     check_enough(data.y, split, channel, config.min_positives)
     spec, unused = _without_empty_fields(spec, data)

@@ -45,6 +45,9 @@ from training.routing_ope_report import log_routing_ope, log_routing_ope_skipped
 from training.run_logging import log_validation
 from training.tracking import TrackingTarget, use_tracking
 
+DECISIONS_FILE = "decisions.parquet"
+"""The service's decision log in a store export (`data.store.export`), with logged propensities."""
+
 CLAIMS = {
     Role.closer: OwnerClaim("closer", "the win rate"),
     Role.account_manager: OwnerClaim("account manager", "retention"),
@@ -144,14 +147,33 @@ NO_TRUTH = (
 
 
 def estimate_from_history(
-    fitted: FittedRep, reps: pd.DataFrame, seed: int = 0, truth: Truth | None = None
+    fitted: FittedRep,
+    reps: pd.DataFrame,
+    seed: int = 0,
+    truth: Truth | None = None,
+    decisions: pd.DataFrame | None = None,
 ) -> RoutingEstimate:
     """The doubly robust routing estimate of the closer-fit validation period: propensities
-    learnt from every decided deal up to its end, the fitted model as the outcome model
-    (it was fitted before that period). `truth`, when given, only checks the estimate."""
+    learnt from every decided deal up to its end, or logged by the service where
+    `decisions` (a store export's decision log) has them; the fitted model as the outcome
+    model (it was fitted before that period). `truth`, when given, only checks the estimate."""
+    rows = fitted.data.rows
+    logged = None if decisions is None else logged_propensities(rows, decisions)
     return estimate_routing(
-        fitted.data.rows, fitted.split.validation, reps, fitted.model, seed=seed, truth=truth
-    )
+        rows, fitted.split.validation, reps, fitted.model, seed=seed, truth=truth,
+        logged_propensity=logged,
+    )  # fmt: skip
+
+
+def logged_propensities(rows: pd.DataFrame, decisions: pd.DataFrame) -> np.ndarray:
+    """Per deal row, the propensity the service logged for its lead's last closer decision
+    (the one its outcome closed, as the export pairs them), NaN where none was logged or
+    the deal went to another closer than the decision chose."""
+    leads = decisions[decisions["kind"] == "lead"].drop_duplicates("subject_id", keep="last")
+    by_lead = leads.set_index("subject_id")
+    propensity = rows["lead_id"].map(by_lead["propensity"]).astype("float64")
+    same_closer = rows["lead_id"].map(by_lead["rep_id"]) == rows["closer_id"]
+    return propensity.where(same_closer).to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def evaluate_routing(
@@ -167,7 +189,9 @@ def evaluate_routing(
         "validation deals")  # fmt: skip
     estimate: RoutingEstimate | None = None
     try:
-        estimate = estimate_from_history(fitted, reps, seed, truth)
+        decisions_path = data_dir / DECISIONS_FILE
+        decisions = pd.read_parquet(decisions_path) if decisions_path.exists() else None
+        estimate = estimate_from_history(fitted, reps, seed, truth, decisions)
     except ValueError as error:  # e.g. no active closer on the roster
         # The model is registered by now; an evaluation that cannot run must not undo that.
         say(f"closer: routing estimate skipped: {error}")

@@ -53,6 +53,7 @@ from training.policy_evaluation import Truth
 from training.policy_ope import Interval, bootstrap_means
 from training.policy_replay import ReplaySettings, Trace, replay
 from training.propensity import (
+    PROPENSITY_FLOOR,
     BoolArray,
     EstimatedPropensities,
     FloatArray,
@@ -172,6 +173,9 @@ class RoutingEstimate:
     config: PolicyConfig
     propensity_check: PropensityCheck | None = None
     chosen: dict[str, IntArray] = field(default_factory=dict, repr=False, compare=False)
+    propensities_logged: int = 0
+    """Evaluated deals whose propensity the service logged when it routed them
+    (`decisions.parquet` of a store export), used instead of the estimated one."""
 
 
 def _roster(reps: pd.DataFrame, closers: Sequence[str]) -> list[int]:
@@ -295,11 +299,15 @@ def estimate_routing(
     placebo: PlaceboScores = permuted_within_group,
     seed: int = 0,
     truth: Truth | None = None,
+    logged_propensity: FloatArray | None = None,
 ) -> RoutingEstimate:
     """DR estimates of the policies on the deals `history.iloc[evaluated]` (time order).
 
     `history` holds every decided deal known by the end of the evaluated period (lead
     fields, closer_id, won), which the propensities are learnt from (cross-fitted).
+    `logged_propensity` (one per `history` row, NaN where unknown) is the probability the
+    service's own policy gave the chosen closer when it routed the deal: where known it
+    replaces the estimate, which then only decides the eligible closers.
     `truth` (generated data only) is read after everything is estimated, to check it.
     """
     config = replace(config or PolicyConfig(), exploration=0.0)
@@ -319,6 +327,11 @@ def estimate_routing(
     logged = np.array([position[c] for c in rows["closer_id"].astype(str)], dtype=np.int64)
     won = rows["won"].astype(bool).to_numpy().astype(np.float64)
     propensity = propensities.of_chosen(logged)
+    known = np.zeros(len(rows), dtype=bool)
+    if logged_propensity is not None:
+        given = np.asarray(logged_propensity, dtype=np.float64)[evaluated]
+        known = np.isfinite(given)
+        propensity = np.where(known, np.maximum(given, PROPENSITY_FLOOR), propensity)
 
     regions = np.array([None if pd.isna(v) else str(v) for v in rows["company_region"]], object)
     segments = lead_segments(rows["company_size"])
@@ -406,6 +419,7 @@ def estimate_routing(
         config=config,
         propensity_check=check,
         chosen={"leadscore": ours.chosen, "placebo": fake.chosen, "logged": logged},
+        propensities_logged=int(known.sum()),
     )
 
 

@@ -78,7 +78,8 @@ def routing_ope_params(estimate: RoutingEstimate) -> dict[str, str]:
         "routing_policy": f"{POLICY_REPLAYED} (fairness {estimate.config.fairness:g}, "
         f"deals open for {s.hold_leads} leads, headroom {s.headroom:g})",
         "routing_propensity": f"cross-fitted smoothed frequencies by "
-        f"{' x '.join(estimate.strata) or 'nothing (one stratum)'}; {estimate.rules}",
+        f"{' x '.join(estimate.strata) or 'nothing (one stratum)'}; {estimate.rules}"
+        + _logged_note(estimate),
         "routing_placebo": "the same policy driven by the fit with closer ids permuted "
         "within each region/segment group",
         "routing_interval": f"percentile bootstrap over deals, {s.resamples} resamples, "
@@ -111,6 +112,16 @@ def log_routing_ope_skipped(reason: str) -> None:
     mlflow.log_param("routing_eval", f"skipped: {reason}"[:500])
 
 
+def _logged_note(estimate: RoutingEstimate) -> str:
+    """How many deals use the propensity the service logged instead of the estimate."""
+    if not estimate.propensities_logged:
+        return ""
+    return (
+        f"; {estimate.propensities_logged:,} of {estimate.deals:,} deals use the propensity "
+        "the service logged when it routed them (decisions.parquet)"
+    )
+
+
 def _ci(interval: Interval) -> str:
     return f"{interval.value:.3f} (95% CI {interval.low:.3f} to {interval.high:.3f})"
 
@@ -120,7 +131,8 @@ def routing_ope_rows(estimate: RoutingEstimate) -> list[tuple[str, str]]:
     sample size, every lift with its interval and verdict."""
     rows = [
         ("evaluated", f"{estimate.deals:,} validation deals, {len(estimate.closers)} closers; "
-         f"propensities by {' x '.join(estimate.strata) or 'one stratum'}; {estimate.rules}"),
+         f"propensities by {' x '.join(estimate.strata) or 'one stratum'}; {estimate.rules}"
+         + _logged_note(estimate)),
     ]  # fmt: skip
     for name, policy in estimate.policies.items():
         truth = "" if policy.truth is None else f"; truth {policy.truth:.3f}"

@@ -24,16 +24,21 @@ def upsert_leads(
     """Insert or refresh leads: (lead, scored_at, or None when seen but not scored).
 
     The payload is the last one written; `last_scored_at` only moves forward;
-    `first_seen_at` is set once. A lead twice in `rows` is written once (the
-    last payload, the latest score time): PostgreSQL refuses to upsert one row
-    twice in a statement.
+    `first_seen_at` and `first_payload` (the lead as first seen, what training
+    may use without later fields leaking in) are set once. A lead twice in
+    `rows` is written once (the last payload, the earliest one as the first,
+    the latest score time): PostgreSQL refuses to upsert one row twice in a
+    statement.
     """
     latest: dict[str, dict[str, Any]] = {}
     for lead, scored_at in rows:
         first_seen: datetime = scored_at or now
         last_scored = scored_at
+        payload = lead.model_dump(mode="json")
+        first_payload = payload
         if (before := latest.get(lead.lead_id)) is not None:
-            first_seen = min(first_seen, before["first_seen_at"])
+            if before["first_seen_at"] <= first_seen:
+                first_seen, first_payload = before["first_seen_at"], before["first_payload"]
             earlier = before["last_scored_at"]
             if earlier is not None and (last_scored is None or earlier > last_scored):
                 last_scored = earlier
@@ -41,7 +46,8 @@ def upsert_leads(
             "lead_id": lead.lead_id,
             "channel": lead.channel,
             "created_at": lead.created_at,
-            "payload": lead.model_dump(mode="json"),
+            "payload": payload,
+            "first_payload": first_payload,
             "first_seen_at": first_seen,
             "last_scored_at": last_scored,
         }
@@ -134,6 +140,7 @@ def get_lead(connection: Connection, lead_id: str) -> LeadRecord | None:
         return None
     return LeadRecord(
         lead=Lead.model_validate(row.payload),
+        first_lead=Lead.model_validate(row.first_payload),
         first_seen_at=row.first_seen_at,
         last_scored_at=row.last_scored_at,
     )

@@ -130,6 +130,9 @@ class ScoreRecord(_Out):
 
 class LeadRecord(_Out):
     lead: Lead
+    first_lead: Lead = Field(
+        description="The lead as first recorded, never updated: what training may read."
+    )
     first_seen_at: UtcTime
     last_scored_at: UtcTime | None
 

@@ -7,7 +7,7 @@ PostgreSQL, so the two cannot drift apart.
 | table | one row per | notes |
 |---|---|---|
 | `reps` | rep | roster plus `load`, the open items the rep holds now |
-| `leads` | lead ever scored or routed | the full `Lead` as posted, in `payload` |
+| `leads` | lead scored or routed | the `Lead` as last posted; as first, `first_payload` |
 | `customers` | won customer | assign and outcome target for account managers |
 | `scores` | scoring of a lead | append-only history, newest first by `scored_at` |
 | `assignments` | routing decision | open while `released_at` is null; one open per subject |
@@ -123,6 +123,9 @@ leads = Table(
     Column("payload", Json, nullable=False),
     Column("first_seen_at", UtcDateTime, nullable=False),
     Column("last_scored_at", UtcDateTime),
+    # The lead as first recorded, never updated: `payload` is overwritten by every
+    # later scoring, so training on it would let fields filled in later leak in.
+    Column("first_payload", Json, nullable=False),
 )
 
 customers = Table(

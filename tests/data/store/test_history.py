@@ -74,6 +74,28 @@ def test_a_lead_twice_in_one_batch(store: Store) -> None:
     assert [h.score for h in store.score_history("L1")] == [30, 70]
 
 
+def test_rescoring_with_changed_fields_keeps_the_first_payload(store: Store) -> None:
+    """Training reads `first_lead`: fields the CRM filled in after first scoring stay out."""
+    store.record_scores([scored("L1", 0, web_visits=2, demo_requested=None)])
+    store.record_scores([scored("L1", 30, web_visits=40, demo_requested=True)])
+    record = store.get_lead("L1")
+    assert record is not None
+    assert (record.lead.web_visits, record.lead.demo_requested) == (40, True)
+    assert (record.first_lead.web_visits, record.first_lead.demo_requested) == (2, None)
+    assert record.first_lead == make_lead("L1", web_visits=2, demo_requested=None)
+
+
+def test_the_first_payload_of_a_batch_is_its_earliest_scoring(store: Store) -> None:
+    store.record_scores([scored("L1", 5, web_visits=5), scored("L1", 1, web_visits=1)])
+    record = store.get_lead("L1")
+    assert record is not None
+    assert (record.lead.web_visits, record.first_lead.web_visits) == (1, 1)
+    store.record_scores([scored("L2", 1, web_visits=1), scored("L2", 5, web_visits=5)])
+    second = store.get_lead("L2")
+    assert second is not None
+    assert (second.lead.web_visits, second.first_lead.web_visits) == (5, 1)
+
+
 def test_put_lead_without_a_score(store: Store) -> None:
     record = store.put_lead(make_lead("L9"))
     assert record.last_scored_at is None

@@ -137,3 +137,37 @@ def test_0002_upgrades_a_0001_database_that_holds_outcomes(empty_url: str) -> No
         engine.dispose()
     assert left == ["E1"]
     assert "rep_id" not in columns
+
+
+def test_0005_backfills_first_payload_from_the_current_payload(empty_url: str) -> None:
+    """A lead recorded before 0005 can only get its current payload as its first one;
+    after it, re-scoring leaves the first payload alone."""
+    upgrade(empty_url, "0004")
+    payload = '{"lead_id": "L1", "channel": "inbound", "created_at": "2026-01-01T09:00:00", '
+    payload += '"web_visits": 4}'
+    engine = make_engine(empty_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO leads (lead_id, channel, created_at, payload, first_seen_at) "
+                    "VALUES ('L1', 'inbound', :t, :payload, :t)"
+                ),
+                {"t": "2026-01-01 09:00:00", "payload": payload},
+            )
+    finally:
+        engine.dispose()
+    upgrade(empty_url)
+    with Store(empty_url) as store:
+        record = store.get_lead("L1")
+        assert record is not None
+        assert record.first_lead.web_visits == 4
+        changed = record.lead.model_copy(update={"web_visits": 30})
+        store.put_lead(changed)
+        again = store.get_lead("L1")
+    assert again is not None
+    assert (again.lead.web_visits, again.first_lead.web_visits) == (30, 4)
+    downgrade(empty_url, "0004")
+    assert "first_payload" not in {
+        column["name"] for column in inspect(make_engine(empty_url)).get_columns("leads")
+    }
