@@ -265,3 +265,19 @@ def test_a_retrain_without_enough_outcomes_is_skipped_and_the_champion_keeps_ser
     time.sleep(1.5)  # a poll interval and more: nothing moved
     with httpx.Client(base_url=loop.base, timeout=30) as client:
         assert served_version(client, loop.probe) == champion
+
+
+def test_a_weaker_retrain_is_kept_out_with_the_gates_reason(loop: Loop) -> None:
+    champion = str(
+        MlflowClient(loop.tracking_uri).get_model_version_by_alias(INBOUND, "champion").version
+    )
+    # A weaker configuration on the same rows: no calendar features.
+    summary = retrain(loop, "--min-outcomes", "20", "--no-time-features")
+    assert summary["status"] == "kept champion", summary
+    # measured: gain -0.082 (95% CI -0.098 to -0.068) on 885 rows
+    assert summary["reason"].startswith(f"significantly worse than champion v{champion}")
+    assert summary["new_version"] not in (None, champion)  # registered, to be looked at
+    assert summary["champion_before"] == summary["champion_after"] == champion
+    time.sleep(1.5)  # a poll interval and more: nothing moved
+    with httpx.Client(base_url=loop.base, timeout=30) as client:
+        assert served_version(client, loop.probe) == champion
