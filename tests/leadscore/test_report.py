@@ -27,6 +27,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A LEADSCORE_HOME with a demo store holding the hand-built history."""
     monkeypatch.setenv("LEADSCORE_HOME", str(tmp_path))
     monkeypatch.delenv("LEADSCORE_DATABASE_URL", raising=False)
+    # Its own empty registry: an earlier test may have left MLFLOW_TRACKING_URI set.
+    monkeypatch.setenv("LEADSCORE_MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     get_settings.cache_clear()
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     upgrade(url)
