@@ -27,6 +27,8 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     folder = tmp_path_factory.mktemp("retrain-home")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("LEADSCORE_HOME", str(folder))
+        # Its own registry: an earlier test may have left MLFLOW_TRACKING_URI set.
+        patch.setenv("LEADSCORE_MLFLOW_TRACKING_URI", f"sqlite:///{folder / 'mlflow.db'}")
         get_settings.cache_clear()
         yield folder
     get_settings.cache_clear()
