@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -33,7 +31,7 @@ from leadscore.cli import app
 from leadscore.settings import get_settings
 from serving.config import ServingConfig
 from tests.postgres import fresh_schema
-from tests.serving.helpers import free_port, leads_json, wait_ready
+from tests.serving.helpers import free_port, leads_json, start_server, wait_ready
 
 pytestmark = pytest.mark.slow
 
@@ -165,16 +163,7 @@ def loop(
     config = ServingConfig(tracking_uri=tracking_uri, database_url=url, auth="none",
                            port=free_port(), model_poll_seconds=1, drift_refresh_seconds=0,
                            journal=False)  # fmt: skip
-    script = (
-        "import sys; from serving.config import ServingConfig; from serving.server import run; "
-        "run(ServingConfig.model_validate_json(sys.argv[1]), log_level='warning')"
-    )
-    server = subprocess.Popen(
-        [sys.executable, "-c", script, config.model_dump_json()],
-        cwd=str(home),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    server = start_server(config, home)
     base = f"http://127.0.0.1:{config.port}"
     later = leads.loc[leads["created_at"] >= cut]
     try:

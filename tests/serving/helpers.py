@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +18,7 @@ import pandas as pd
 from fastapi.testclient import TestClient
 
 from data.records import to_records
+from serving.config import ServingConfig
 
 
 def lead_json(row: pd.Series) -> dict[str, Any]:
@@ -62,6 +65,24 @@ def mlflow_tracking(uri: str) -> Iterator[None]:
         mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # None is MLflow's "unset"
         if previous is not None:
             os.environ["MLFLOW_TRACKING_URI"] = previous
+
+
+SERVE_SCRIPT = (
+    "import sys; from serving.config import ServingConfig; from serving.server import run; "
+    "run(ServingConfig.model_validate_json(sys.argv[1]), log_level='warning')"
+)
+
+
+def start_server(
+    config: ServingConfig, cwd: Path, *, quiet: bool = False
+) -> subprocess.Popen[bytes]:
+    """The real uvicorn server, as `leadscore serve` starts it, in its own process; its
+    output is piped (for `wait_ready`'s message) unless `quiet`."""
+    out = subprocess.DEVNULL if quiet else subprocess.PIPE
+    return subprocess.Popen(
+        [sys.executable, "-c", SERVE_SCRIPT, config.model_dump_json()],
+        cwd=str(cwd), stdout=out, stderr=subprocess.STDOUT if not quiet else subprocess.DEVNULL,
+    )  # fmt: skip
 
 
 def wait_ready(server: subprocess.Popen[bytes], base: str, seconds: float = 60) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,7 +21,7 @@ from serving.app import create_app, poll_aliases
 from serving.model_store import ModelStore
 from serving.registry import AliasWatcher, RegistryLoader
 from tests.serving.conftest import CHAMPION, CHANNELS, Registry
-from tests.serving.helpers import free_port, leads_json, rows_of, wait_ready
+from tests.serving.helpers import free_port, leads_json, rows_of, start_server, wait_ready
 
 pytestmark = pytest.mark.slow
 
@@ -144,16 +142,7 @@ def test_a_new_champion_is_switched_in_under_load_with_no_failed_request(
     old = alias_on_champions(registry, alias)["inbound"]
     config = registry.settings(port=free_port(), model_alias=alias, model_poll_seconds=poll,
                                journal=False)  # fmt: skip
-    script = (
-        "import sys; from serving.config import ServingConfig; from serving.server import run; "
-        "run(ServingConfig.model_validate_json(sys.argv[1]), log_level='warning')"
-    )
-    server = subprocess.Popen(
-        [sys.executable, "-c", script, config.model_dump_json()],
-        cwd=str(tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    server = start_server(config, tmp_path)
     base = f"http://127.0.0.1:{config.port}"
     leads = leads_json(rows_of(sample, "inbound").iloc[:8])
     stop = threading.Event()

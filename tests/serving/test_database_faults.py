@@ -5,8 +5,6 @@ acknowledged score or outcome, and recovers by itself."""
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -25,7 +23,7 @@ from tests.postgres import (
     start_postgres,
 )
 from tests.serving.conftest import Registry
-from tests.serving.helpers import free_port, lead_json, wait_ready
+from tests.serving.helpers import free_port, lead_json, start_server, wait_ready
 
 pytestmark = pytest.mark.slow
 
@@ -46,14 +44,7 @@ def test_a_database_restart_under_load_loses_nothing_acknowledged(
     config = registry.settings(
         port=free_port(), database_url=url, journal_dir=str(tmp_path / "journal")
     )
-    script = (
-        "import sys; from serving.config import ServingConfig; from serving.server import run; "
-        "run(ServingConfig.model_validate_json(sys.argv[1]), log_level='warning')"
-    )
-    server = subprocess.Popen(
-        [sys.executable, "-c", script, config.model_dump_json()],
-        cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    server = start_server(config, tmp_path)
     base = f"http://127.0.0.1:{config.port}"
     template = lead_json(sample.iloc[0])
     statuses: Counter[str] = Counter()

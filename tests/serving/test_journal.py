@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +22,7 @@ from data.store.records import ScoreIn
 from serving.history import HistoryWriter
 from serving.journal import SUFFIX, ScoreJournal, replay_orphans
 from tests.serving.conftest import Registry
-from tests.serving.helpers import free_port, lead_json, wait_ready
+from tests.serving.helpers import free_port, lead_json, start_server, wait_ready
 
 pytestmark = pytest.mark.slow
 
@@ -108,16 +107,9 @@ def test_a_killed_server_loses_no_answered_score(
     config = registry.settings(
         port=free_port(), database_url=url, journal_dir=str(tmp_path / "journal")
     )
-    script = (
-        "import sys; from serving.config import ServingConfig; from serving.server import run; "
-        "run(ServingConfig.model_validate_json(sys.argv[1]), log_level='warning')"
-    )
 
     def start() -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            [sys.executable, "-c", script, config.model_dump_json()],
-            cwd=str(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        return start_server(config, tmp_path, quiet=True)
 
     base = f"http://127.0.0.1:{config.port}"
     template = lead_json(sample.iloc[0])

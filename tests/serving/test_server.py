@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -12,7 +10,7 @@ import pytest
 
 from serving.server import CONFIG_VARIABLE, app_from_environment
 from tests.serving.conftest import Registry
-from tests.serving.helpers import free_port, lead_json, wait_ready
+from tests.serving.helpers import free_port, lead_json, start_server, wait_ready
 
 pytestmark = pytest.mark.slow
 
@@ -21,16 +19,7 @@ def test_run_serves_the_app_over_http(
     registry: Registry, sample: pd.DataFrame, tmp_path: Path
 ) -> None:
     config = registry.settings(port=free_port())
-    script = (
-        "import sys; from serving.config import ServingConfig; from serving.server import run; "
-        "run(ServingConfig.model_validate_json(sys.argv[1]), log_level='warning')"
-    )
-    server = subprocess.Popen(
-        [sys.executable, "-c", script, config.model_dump_json()],
-        cwd=str(tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    server = start_server(config, tmp_path)
     base = f"http://127.0.0.1:{config.port}"
     try:
         wait_ready(server, base, 60)
