@@ -43,7 +43,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
 
-    from data.generator import GeneratorConfig, generate
+    from data.generator.generator_config import GeneratorConfig
+    from data.generator.synthesis import generate
     from features.lead_features import default_spec
     from training.backtest import METRICS, BacktestConfig, backtest
     from training.lead_score import TrainingConfig, channel_data

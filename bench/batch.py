@@ -51,7 +51,8 @@ def prepare_models() -> str:
     """A store with both champions trained on 50,000 generated leads; reused when present."""
     from mlflow import MlflowClient
 
-    from data.generator import GeneratorConfig, write_history
+    from data.generator.generator_config import GeneratorConfig
+    from data.generator.synthesis import write_history
     from training.pipeline import train_lead_scores
     from training.tracking import TrackingTarget
 
@@ -77,7 +78,8 @@ def prepare_inputs(chunks: int, rows: int) -> list[Path]:
     import pyarrow.parquet as pq
 
     from data.contract import Lead, arrow_schema
-    from data.generator import GeneratorConfig, generate
+    from data.generator.generator_config import GeneratorConfig
+    from data.generator.synthesis import generate
 
     folder = INPUTS / f"{chunks}x{rows}"
     folder.mkdir(parents=True, exist_ok=True)

@@ -34,7 +34,8 @@ def _model_registry(home: Path) -> tuple[str, list[dict[str, Any]]]:
     import mlflow
     from mlflow import MlflowClient
 
-    from data.generator import GeneratorConfig, generate
+    from data.generator.generator_config import GeneratorConfig
+    from data.generator.synthesis import generate
     from data.records import to_records
     from features.lead_features import default_spec
     from models.packaging import log_lead_model, registered_name

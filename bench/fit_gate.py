@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # `python bench/fit_gate.py` from anywhere
 
 from data.contract import Role  # noqa: E402
-from data.generator import GeneratorConfig, write_history  # noqa: E402
+from data.generator.generator_config import GeneratorConfig  # noqa: E402
+from data.generator.synthesis import write_history  # noqa: E402
 from features.rep_features import account_manager_spec, closer_spec  # noqa: E402
 from training.gate import decide  # noqa: E402
 from training.lead_score import TrainingConfig  # noqa: E402

@@ -39,7 +39,8 @@ LIFTS = ("round_robin", "historical", "placebo_over_round_robin")
 
 def run_one(leads: int, seed: int, changes: dict[str, Any]) -> dict[str, Any]:
     """One history: the estimate's lifts, verdicts and the truth beside them."""
-    from data.generator import GeneratorConfig, generate
+    from data.generator.generator_config import GeneratorConfig
+    from data.generator.synthesis import generate
     from features.rep_features import closer_spec
     from training.flow import judge
     from training.policy_evaluation import Truth

@@ -55,7 +55,8 @@ def prepare_models(leads: int) -> Path:
     """A store with both champions trained on `leads` generated leads; reused when present."""
     from mlflow import MlflowClient
 
-    from data.generator import GeneratorConfig, write_history
+    from data.generator.generator_config import GeneratorConfig
+    from data.generator.synthesis import write_history
     from training.pipeline import train_lead_scores
     from training.tracking import TrackingTarget
 

@@ -22,9 +22,9 @@ from rich.console import Console
 from rich.markup import escape
 from sqlalchemy.exc import SQLAlchemyError
 
-from data.crm_export import PLANTS, write_crm_export
-from data.crm_records import write_crm_records
-from data.generator import GeneratorConfig
+from data.generator.crm_export import PLANTS, write_crm_export
+from data.generator.crm_records import write_crm_records
+from data.generator.generator_config import GeneratorConfig
 from data.importing.importer import NothingImportedError, import_export
 from data.importing.mapping import load_mapping
 from data.importing.record_mapping import load_record_mapping, table_of

@@ -18,7 +18,8 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from data.generator import GeneratorConfig, generate
+from data.generator.generator_config import GeneratorConfig
+from data.generator.synthesis import generate
 from data.records import to_records
 from leadscore.demo_api import DemoApi, api_server, free_port
 from leadscore.demo_history import replay_history, touch_fresh_leads

@@ -27,7 +27,8 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from data.generator import GeneratorConfig, write_history
+from data.generator.generator_config import GeneratorConfig
+from data.generator.synthesis import write_history
 from data.importing.fit_tables import is_fit_import
 from data.summary import summarize_history
 from data.tables import MissingTableError, read_table, table_path

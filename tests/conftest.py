@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 from data.contract import Role
-from data.generator import GeneratorConfig, generate, write_history
+from data.generator.generator_config import GeneratorConfig
+from data.generator.synthesis import generate, write_history
 from features.lead_features import default_spec
 from features.rep_features import account_manager_spec, closer_spec
 from tests.postgres import PostgresNotInstalledError, not_installed, start_postgres

@@ -29,9 +29,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from data.generator import HISTORICAL_REGION_LOYALTY, historical_closer_weights
+from data.generator.historical_routing import HISTORICAL_REGION_LOYALTY, historical_closer_weights
+from data.generator.truth import true_closer_win_probability
 from data.tables import read_table
-from data.truth import true_closer_win_probability
 from models.assignment import PolicyConfig, Rep
 from models.policy_eval import load_balance
 from models.rep_fit import RepFitModel

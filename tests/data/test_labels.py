@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from data.generator import GeneratorConfig, generate
+from data.generator.generator_config import GeneratorConfig
+from data.generator.synthesis import generate
 from data.labels import MATURITY_DAYS, export_time, lead_outcomes
 
 

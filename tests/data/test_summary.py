@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from data.contract import TABLES
-from data.generator import GeneratorConfig, write_history
+from data.generator.generator_config import GeneratorConfig
+from data.generator.synthesis import write_history
 from data.summary import summarize_history
 from data.tables import MissingTableError, read_table
 

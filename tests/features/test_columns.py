@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from data.generator import GeneratorConfig, generate
+from data.generator.generator_config import GeneratorConfig
+from data.generator.synthesis import generate
 from features.columns import from_frame, map_distinct
 from features.derivations import function_of_title, title_function
 from features.lead_features import LEAD_FIELD_TYPES, default_spec

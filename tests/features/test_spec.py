@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.generator import GeneratorConfig, generate
+from data.generator.generator_config import GeneratorConfig
+from data.generator.synthesis import generate
 from features.columns import FieldType, from_frame, from_records
 from features.lead_features import default_spec, with_custom_columns
 from features.spec import Feature, FeatureSpec, Kind

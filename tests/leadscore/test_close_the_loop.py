@@ -26,7 +26,8 @@ import pytest
 from mlflow import MlflowClient
 from typer.testing import CliRunner
 
-from data.generator import GeneratorConfig, generate
+from data.generator.generator_config import GeneratorConfig
+from data.generator.synthesis import generate
 from leadscore.cli import app
 from leadscore.settings import get_settings
 from serving.config import ServingConfig

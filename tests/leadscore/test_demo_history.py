@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from data.generator import GeneratorConfig, write_history
+from data.generator.generator_config import GeneratorConfig
+from data.generator.synthesis import write_history
 from data.store import Store, upgrade
 from leadscore.demo_history import plan_history, sample_history
 

@@ -18,7 +18,8 @@ from fastapi.testclient import TestClient
 from mlflow import MlflowClient
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
-from data.generator import GeneratorConfig, generate, write_history
+from data.generator.generator_config import GeneratorConfig
+from data.generator.synthesis import generate, write_history
 from features.lead_features import default_spec
 from models.lead_score import LeadScoreModel
 from models.packaging import log_lead_model, registered_name

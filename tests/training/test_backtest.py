@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import log_loss, roc_auc_score
 
-from data.generator import GeneratorConfig, generate
+from data.generator.generator_config import GeneratorConfig
+from data.generator.synthesis import generate
 from features.columns import from_frame
 from features.lead_features import default_spec
 from training.backtest import (

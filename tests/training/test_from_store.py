@@ -20,7 +20,8 @@ from mlflow import MlflowClient
 from typer.testing import CliRunner
 
 from data.contract import Lead
-from data.generator import GeneratorConfig, generate
+from data.generator.generator_config import GeneratorConfig
+from data.generator.synthesis import generate
 from data.labels import MATURITY_DAYS, lead_outcomes
 from data.store import AssignmentIn, CustomerIn, OutcomeIn, RepIn, ScoreIn, Store, upgrade
 from leadscore.cli import app

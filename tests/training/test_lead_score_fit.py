@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.generator import GeneratorConfig, generate
+from data.generator.generator_config import GeneratorConfig
+from data.generator.synthesis import generate
 from features.columns import from_frame, take
 from features.lead_features import default_spec
 from features.spec import FeatureSpec

@@ -20,7 +20,14 @@ from mlflow import MlflowClient
 from mlflow.models import get_model_info
 from rich.console import Console
 
-from data.crm_export import NAMES, OPEN_STATUSES, STYLES, CrmExport, Style, write_crm_export
+from data.generator.crm_export import (
+    NAMES,
+    OPEN_STATUSES,
+    STYLES,
+    CrmExport,
+    Style,
+    write_crm_export,
+)
 from data.importing.importer import import_export
 from data.importing.mapping import load_mapping
 from features.lead_features import default_spec, with_custom_columns

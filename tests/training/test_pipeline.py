@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from data.generator import GeneratorConfig, write_history
+from data.generator.generator_config import GeneratorConfig
+from data.generator.synthesis import write_history
 from data.tables import MissingTableError
 from features.columns import from_frame
 from models.packaging import load_lead_model

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from data.contract import Role
-from data.generator import GeneratorConfig, write_history
+from data.generator.generator_config import GeneratorConfig
+from data.generator.synthesis import write_history
 from features.rep_features import closer_spec
 from training.lead_score import time_split
 from training.placebo import placebo_data, strata

@@ -7,7 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.generator import NEW_SOURCE_FROM, GeneratorConfig, generate
+from data.generator.generator_config import GeneratorConfig
+from data.generator.history_drift import NEW_SOURCE_FROM
+from data.generator.synthesis import generate
 from data.insights.drift import model_drift
 from data.records import to_records
 from features.columns import from_frame

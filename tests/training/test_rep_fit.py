@@ -13,8 +13,9 @@ from scipy.stats import rankdata
 from sklearn.metrics import roc_auc_score
 
 from data.contract import Role
-from data.generator import GeneratorConfig, generate
-from data.truth import (
+from data.generator.generator_config import GeneratorConfig
+from data.generator.synthesis import generate
+from data.generator.truth import (
     true_closer_win_probability,
     true_expected_expansion,
     true_retention_probability,

@@ -13,7 +13,8 @@ from mlflow import MlflowClient
 from sklearn.metrics import roc_auc_score
 
 from data.contract import Role
-from data.generator import GeneratorConfig, write_history
+from data.generator.generator_config import GeneratorConfig
+from data.generator.synthesis import write_history
 from features.rep_features import account_manager_spec, closer_spec
 from models.rep_packaging import load_rep_model, rep_input_columns
 from tests.conftest import tracking_in

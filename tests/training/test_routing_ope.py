@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.generator import GeneratorConfig, generate
+from data.generator.generator_config import GeneratorConfig
+from data.generator.synthesis import generate
 from features.rep_features import closer_spec
 from models.assignment import PolicyConfig
 from training.policy_evaluation import Truth

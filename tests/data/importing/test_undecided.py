@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from rich.console import Console
 
-from data.crm_export import STYLES, Style, write_crm_export
+from data.generator.crm_export import STYLES, Style, write_crm_export
 from data.importing.importer import METADATA_KEY, import_export
 from data.importing.mapping import load_mapping
 from data.importing.report import ImportReport, report_table

@@ -6,7 +6,8 @@ import pytest
 from pydantic import ValidationError
 
 from data.contract import Rep
-from data.generator import GeneratorConfig, generate
+from data.generator.generator_config import GeneratorConfig
+from data.generator.synthesis import generate
 from data.records import to_records
 from data.store import NotFoundError, RepIn, Store
 from tests.data.store.helpers import make_rep

@@ -22,7 +22,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from data.contract import Lead, columns
-from data.generator import GeneratorConfig, write_history
+from data.generator.generator_config import GeneratorConfig
+from data.generator.synthesis import write_history
 from data.importing.importer import import_export
 from data.importing.mapping import load_mapping
 from data.labels import lead_outcomes

@@ -13,7 +13,8 @@ import pytest
 from pydantic import ValidationError
 
 from data.contract import Lead
-from data.generator import GeneratorConfig, generate
+from data.generator.generator_config import GeneratorConfig
+from data.generator.synthesis import generate
 from features.checks import check_leads
 from features.columns import FieldType, from_frame, from_records
 from features.lead_features import LEAD_FIELD_TYPES

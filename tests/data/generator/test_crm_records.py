@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from data.crm_export import STYLES, Style, write_crm_export
-from data.crm_records import CrmRecords, write_crm_records
+from data.generator.crm_export import STYLES, Style, write_crm_export
+from data.generator.crm_records import CrmRecords, write_crm_records
 from data.importing.importer import import_export
 from data.importing.mapping import load_mapping
 from data.importing.record_mapping import load_record_mapping

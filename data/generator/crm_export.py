@@ -9,7 +9,7 @@ follow each CRM's export names, so `leadscore import --mapping salesforce`
 owner, rating, last activity, converted date) are always there, as in a real
 export, and the presets leave them out. Three custom fields known from the
 lead's creation are always there too (a sign-up plan, the lead's origin form,
-time on site): honest and genuinely predictive (`data.crm_fields`).
+time on site): honest and genuinely predictive (`data.generator.crm_fields`).
 
 Plants:
 - `leaks`: custom fields sales fills in after contact, which no preset can
@@ -33,8 +33,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from data.crm_fields import DATE_ONLY, DECIDED, dates, honest_fields, typed_in_fields
-from data.crm_records import salesforce_opportunity_ids
+from data.generator.crm_fields import DATE_ONLY, DECIDED, dates, honest_fields, typed_in_fields
+from data.generator.crm_records import salesforce_opportunity_ids
 from data.importing.mapping import PRESETS
 from data.labels import MATURITY_DAYS, export_time
 from data.tables import read_table
@@ -46,50 +46,74 @@ STATES = ("won", "lost", "disqualified", "open_opportunity", "young")
 """A lead's state in the CRM at export time; the last two are undecided."""
 
 HONEST = {"plan": "categorical", "origin": "categorical", "time_on_site": "numeric"}
-LEAKS = {"tags": "categorical", "quality": "categorical", "last_activity": "categorical",
-         "decided_on": "timestamp"}  # fmt: skip
+LEAKS = {
+    "tags": "categorical",
+    "quality": "categorical",
+    "last_activity": "categorical",
+    "decided_on": "timestamp",
+}
 """The custom fields by role, with their kind for the import mapping."""
+COLUMNS: dict[str, tuple[str | None, str | None]] = {
+    "lead_id": ("Id", "Record ID"),
+    "first": ("FirstName", "First Name"),
+    "last": ("LastName", "Last Name"),
+    "email": ("Email", "Email"),
+    "phone": ("Phone", "Phone Number"),
+    "company": ("Company", "Company Name"),
+    "title": ("Title", "Job Title"),
+    "industry": ("Industry", "Industry"),
+    "employees": ("NumberOfEmployees", "Number of Employees"),
+    "revenue": ("AnnualRevenue", "Annual Revenue"),
+    "country": ("Country", "Country/Region"),
+    "source": ("LeadSource", "Original Source"),
+    "created": ("CreatedDate", "Create Date"),
+    "status": ("Status", "Lead Status"),
+    "outcome": ("IsConverted", "Lifecycle Stage"),
+    "owner": ("OwnerId", "Contact owner"),
+    "rating": ("Rating", None),
+    "activity_date": ("LastActivityDate", "Last Activity Date"),
+    "won_date": ("ConvertedDate", "Became a Customer Date"),
+    "plan": ("Signup_Plan__c", "Signup Plan"),
+    "origin": ("Lead_Origin__c", "Lead Origin"),
+    "time_on_site": ("Time_On_Site__c", "Time on Site"),
+    "tags": ("Tags__c", "Tags"),
+    "quality": ("Lead_Quality__c", "Lead Quality"),
+    "last_activity": ("Last_Activity__c", "Last Activity"),
+    "decided_on": ("Closed_On__c", "Decision Date"),
+    "converted_opportunity": ("ConvertedOpportunityId", None),
+    "activities": (None, "Number of Sales Activities"),
+}
+"""Each role's column in a Salesforce and a HubSpot export (None: the style lacks it)."""
 NAMES: dict[Style, dict[str, str]] = {
-    "salesforce": {
-        "lead_id": "Id", "first": "FirstName", "last": "LastName", "email": "Email",
-        "phone": "Phone", "company": "Company", "title": "Title", "industry": "Industry",
-        "employees": "NumberOfEmployees", "revenue": "AnnualRevenue", "country": "Country",
-        "source": "LeadSource", "created": "CreatedDate", "status": "Status",
-        "outcome": "IsConverted", "owner": "OwnerId", "rating": "Rating",
-        "activity_date": "LastActivityDate", "won_date": "ConvertedDate",
-        "plan": "Signup_Plan__c", "origin": "Lead_Origin__c", "time_on_site": "Time_On_Site__c",
-        "tags": "Tags__c", "quality": "Lead_Quality__c", "last_activity": "Last_Activity__c",
-        "decided_on": "Closed_On__c", "converted_opportunity": "ConvertedOpportunityId",
-    },
-    "hubspot": {
-        "lead_id": "Record ID", "first": "First Name", "last": "Last Name", "email": "Email",
-        "phone": "Phone Number", "company": "Company Name", "title": "Job Title",
-        "industry": "Industry", "employees": "Number of Employees", "revenue": "Annual Revenue",
-        "country": "Country/Region", "source": "Original Source", "created": "Create Date",
-        "status": "Lead Status", "outcome": "Lifecycle Stage", "owner": "Contact owner",
-        "activities": "Number of Sales Activities", "activity_date": "Last Activity Date",
-        "won_date": "Became a Customer Date", "plan": "Signup Plan", "origin": "Lead Origin",
-        "time_on_site": "Time on Site", "tags": "Tags", "quality": "Lead Quality",
-        "last_activity": "Last Activity", "decided_on": "Decision Date",
-    },
-}  # fmt: skip
+    style: {role: names[i] for role, names in COLUMNS.items() if names[i] is not None}
+    for i, style in enumerate(STYLES)
+}
 """Each style's column for a role; a role the style lacks is left out of its export."""
+STATUSES: dict[str, tuple[str, str]] = {
+    "won": ("Closed - Converted", "CONNECTED"),
+    "lost": ("Closed - Not Converted", "BAD_TIMING"),
+    "disqualified": ("Closed - Not Converted", "UNQUALIFIED"),
+    "open_opportunity": ("Working - Contacted", "OPEN_DEAL"),
+    "young": ("Working - Contacted", "IN_PROGRESS"),
+    "new": ("Open - Not Contacted", "NEW"),
+}
 STATUS: dict[Style, dict[str, str]] = {
-    "salesforce": {"won": "Closed - Converted", "lost": "Closed - Not Converted",
-                   "disqualified": "Closed - Not Converted", "open_opportunity":
-                   "Working - Contacted", "young": "Working - Contacted",
-                   "new": "Open - Not Contacted"},
-    "hubspot": {"won": "CONNECTED", "lost": "BAD_TIMING", "disqualified": "UNQUALIFIED",
-                "open_opportunity": "OPEN_DEAL", "young": "IN_PROGRESS", "new": "NEW"},
-}  # fmt: skip
+    style: {state: names[i] for state, names in STATUSES.items()} for i, style in enumerate(STYLES)
+}
 """The lead status by state, from each CRM's standard picklist (HubSpot's internal values);
 "new" is an undecided lead nobody has worked yet. The presets' `outcome.open` lists the
 statuses of undecided leads."""
-OPEN_STATUSES = {style: {s[k] for k in ("open_opportunity", "young", "new")}
-                 for style, s in STATUS.items()}  # fmt: skip
+OPEN_STATUSES = {
+    style: {s[k] for k in ("open_opportunity", "young", "new")} for style, s in STATUS.items()
+}
 """The statuses of undecided leads: how a reader of the export tells them."""
-LIFECYCLE = {"won": "Customer", "lost": "Other", "disqualified": "Lead",
-             "open_opportunity": "Opportunity", "young": "Lead"}  # fmt: skip
+LIFECYCLE = {
+    "won": "Customer",
+    "lost": "Other",
+    "disqualified": "Lead",
+    "open_opportunity": "Opportunity",
+    "young": "Lead",
+}
 WORK_LAG_DAYS = 6.0
 """Mean days from a lead's creation to its first contact: the newest leads are not worked yet."""
 NEVER_WORKED = 0.08

@@ -21,15 +21,10 @@ from pydantic import BaseModel
 from sklearn.metrics import roc_auc_score
 
 from data.contract import TABLES, Role, arrow_schema
-from data.generator import (
-    DRIFT_FLIP,
-    INDUSTRIES,
-    NEW_SOURCE_FROM,
-    NEW_SOURCES,
-    GeneratorConfig,
-    generate,
-    write_history,
-)
+from data.generator.generator_config import GeneratorConfig
+from data.generator.history_drift import DRIFT_FLIP, NEW_SOURCE_FROM, NEW_SOURCES
+from data.generator.synthesis import generate, write_history
+from data.generator.world import INDUSTRIES
 from data.labels import lead_outcomes
 from data.tables import read_table
 

@@ -1,4 +1,4 @@
-"""The custom fields of a generated CRM export (`data.crm_export`).
+"""The custom fields of a generated CRM export (`data.generator.crm_export`).
 
 Honest ones are filled at sign-up and foretell the outcome only through the
 lead's intent. The planted leaks are what sales types in once it has worked a

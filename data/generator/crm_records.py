@@ -1,6 +1,6 @@
 """The generated history's deals, accounts and users as a CRM exports them.
 
-The companion of `data.crm_export` (the leads): Salesforce Opportunity, Account and
+The companion of `data.generator.crm_export` (the leads): Salesforce Opportunity, Account and
 User exports, or HubSpot deals, companies and owners, in their field names and value
 formats, so that `leadscore import --table deals|accounts|users --mapping salesforce`
 (or hubspot) reads them into the opportunities, customers and reps the generator wrote.
@@ -11,7 +11,7 @@ when it was not retained). Real exports' mess is there: a few deals and accounts
 an owner, an inactive user, post-outcome columns (the amount at close, probability,
 forecast category, next step, loss reason) and, for open deals, a forecast close date.
 Salesforce deals link to their lead from the lead side (the lead export's
-ConvertedOpportunityId, written by `data.crm_export`); HubSpot deals name their contact
+ConvertedOpportunityId, written by `data.generator.crm_export`); HubSpot deals name their contact
 (Associated Contact IDs).
 """
 
@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from data.crm_fields import DATE_ONLY, dates
+from data.generator.crm_fields import DATE_ONLY, dates
 from data.importing.mapping import PRESETS
 from data.importing.record_mapping import PRESET_FILES, RecordTable
 from data.tables import read_table
@@ -34,14 +34,27 @@ BLANK_OWNER_SHARE = 0.01
 SF_USER = "005Dn00000"
 """Salesforce user ids: this prefix and the generated rep id, 15 characters."""
 SF_ACCOUNT, SF_OPPORTUNITY = "001Dn000", "006Dn000"
-SF_STAGES_OPEN = ("Prospecting", "Qualification", "Needs Analysis", "Proposal/Price Quote",
-                  "Negotiation/Review")  # fmt: skip
-HS_STAGES_OPEN = ("appointmentscheduled", "qualifiedtobuy", "presentationscheduled",
-                  "decisionmakerboughtin", "contractsent")  # fmt: skip
-SF_ROLES = {"closer": "Account Executive", "account_manager": "Account Manager",
-            "inbound_specialist": "SDR", "prospector": "BDR"}  # fmt: skip
-REGION_LABELS = {"north_america": "North America", "emea": "EMEA", "apac": "APAC",
-                 "latam": "LATAM"}  # fmt: skip
+SF_STAGES_OPEN = (
+    "Prospecting",
+    "Qualification",
+    "Needs Analysis",
+    "Proposal/Price Quote",
+    "Negotiation/Review",
+)
+HS_STAGES_OPEN = (
+    "appointmentscheduled",
+    "qualifiedtobuy",
+    "presentationscheduled",
+    "decisionmakerboughtin",
+    "contractsent",
+)
+SF_ROLES = {
+    "closer": "Account Executive",
+    "account_manager": "Account Manager",
+    "inbound_specialist": "SDR",
+    "prospector": "BDR",
+}
+REGION_LABELS = {"north_america": "North America", "emea": "EMEA", "apac": "APAC", "latam": "LATAM"}
 LOSS_REASONS = ("Price", "Competitor", "No Decision", "Timing", "Lost to EINS")
 SF_TIME = "%Y-%m-%dT%H:%M:%S.000Z"
 HS_TIME = "%Y-%m-%d %H:%M:%S"
@@ -50,6 +63,87 @@ FILES: dict[str, dict[RecordTable, str]] = {
     "hubspot": {"deals": "deals", "accounts": "companies", "users": "owners"},
 }
 """Each CRM's word for the table, as in the export's file name."""
+DEAL_COLUMNS: dict[str, dict[str, str]] = {
+    "salesforce": {
+        "Id": "id",
+        "Name": "name",
+        "AccountId": "account",
+        "OwnerId": "owner",
+        "StageName": "stage",
+        "Amount": "amount",
+        "Probability": "probability",
+        "ForecastCategoryName": "forecast_category",
+        "NextStep": "next_step",
+        "CreatedDate": "created",
+        "CloseDate": "close_date",
+        "LeadSource": "source",
+        "IsClosed": "closed",
+        "IsWon": "won",
+        "Loss_Reason__c": "loss_reason",
+    },
+    "hubspot": {
+        "Record ID": "id",
+        "Deal Name": "name",
+        "Pipeline": "pipeline",
+        "Deal Stage": "stage",
+        "Amount": "amount",
+        "Deal probability": "probability",
+        "Create Date": "created",
+        "Close Date": "close_date",
+        "Deal owner": "owner",
+        "Associated Company IDs": "account",
+        "Associated Contact IDs": "contact",
+        "Original Source Type": "source",
+        "Closed Lost Reason": "loss_reason",
+        "Next step": "next_step",
+    },
+}
+"""Each style's deal export: its columns in order, each with the role it holds."""
+ACCOUNT_COLUMNS: dict[str, dict[str, str]] = {
+    "salesforce": {
+        "Id": "id",
+        "Name": "name",
+        "OwnerId": "owner",
+        "Type": "type",
+        "Industry": "industry",
+        "NumberOfEmployees": "employees",
+        "AnnualRevenue": "revenue",
+        "BillingCountry": "country",
+        "Sales_Region__c": "region",
+        "Customer_Since__c": "customer_since",
+        "Churn_Date__c": "churn_date",
+        "Expansion_Value__c": "expansion",
+        "Phone": "phone",
+    },
+    "hubspot": {
+        "Record ID": "id",
+        "Company name": "name",
+        "Company owner": "owner",
+        "Lifecycle Stage": "type",
+        "Industry": "industry",
+        "Number of Employees": "employees",
+        "Annual Revenue": "revenue",
+        "Country/Region": "country",
+        "Sales Region": "region",
+        "Became a Customer Date": "customer_since",
+        "Churn Date": "churn_date",
+        "Expansion Value": "expansion",
+    },
+}
+"""Each style's account (company) export, as `DEAL_COLUMNS`."""
+USER_COLUMNS: dict[str, dict[str, str]] = {
+    "salesforce": {
+        "Id": "id",
+        "Name": "name",
+        "Email": "email",
+        "Title": "role",
+        "UserRole.Name": "role",
+        "Sales_Region__c": "region",
+        "IsActive": "active",
+    },
+    "hubspot": {"Name": "id", "Email": "email", "Teams": "team", "Active": "active"},
+}
+"""Each style's user (owner) export, as `DEAL_COLUMNS`."""
 
 
 @dataclass(frozen=True)
@@ -166,9 +260,12 @@ def deals_frame(
     stage = np.where(
         won,
         "Closed Won" if style == "salesforce" else "closedwon",
-        np.where(lost, "Closed Lost" if style == "salesforce" else "closedlost",
-                 rng.choice(open_stages, n)),
-    )  # fmt: skip
+        np.where(
+            lost,
+            "Closed Lost" if style == "salesforce" else "closedlost",
+            rng.choice(open_stages, n),
+        ),
+    )
     probability = np.where(won, 100, np.where(lost, 0, rng.choice([10, 20, 40, 60, 80], n)))
     owner = _with_blanks(deals["closer_id"].map(rep_ids), BLANK_OWNER_SHARE, rng)
     account = account_ids(deals["lead_id"], style)
@@ -178,30 +275,27 @@ def deals_frame(
     next_step = np.where(
         open_, rng.choice(["Send proposal", "Demo follow-up", "Legal review"], n), ""
     )
-    ids = deals["opportunity_id"].map(opp_ids)
-    forecast_category = np.where(won, "Closed", np.where(lost, "Omitted", "Pipeline"))
-    if style == "salesforce":
-        return pd.DataFrame(
-            {
-                "Id": ids, "Name": name, "AccountId": account, "OwnerId": owner,
-                "StageName": stage, "Amount": amount, "Probability": probability,
-                "ForecastCategoryName": forecast_category,
-                "NextStep": next_step, "CreatedDate": opened.dt.strftime(SF_TIME),
-                "CloseDate": dates(close, DATE_ONLY), "LeadSource": source,
-                "IsClosed": np.where(open_, "false", "true"),
-                "IsWon": np.where(won, "true", "false"), "Loss_Reason__c": loss,
-            }
-        )  # fmt: skip
-    return pd.DataFrame(
-        {
-            "Record ID": ids, "Deal Name": name, "Pipeline": "Sales Pipeline",
-            "Deal Stage": stage, "Amount": amount, "Deal probability": probability / 100,
-            "Create Date": opened.dt.strftime(HS_TIME), "Close Date": dates(close, DATE_ONLY),
-            "Deal owner": owner, "Associated Company IDs": account,
-            "Associated Contact IDs": deals["lead_id"], "Original Source Type": source,
-            "Closed Lost Reason": loss, "Next step": next_step,
-        }
-    )  # fmt: skip
+    salesforce = style == "salesforce"
+    values = {
+        "id": deals["opportunity_id"].map(opp_ids),
+        "name": name,
+        "account": account,
+        "owner": owner,
+        "stage": stage,
+        "amount": amount,
+        "probability": probability if salesforce else probability / 100,
+        "forecast_category": np.where(won, "Closed", np.where(lost, "Omitted", "Pipeline")),
+        "next_step": next_step,
+        "created": opened.dt.strftime(SF_TIME if salesforce else HS_TIME),
+        "close_date": dates(close, DATE_ONLY),
+        "source": source,
+        "closed": np.where(open_, "false", "true"),
+        "won": np.where(won, "true", "false"),
+        "loss_reason": loss,
+        "pipeline": "Sales Pipeline",
+        "contact": deals["lead_id"],
+    }
+    return _laid_out(values, DEAL_COLUMNS[style])
 
 
 def accounts_frame(
@@ -233,38 +327,37 @@ def accounts_frame(
     retained = accounts["retained_12m"].astype("boolean")
     churn_early = start + pd.to_timedelta(rng.uniform(20, 360, n), unit="D")
     churn_late = start + pd.to_timedelta(rng.uniform(400, 700, n), unit="D")
-    as_of = max(pd.to_datetime(opportunities["opened_at"]).max(),
-                pd.to_datetime(opportunities["closed_at"]).max())  # fmt: skip
+    as_of = max(
+        pd.to_datetime(opportunities["opened_at"]).max(),
+        pd.to_datetime(opportunities["closed_at"]).max(),
+    )
     late = retained.fillna(False).to_numpy(bool) & (rng.random(n) < 0.2) & (churn_late <= as_of)
     churn = churn_early.where((~retained).fillna(False).to_numpy(bool)).where(~late, churn_late)
     expansion = accounts["expansion_value"].round(0).astype("Int64")
     region = accounts["company_region"].map(REGION_LABELS).fillna("")
     industry = accounts["company_industry"].str.title().fillna("")
-    ids = account_ids(accounts["lead_id"], style)
-    if style == "salesforce":
-        return pd.DataFrame(
-            {
-                "Id": ids, "Name": accounts["company_name"], "OwnerId": owner,
-                "Type": np.where(customer, "Customer - Direct", "Prospect"),
-                "Industry": industry, "NumberOfEmployees": accounts["company_size"],
-                "AnnualRevenue": accounts["company_revenue"].round(0).astype("Int64"),
-                "BillingCountry": accounts["company_country"], "Sales_Region__c": region,
-                "Customer_Since__c": dates(start, DATE_ONLY),
-                "Churn_Date__c": dates(churn, DATE_ONLY), "Expansion_Value__c": expansion,
-                "Phone": [f"+1 555 {x:07d}" for x in rng.integers(0, 10**7, n)],
-            }
-        )  # fmt: skip
-    return pd.DataFrame(
-        {
-            "Record ID": ids, "Company name": accounts["company_name"], "Company owner": owner,
-            "Lifecycle Stage": np.where(customer, "Customer", "Opportunity"),
-            "Industry": industry, "Number of Employees": accounts["company_size"],
-            "Annual Revenue": accounts["company_revenue"].round(0).astype("Int64"),
-            "Country/Region": accounts["company_country"], "Sales Region": region,
-            "Became a Customer Date": dates(start, DATE_ONLY),
-            "Churn Date": dates(churn, DATE_ONLY), "Expansion Value": expansion,
-        }
-    )  # fmt: skip
+    salesforce = style == "salesforce"
+    values = {
+        "id": account_ids(accounts["lead_id"], style),
+        "name": accounts["company_name"],
+        "owner": owner,
+        "type": np.where(
+            customer,
+            "Customer - Direct" if salesforce else "Customer",
+            "Prospect" if salesforce else "Opportunity",
+        ),
+        "industry": industry,
+        "employees": accounts["company_size"],
+        "revenue": accounts["company_revenue"].round(0).astype("Int64"),
+        "country": accounts["company_country"],
+        "region": region,
+        "customer_since": dates(start, DATE_ONLY),
+        "churn_date": dates(churn, DATE_ONLY),
+        "expansion": expansion,
+    }
+    if salesforce:
+        values["phone"] = [f"+1 555 {x:07d}" for x in rng.integers(0, 10**7, n)]
+    return _laid_out(values, ACCOUNT_COLUMNS[style])
 
 
 def users_frame(reps: pd.DataFrame, rep_ids: dict[str, str], style: str) -> pd.DataFrame:
@@ -275,17 +368,20 @@ def users_frame(reps: pd.DataFrame, rep_ids: dict[str, str], style: str) -> pd.D
         active[closers[-1]] = False
     region = reps["region"].map(REGION_LABELS)
     email = reps["name"].str.lower().str.replace(" ", ".") + "@example.com"
-    if style == "salesforce":
-        return pd.DataFrame(
-            {
-                "Id": reps["rep_id"].map(rep_ids), "Name": reps["name"], "Email": email,
-                "Title": reps["role"].map(SF_ROLES), "UserRole.Name": reps["role"].map(SF_ROLES),
-                "Sales_Region__c": region.fillna(""), "IsActive": np.where(active, "true", "false"),
-            }
-        )  # fmt: skip
-    return pd.DataFrame(
-        {
-            "Name": reps["rep_id"].map(rep_ids), "Email": email,
-            "Teams": (region + " Sales").fillna(""), "Active": np.where(active, "Yes", "No"),
-        }
-    )  # fmt: skip
+    values = {
+        "id": reps["rep_id"].map(rep_ids),
+        "name": reps["name"],
+        "email": email,
+        "role": reps["role"].map(SF_ROLES),
+        "region": region.fillna(""),
+        "team": (region + " Sales").fillna(""),
+        "active": np.where(active, "true", "false")
+        if style == "salesforce"
+        else np.where(active, "Yes", "No"),
+    }
+    return _laid_out(values, USER_COLUMNS[style])
+
+
+def _laid_out(values: dict[str, object], columns: dict[str, str]) -> pd.DataFrame:
+    """The export's columns in its order, each filled with the values of its role."""
+    return pd.DataFrame({column: values[role] for column, role in columns.items()})

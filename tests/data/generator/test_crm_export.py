@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from data.crm_export import NAMES, OPEN_STATUSES, STATUS, STYLES, Style, write_crm_export
+from data.generator.crm_export import NAMES, OPEN_STATUSES, STATUS, STYLES, Style, write_crm_export
 from data.importing.importer import import_export
 from data.importing.mapping import load_mapping
 from data.tables import read_table
