@@ -25,11 +25,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from data.generator.crm_export import PLANTS, write_crm_export
 from data.generator.crm_records import write_crm_records
 from data.generator.generator_config import GeneratorConfig
+from data.importing.account_import import import_accounts
+from data.importing.deal_import import import_deals
+from data.importing.import_report import report_table
 from data.importing.importer import NothingImportedError, import_export
 from data.importing.mapping import load_mapping
+from data.importing.record_import import WRITES
 from data.importing.record_mapping import load_record_mapping, table_of
-from data.importing.records import WRITES, import_accounts, import_deals, import_users
-from data.importing.report import report_table
+from data.importing.user_import import import_users
 from data.labels import MATURITY_DAYS
 from data.store.export import StoreNotReadyError, export_store, redacted
 from data.tables import MissingTableError

@@ -85,7 +85,7 @@ COLUMNS: dict[str, tuple[str | None, str | None]] = {
 }
 """Each role's column in a Salesforce and a HubSpot export (None: the style lacks it)."""
 NAMES: dict[Style, dict[str, str]] = {
-    style: {role: names[i] for role, names in COLUMNS.items() if names[i] is not None}
+    style: {role: name for role, names in COLUMNS.items() if (name := names[i]) is not None}
     for i, style in enumerate(STYLES)
 }
 """Each style's column for a role; a role the style lacks is left out of its export."""

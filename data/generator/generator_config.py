@@ -14,9 +14,12 @@ from data.generator.historical_routing import ASSIGNMENTS, HISTORICAL_REGION_LOY
 class GeneratorConfig:
     leads: int = 50_000
     seed: int = 7
+    """One seed always gives the same history."""
     start: datetime = datetime(2024, 11, 1)
     days: int = 730
+    """Length of the history; the export is taken on its last day."""
     inbound_share: float = 0.55
+    """Share of the leads that came in by themselves (the rest are prospected)."""
     inbound_specialists: int = 6
     prospectors: int = 8
     closers: int = 12

@@ -30,9 +30,9 @@ from data.importing.cleaning import (
     errors_where,
 )
 from data.importing.dates import WITHOUT_DATES, dates_usable
+from data.importing.import_report import ImportReport
 from data.importing.mapping import Mapping
 from data.importing.reading import check_columns, read_joined
-from data.importing.report import ImportReport
 from data.importing.required import creation_dates, lead_ids, repeated_ids
 
 EXTRA_TYPES = {
@@ -94,8 +94,7 @@ def _without_late(mapping: Mapping, late: list[str], report: ImportReport) -> Ma
             "extra": {c: e for c, e in mapping.extra.items() if c not in dropped},
         }
     )
-    trimmed._origin, trimmed._lines = mapping._origin, mapping._lines
-    return trimmed
+    return mapping.keep_origin(trimmed)
 
 
 def _clean_field(name: str, raw: pd.Series, column: str) -> Cleaned:
@@ -282,7 +281,7 @@ def import_export(
     leads, origins = clean_export(frame, mapping, report, input, now)
     report.rows_imported = len(leads)
     if leads.empty:
-        raise NothingImportedError(_nothing_imported(input, report), report)
+        raise NothingImportedError(nothing_imported(input, report), report)
     dates = _creation_dates_usable(leads, mapping, origins)
     if origins["created_at"]["real"] and not dates[0]:
         report.warnings.append(f"{dates[1]}; {WITHOUT_DATES}")
@@ -291,7 +290,7 @@ def import_export(
     extras = [pa.field(c, EXTRA_TYPES[e.kind]) for c, e in mapping.extra.items()]
     described = {
         "source": input.name,
-        "mapping": mapping._origin,
+        "mapping": mapping.origin,
         "extra": {c: e.kind for c, e in mapping.extra.items()},
         "post_contact_dropped": report.dropped,
         "outcomes": report.outcome_counts(),
@@ -309,7 +308,7 @@ def import_export(
     }
     if (link := _deal_link(frame, leads, mapping, report)) is not None:
         tables["lead_links"] = link
-    _write_all(tables, out)
+    write_all(tables, out)
     if "lead_links" not in tables:
         # Links of an earlier leads import would point deals at leads no longer there.
         (out / "lead_links.parquet").unlink(missing_ok=True)
@@ -344,7 +343,7 @@ def _deal_link(
     return links
 
 
-def _nothing_imported(path: Path, report: ImportReport) -> str:
+def nothing_imported(path: Path, report: ImportReport) -> str:
     """'none of the N rows could be imported', with the commonest reasons and their first line."""
     counts: Counter[str] = Counter()
     first: dict[str, int] = {}
@@ -359,7 +358,7 @@ def _nothing_imported(path: Path, report: ImportReport) -> str:
     return f"{path}: none of the {report.rows_read:,} rows could be imported: {reasons}"
 
 
-def _write_all(tables: dict[str, pa.Table], out: Path) -> None:
+def write_all(tables: dict[str, pa.Table], out: Path) -> None:
     """Write every table under a temporary name, then rename them all, or leave nothing."""
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)

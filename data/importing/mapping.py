@@ -8,7 +8,7 @@ editing that file.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import yaml
 from pydantic import (
@@ -32,21 +32,55 @@ NONE = "none"
 """`created_at: none` or `lead_id: none`: the export has no such column."""
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Source(_Strict):
+class MappingFile(StrictModel):
+    """A mapping read from a YAML file, which remembers the file's line of each key so a
+    message can point at what to fix."""
+
+    _origin: str = PrivateAttr(default="<mapping>")
+    _lines: dict[str, int] = PrivateAttr(default_factory=dict)
+
+    @classmethod
+    def from_yaml(cls, file: Path, raw: Any, lines: dict[str, int]) -> Self:
+        """Validate what `read_yaml` read from `file`; a bad key is refused with its line."""
+        try:
+            mapping = cls.model_validate(raw)
+        except ValidationError as error:
+            raise first_error(file, error) from error
+        mapping._origin = file.name
+        mapping._lines = lines
+        return mapping
+
+    def where(self, key: str) -> str:
+        """'mapping.yaml line 7: columns.company_size', to point at what to fix."""
+        line = self._lines.get(key)
+        return f"{self._origin} line {line}: {key}" if line else f"{self._origin}: {key}"
+
+    @property
+    def origin(self) -> str:
+        """The file the mapping was read from."""
+        return self._origin
+
+    def keep_origin(self, copy: Self) -> Self:
+        """`copy` (a changed copy of this mapping) still pointing at this mapping's file."""
+        copy._origin, copy._lines = self._origin, self._lines
+        return copy
+
+
+class Source(StrictModel):
     format: Literal["csv"] = "csv"
     delimiter: str = Field(default=",", min_length=1, max_length=1)
     encoding: str = "utf-8"
 
 
-class Extra(_Strict):
+class Extra(StrictModel):
     kind: Literal["categorical", "numeric", "boolean", "timestamp"]
 
 
-class Join(_Strict):
+class Join(StrictModel):
     """A second export joined onto the first by a key, e.g. the deals of each lead."""
 
     file: str = Field(description="CSV file, relative to the main export's folder.")
@@ -63,7 +97,7 @@ def _texts(values: list[Any]) -> list[str]:
     return [str(v).strip().lower() for v in values]
 
 
-class OpenLeads(_Strict):
+class OpenLeads(StrictModel):
     """Leads still being worked: neither converted nor lost, so not an outcome yet."""
 
     column: str | None = Field(
@@ -79,7 +113,7 @@ class OpenLeads(_Strict):
         return _texts(values) if isinstance(values, list) else values
 
 
-class Outcome(_Strict):
+class Outcome(StrictModel):
     column: str
     converted: list[str] | None = Field(default=None, min_length=1)
     not_converted: list[str] | None = None
@@ -147,7 +181,7 @@ class Outcome(_Strict):
         return list(dict.fromkeys(c for c in (self.column, self.open_column) if c is not None))
 
 
-class Mapping(_Strict):
+class Mapping(MappingFile):
     source: Source = Source()
     joins: list[Join] = Field(default_factory=list)
     columns: dict[str, str] = Field(default_factory=dict)
@@ -168,9 +202,6 @@ class Mapping(_Strict):
         "ConvertedOpportunityId): links deals to their leads, never a feature. Used when "
         "the export has it, noted when not.",
     )
-
-    _origin: str = PrivateAttr(default="<mapping>")
-    _lines: dict[str, int] = PrivateAttr(default_factory=dict)
 
     @field_validator("created_at", mode="before")
     @classmethod
@@ -205,11 +236,6 @@ class Mapping(_Strict):
     def channel_column(self) -> str | None:
         """The export column holding the channel, or None for a constant channel."""
         return None if self.channel in ("inbound", "outbound") else self.channel
-
-    def where(self, key: str) -> str:
-        """'mapping.yaml line 7: columns.company_size', to point at what to fix."""
-        line = self._lines.get(key)
-        return f"{self._origin} line {line}: {key}" if line else f"{self._origin}: {key}"
 
     def used_columns(self) -> dict[str, str]:
         """Every export column the mapping reads, with the mapping key naming it."""
@@ -273,10 +299,4 @@ def first_error(file: Path, error: ValidationError) -> ValueError:
 def load_mapping(path: Path | str) -> Mapping:
     """Read a mapping file, or a preset by name ("salesforce", "hubspot")."""
     file, raw, lines = read_yaml(path)
-    try:
-        mapping = Mapping.model_validate(raw)
-    except ValidationError as error:
-        raise first_error(file, error) from error
-    mapping._origin = file.name
-    mapping._lines = lines
-    return mapping
+    return Mapping.from_yaml(file, raw, lines)

@@ -14,10 +14,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from data.contract import Region, Role
-from data.importing.mapping import DEFAULT_BLANKS, Source, _Strict, first_error, read_yaml
+from data.importing.mapping import (
+    DEFAULT_BLANKS,
+    MappingFile,
+    Source,
+    StrictModel,
+    read_yaml,
+)
 
 RecordTable = Literal["deals", "accounts", "users"]
 RECORD_TABLES: tuple[RecordTable, ...] = ("deals", "accounts", "users")
@@ -74,7 +80,7 @@ def _texts(values: list[Any]) -> list[str]:
     return [str(v).strip().lower() for v in values]
 
 
-class StageOutcome(_Strict):
+class StageOutcome(StrictModel):
     """Which stages of a deal are won and lost; any other stage is open."""
 
     column: str
@@ -92,7 +98,7 @@ class StageOutcome(_Strict):
         return _texts(values) if isinstance(values, list) else values
 
 
-class RecordMapping(_Strict):
+class RecordMapping(MappingFile):
     table: RecordTable
     source: Source = Source()
     columns: dict[str, str] = Field(default_factory=dict)
@@ -106,9 +112,6 @@ class RecordMapping(_Strict):
     exclude: list[str] = Field(default_factory=list)
     post_contact: list[str] = Field(default_factory=list)
     blanks: list[str] = Field(default_factory=lambda: list(DEFAULT_BLANKS))
-
-    _origin: str = PrivateAttr(default="<mapping>")
-    _lines: dict[str, int] = PrivateAttr(default_factory=dict)
 
     @field_validator("values", mode="before")
     @classmethod
@@ -151,11 +154,6 @@ class RecordMapping(_Strict):
             )
         return self
 
-    def where(self, key: str) -> str:
-        """'salesforce-opportunities.yaml line 7: columns.closer_id', to point at what to fix."""
-        line = self._lines.get(key)
-        return f"{self._origin} line {line}: {key}" if line else f"{self._origin}: {key}"
-
     def used_columns(self) -> dict[str, str]:
         """Every export column the mapping reads, with the mapping key naming it."""
         used = {column: f"columns.{field}" for field, column in self.columns.items()}
@@ -171,8 +169,7 @@ class RecordMapping(_Strict):
                 "values": {f: v for f, v in self.values.items() if self.columns[f] not in dropped},
             }
         )
-        trimmed._origin, trimmed._lines = self._origin, self._lines
-        return trimmed
+        return self.keep_origin(trimmed)
 
 
 def table_of(name: str) -> RecordTable:
@@ -200,10 +197,4 @@ def load_record_mapping(path: Path | str, table: str) -> RecordMapping:
             f"{file.name}: maps a {given} export, not {wanted}; import it with --table {given}"
         )
     raw = raw | {"table": TABLE_NAMES.get(str(given).lower(), given)}
-    try:
-        mapping = RecordMapping.model_validate(raw)
-    except ValidationError as error:
-        raise first_error(file, error) from error
-    mapping._origin = file.name
-    mapping._lines = lines
-    return mapping
+    return RecordMapping.from_yaml(file, raw, lines)

@@ -17,8 +17,8 @@ import pandas as pd
 
 from data.importing.cleaning import Cleaned, clean_date
 from data.importing.dates import NOT_REAL, WITHOUT_DATES
+from data.importing.import_report import ImportReport, line_of
 from data.importing.mapping import Mapping
-from data.importing.report import ImportReport, line_of
 
 ID_PATTERN = "row-<line number>"
 NO_IDS = (

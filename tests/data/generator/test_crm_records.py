@@ -11,11 +11,13 @@ import pytest
 
 from data.generator.crm_export import STYLES, Style, write_crm_export
 from data.generator.crm_records import CrmRecords, write_crm_records
+from data.importing.account_import import import_accounts
+from data.importing.deal_import import import_deals
+from data.importing.import_report import ImportReport
 from data.importing.importer import import_export
 from data.importing.mapping import load_mapping
 from data.importing.record_mapping import load_record_mapping
-from data.importing.records import import_accounts, import_deals, import_users
-from data.importing.report import ImportReport
+from data.importing.user_import import import_users
 from data.tables import read_table
 
 

@@ -15,9 +15,9 @@ import pytest
 from rich.console import Console
 
 from data.generator.crm_export import STYLES, Style, write_crm_export
+from data.importing.import_report import ImportReport, report_table
 from data.importing.importer import METADATA_KEY, import_export
 from data.importing.mapping import load_mapping
-from data.importing.report import ImportReport, report_table
 from data.labels import MATURITY_DAYS, lead_outcomes
 from data.tables import read_table
 from training.labelled import load_labelled

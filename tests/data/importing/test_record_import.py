@@ -11,16 +11,13 @@ import pytest
 from typer.testing import CliRunner
 
 from data.contract import Customer, Opportunity, Rep, columns
+from data.importing.account_import import import_accounts
+from data.importing.deal_import import import_deals
 from data.importing.fit_tables import closer_inputs
 from data.importing.importer import import_export
 from data.importing.mapping import load_mapping
 from data.importing.record_mapping import load_record_mapping
-from data.importing.records import (
-    DEFAULT_CAPACITY,
-    import_accounts,
-    import_deals,
-    import_users,
-)
+from data.importing.user_import import DEFAULT_CAPACITY, import_users
 from leadscore.cli import app
 
 runner = CliRunner()
@@ -81,13 +78,19 @@ def test_deals_become_opportunities_with_stage_outcomes_and_lead_links(tmp_path:
     assert list(deals.reset_index().columns) == columns(Opportunity)
     assert deals.index.tolist() == ["006A", "006B", "006D", "006F"]
     assert deals["won"].map({True: "won", False: "lost"}).fillna("open").tolist() == [
-        "won", "lost", "open", "won",
-    ]  # fmt: skip
+        "won",
+        "lost",
+        "open",
+        "won",
+    ]
     assert deals.loc["006A", "closer_id"] == "005C1"
     # an open deal's CloseDate is a forecast, and only a won deal has a value
     assert deals["closed_at"].dt.strftime("%Y-%m-%d").fillna("open").tolist() == [
-        "2023-02-01", "2023-03-01", "open", "2023-04-01",
-    ]  # fmt: skip
+        "2023-02-01",
+        "2023-03-01",
+        "open",
+        "2023-04-01",
+    ]
     assert deals["value"].fillna(0).tolist() == [12_000, 0, 0, 4_000]
     # 006A is the deal lead 00Q1 became; the others have no imported lead
     assert deals["lead_id"].tolist() == ["00Q1", "deal-006B", "deal-006D", "deal-006F"]
@@ -224,8 +227,10 @@ def test_deals_without_a_lead_are_learnt_from_their_account(folder: Path, tmp_pa
     assert (inputs.linked, inputs.built) == (1, 2)
     built = inputs.leads.set_index("lead_id").loc["deal-006B"]
     assert (built["company_industry"], built["company_region"], built["source"]) == (
-        "Finance", "emea", "Partner",
-    )  # fmt: skip
+        "Finance",
+        "emea",
+        "Partner",
+    )
     assert built["created_at"] == pd.Timestamp("2023-01-12 10:00")
 
 
@@ -301,26 +306,26 @@ def test_the_cli_imports_each_table_and_reports_errors_without_a_traceback(
         export = write(tmp_path, f"{table}.csv", text)
         result = runner.invoke(
             app,
-            ["import", "--input", str(export), "--table", table, "--mapping", "salesforce",
-             "--out", str(out), "--as-of", "2024-03-01"],
-        )  # fmt: skip
+            ["import", "--input", str(export), "--table", table, "--mapping", "salesforce"]
+            + ["--out", str(out), "--as-of", "2024-03-01"],
+        )
         assert result.exit_code == 0, result.output
         assert (out / written).is_file()
         assert f"{table}: {table}.csv" in result.output
     bad = write(tmp_path, "bad.csv", "Id,OwnerId\n1,2\n")
     result = runner.invoke(
         app,
-        ["import", "--input", str(bad), "--table", "opportunities", "--mapping", "hubspot",
-         "--out", str(out)],
-    )  # fmt: skip
+        ["import", "--input", str(bad), "--table", "opportunities", "--mapping", "hubspot"]
+        + ["--out", str(out)],
+    )
     assert result.exit_code == 1
     assert "column(s) not in the file: 'Record ID'" in result.output
     assert "Traceback" not in result.output
     result = runner.invoke(
         app,
-        ["import", "--input", str(bad), "--table", "contacts", "--mapping", "hubspot",
-         "--out", str(out)],
-    )  # fmt: skip
+        ["import", "--input", str(bad), "--table", "contacts", "--mapping", "hubspot"]
+        + ["--out", str(out)],
+    )
     assert result.exit_code == 1
     assert "unknown table 'contacts'" in result.output
 
