@@ -32,9 +32,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,35 +42,23 @@ import pyarrow.parquet as pq
 from sqlalchemy import Connection, select
 from sqlalchemy.engine import make_url
 
-from data.contract import Customer, Lead, Opportunity, Rep, arrow_schema, columns
+from data.contract import Customer, Lead, Opportunity, Rep, arrow_schema
 from data.importing.importer import EXTRA_TYPES, METADATA_KEY
 from data.labels import MATURITY_DAYS
 from data.store.engine import make_engine, read
+from data.store.export_leads import converted_labels, first_payloads, naive_utc
+from data.store.export_routing import (
+    store_customers,
+    store_decisions,
+    store_opportunities,
+    store_reps,
+)
 from data.store.migrate import current_revision, head_revision
 from data.store.schema import assignments, customers, leads, outcomes, reps
 
 SOURCE = "store"
 """The `source` an exported leads file names in its metadata (training logs it)."""
-RETENTION_DAYS = 365
-"""A customer that churns within this many days of its start was not retained 12 months."""
 TABLES = ("leads", "outcomes", "opportunities", "customers", "reps", "decisions")
-DECISION_COLUMNS = {
-    "assignment_id": "the store's id of the decision",
-    "kind": "lead (to a closer) or customer (to an account manager)",
-    "subject_id": "lead_id or customer_id",
-    "rep_id": "the rep chosen",
-    "policy": "the routing policy that chose",
-    "propensity": "probability the policy gave the chosen rep (logged, not estimated)",
-    "objective": "the policy's objective for the chosen rep",
-    "explored": "chosen by exploration rather than as the best",
-    "runners_up": "JSON list of the reps considered: rep_id, fit, expected_value, propensity",
-    "assigned_at": "when it was decided (UTC)",
-    "released_at": "when the rep let go of it (UTC); null while held",
-    "outcome": "won, lost, renewed or churned; null while unknown",
-    "outcome_at": "when that happened (UTC)",
-    "reward": "1 won or retained, 0 lost or churned, null unknown (Int64)",
-}
-"""decisions.parquet: its columns and what each holds."""
 
 
 class StoreNotReadyError(ValueError):
@@ -157,12 +143,12 @@ def export_store(url: str, out: Path, decided_after_days: int = MATURITY_DAYS) -
             raw = _read_all(connection)
     finally:
         engine.dispose()
-    lead_frame, extra = _lead_frame(raw["leads"])
+    lead_frame, extra = first_payloads(raw["leads"])
     events = raw["outcomes"]
-    converted, counts = _converted(lead_frame, events, decided_after_days)
-    decisions = _decisions(raw["assignments"], events)
-    opportunities = _opportunities(raw["assignments"], events)
-    customer_frame = _customers(raw["customers"], raw["assignments"], events, lead_frame)
+    converted, counts = converted_labels(lead_frame, events, decided_after_days)
+    decisions = store_decisions(raw["assignments"], events)
+    opportunities = store_opportunities(raw["assignments"], events)
+    customer_frame = store_customers(raw["customers"], raw["assignments"], events, lead_frame)
     tables = {
         "leads": _leads_table(lead_frame, extra, counts, url, decided_after_days),
         "outcomes": pa.Table.from_pandas(
@@ -177,7 +163,7 @@ def export_store(url: str, out: Path, decided_after_days: int = MATURITY_DAYS) -
         ),
         "opportunities": _contract_table(opportunities, Opportunity),
         "customers": _contract_table(customer_frame, Customer),
-        "reps": _contract_table(_reps(raw["reps"]), Rep),
+        "reps": _contract_table(store_reps(raw["reps"]), Rep),
         "decisions": pa.Table.from_pandas(decisions, preserve_index=False),
     }
     _write_tables(tables, out)
@@ -218,75 +204,14 @@ def _read_all(connection: Connection) -> dict[str, pd.DataFrame]:
     for name, query in queries.items():
         result = connection.execute(query)
         frames[name] = pd.DataFrame(result.all(), columns=list(result.keys()))
-    for name, column in (("outcomes", "occurred_at"), ("assignments", "assigned_at"),
-                         ("assignments", "released_at")):  # fmt: skip
-        frames[name][column] = _naive_utc(frames[name][column])
+    times = (
+        ("outcomes", "occurred_at"),
+        ("assignments", "assigned_at"),
+        ("assignments", "released_at"),
+    )
+    for name, column in times:
+        frames[name][column] = naive_utc(frames[name][column])
     return frames
-
-
-def _naive_utc(values: pd.Series) -> pd.Series:
-    """UTC times without a zone, as the contract tables hold them."""
-    return pd.to_datetime(values, utc=True).dt.tz_convert(None).astype("datetime64[us]")
-
-
-def _lead_frame(rows: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Contract columns of each lead's first payload, its custom fields one column each,
-    and their kinds (categorical, numeric, boolean)."""
-    payloads = [dict(p) for p in rows["first_payload"]]
-    custom = [p.pop("custom_fields", None) or {} for p in payloads]
-    frame = pd.DataFrame(payloads, columns=columns(Lead))
-    frame["created_at"] = _naive_utc(frame["created_at"])
-    kinds: dict[str, str] = {}
-    for name in sorted({key for fields in custom for key in fields}):
-        values = pd.Series([fields.get(name) for fields in custom], dtype=object)
-        kinds[name] = _kind(values)
-        frame[name] = _as_kind(values, kinds[name])
-    return frame, kinds
-
-
-def _kind(values: pd.Series) -> str:
-    """Text anywhere makes a categorical; only flags a boolean; else numeric."""
-    present = [v for v in values if v is not None]
-    if any(isinstance(v, str) for v in present):
-        return "categorical"
-    if present and all(isinstance(v, bool) for v in present):
-        return "boolean"
-    return "numeric"
-
-
-def _as_kind(values: pd.Series, kind: str) -> pd.Series:
-    if kind == "categorical":
-        return values.map(lambda v: None if v is None else str(v))
-    if kind == "boolean":
-        return values.astype("boolean")
-    return pd.to_numeric(values.map(lambda v: None if v is None else float(v)), errors="coerce")
-
-
-def _first_events(events: pd.DataFrame, types: Sequence[str], key: str) -> pd.DataFrame:
-    """Each subject's first event of `types` (events are sorted by time)."""
-    chosen = events[events["type"].isin(types) & events[key].notna()]
-    return chosen.drop_duplicates(key, keep="first").set_index(key)
-
-
-def _converted(
-    frame: pd.DataFrame, events: pd.DataFrame, days: int
-) -> tuple[pd.Series, dict[str, int]]:
-    """1 won, 0 lost, NA without either or too young; and the counts an import keeps."""
-    decided = _first_events(events, ("won", "lost"), "lead_id")["type"]
-    outcome = frame["lead_id"].map(decided)
-    labels = pd.Series(outcome.map({"won": 1, "lost": 0}), dtype="Int64")
-    still_open = labels.isna()
-    created = frame["created_at"]
-    young = created > created.max() - timedelta(days=days) if len(frame) else still_open
-    too_young = young & ~still_open
-    labels = labels.mask(too_young)
-    counts = {
-        "converted": int((labels == 1).sum()),
-        "not_converted": int((labels == 0).sum()),
-        "open": int(still_open.sum()),
-        "too_young": int(too_young.sum()),
-    }
-    return labels.astype("Int64"), counts
 
 
 def _leads_table(
@@ -314,113 +239,6 @@ def _leads_table(
 def _contract_table(frame: pd.DataFrame, model: type[Any]) -> pa.Table:
     schema = arrow_schema(model)
     return pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
-
-
-def _last_assignments(assignments_: pd.DataFrame, kind: str) -> pd.DataFrame:
-    """Each subject's last decision of `kind`: the one its outcome closes (an earlier
-    one was released without an outcome: the subject went to someone else)."""
-    chosen = assignments_[assignments_["kind"] == kind]
-    return chosen.drop_duplicates("subject_id", keep="last").reset_index(drop=True)
-
-
-def _opportunities(assignments_: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
-    """A lead's closer assignment and its won or lost event: a (closed) opportunity."""
-    routed = _last_assignments(assignments_, "lead")
-    decided = _first_events(events, ("won", "lost"), "lead_id")
-    outcome = routed["subject_id"].map(decided["type"])
-    won = outcome.map({"won": True, "lost": False}).astype("boolean")
-    return pd.DataFrame(
-        {
-            "opportunity_id": "A" + routed["id"].astype(str),
-            "lead_id": routed["subject_id"],
-            "closer_id": routed["rep_id"],
-            "opened_at": routed["assigned_at"],
-            "closed_at": routed["subject_id"].map(decided["occurred_at"]),
-            "won": won,
-            "value": routed["subject_id"].map(decided["value"]).where(won.fillna(False)),
-        }
-    )
-
-
-def _customers(
-    stored: pd.DataFrame, assignments_: pd.DataFrame, events: pd.DataFrame, leads_: pd.DataFrame
-) -> pd.DataFrame:
-    """Customers given to an account manager, with 12-month retention from their
-    renewed and churned events: churned within `RETENTION_DAYS` of the start is not
-    retained, renewed (or churned later) is; neither yet is unknown.
-
-    Firmographics come from the customer's lead as first recorded, else from the
-    customer's own payload; the account value from the payload, else its lead's
-    won value, else 0.
-    """
-    given = _last_assignments(assignments_, "customer").set_index("subject_id")
-    rows = stored[stored["customer_id"].isin(given.index)].reset_index(drop=True)
-    start = rows["customer_id"].map(given["assigned_at"])
-    ended = _first_events(events, ("renewed", "churned"), "customer_id")
-    kind = rows["customer_id"].map(ended["type"])
-    at = rows["customer_id"].map(ended["occurred_at"])
-    churned_early = (kind == "churned") & (at - start <= timedelta(days=RETENTION_DAYS))
-    retained = pd.Series(pd.NA, index=rows.index, dtype="boolean")
-    retained[kind.notna()] = ~churned_early[kind.notna()]
-    lead_id = rows["lead_id"].fillna(rows["customer_id"])
-    first = leads_.set_index("lead_id")
-    won = _first_events(events, ("won",), "lead_id")
-    routed = _last_assignments(assignments_, "lead").set_index("subject_id")
-    payloads = rows["payload"].map(lambda p: p or {})
-    frame = pd.DataFrame(
-        {
-            "customer_id": rows["customer_id"],
-            "lead_id": lead_id,
-            "opportunity_id": lead_id.map("A" + routed["id"].astype(str)).fillna(
-                "customer-" + rows["customer_id"]
-            ),
-            "account_manager_id": rows["customer_id"].map(given["rep_id"]),
-            "start_date": start,
-            "retained_12m": retained,
-            "expansion_value": pd.Series(None, index=rows.index, dtype="float64"),
-        }
-    )
-    for name in ("company_industry", "company_size", "company_region"):
-        from_lead = lead_id.map(first[name]) if len(first) else pd.Series(None, index=rows.index)
-        posted = payloads.map(lambda payload, key=name: payload.get(key))  # type: ignore[misc]
-        frame[name] = from_lead.where(from_lead.notna(), posted)
-    value = pd.to_numeric(payloads.map(lambda p: p.get("account_value")), errors="coerce")
-    value = value.fillna(lead_id.map(won["value"])).fillna(0.0)
-    frame["account_value"] = value.astype("float64")
-    return frame
-
-
-def _reps(stored: pd.DataFrame) -> pd.DataFrame:
-    frame = stored.copy()
-    frame["name"] = frame["name"].fillna(frame["rep_id"])
-    frame["industries"] = frame["industries"].map(lambda v: list(v or []))
-    return frame[columns(Rep)]
-
-
-def _decisions(assignments_: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
-    """Every routing decision with what it logged and the reward that followed."""
-    frame = assignments_.rename(columns={"id": "assignment_id"}).copy()
-    frame["runners_up"] = frame["runners_up"].map(json.dumps)
-    frame["explored"] = frame["explored"].astype(bool)
-    frame["propensity"] = frame["propensity"].astype("float64")
-    frame["objective"] = frame["objective"].astype("float64")
-    lead_events = _first_events(events, ("won", "lost"), "lead_id")
-    customer_events = _first_events(events, ("renewed", "churned"), "customer_id")
-    is_lead = frame["kind"] == "lead"
-    outcome = frame["subject_id"].map(lead_events["type"]).where(is_lead)
-    outcome = outcome.fillna(frame["subject_id"].map(customer_events["type"]).where(~is_lead))
-    outcome_at = frame["subject_id"].map(lead_events["occurred_at"]).where(is_lead)
-    outcome_at = outcome_at.fillna(
-        frame["subject_id"].map(customer_events["occurred_at"]).where(~is_lead)
-    )
-    # Only the subject's last decision led to the outcome; an earlier one was released.
-    last = ~frame.duplicated(["kind", "subject_id"], keep="last")
-    frame["outcome"] = outcome.where(last).astype("string")
-    frame["outcome_at"] = pd.to_datetime(outcome_at.where(last)).astype("datetime64[us]")
-    rewards = {"won": 1, "renewed": 1, "lost": 0, "churned": 0}
-    frame["reward"] = pd.Series(frame["outcome"].map(rewards), dtype="Int64")
-    frame["assignment_id"] = frame["assignment_id"].astype("int64")
-    return frame[list(DECISION_COLUMNS)].reset_index(drop=True)
 
 
 def _write_tables(tables: dict[str, pa.Table], out: Path) -> None:

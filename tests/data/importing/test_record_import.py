@@ -306,8 +306,19 @@ def test_the_cli_imports_each_table_and_reports_errors_without_a_traceback(
         export = write(tmp_path, f"{table}.csv", text)
         result = runner.invoke(
             app,
-            ["import", "--input", str(export), "--table", table, "--mapping", "salesforce"]
-            + ["--out", str(out), "--as-of", "2024-03-01"],
+            [
+                "import",
+                "--input",
+                str(export),
+                "--table",
+                table,
+                "--mapping",
+                "salesforce",
+                "--out",
+                str(out),
+                "--as-of",
+                "2024-03-01",
+            ],
         )
         assert result.exit_code == 0, result.output
         assert (out / written).is_file()
@@ -315,16 +326,34 @@ def test_the_cli_imports_each_table_and_reports_errors_without_a_traceback(
     bad = write(tmp_path, "bad.csv", "Id,OwnerId\n1,2\n")
     result = runner.invoke(
         app,
-        ["import", "--input", str(bad), "--table", "opportunities", "--mapping", "hubspot"]
-        + ["--out", str(out)],
+        [
+            "import",
+            "--input",
+            str(bad),
+            "--table",
+            "opportunities",
+            "--mapping",
+            "hubspot",
+            "--out",
+            str(out),
+        ],
     )
     assert result.exit_code == 1
     assert "column(s) not in the file: 'Record ID'" in result.output
     assert "Traceback" not in result.output
     result = runner.invoke(
         app,
-        ["import", "--input", str(bad), "--table", "contacts", "--mapping", "hubspot"]
-        + ["--out", str(out)],
+        [
+            "import",
+            "--input",
+            str(bad),
+            "--table",
+            "contacts",
+            "--mapping",
+            "hubspot",
+            "--out",
+            str(out),
+        ],
     )
     assert result.exit_code == 1
     assert "unknown table 'contacts'" in result.output

@@ -13,7 +13,8 @@ import pytest
 
 from data.importing.importer import METADATA_KEY
 from data.store import CustomerIn, OutcomeIn, ScoreIn, Store
-from data.store.export import DECISION_COLUMNS, StoreNotReadyError, export_store
+from data.store.export import StoreNotReadyError, export_store
+from data.store.export_routing import DECISION_COLUMNS
 from data.store.migrate import downgrade
 from tests.data.store.helpers import NOW, make_assignment, make_lead, make_rep
 from training.labelled import load_labelled
@@ -54,14 +55,26 @@ def outcome(event_id: str, type_: str, subject: str, days: int = 10, **fields: A
 def history(store: Store) -> Store:
     """L1 won by C1 (re-scored with later fields), L2 lost by C2 (explored), L3 only
     contacted, L4 won but young, L5 the newest lead; customer K1 from L1, renewed."""
-    for rep in (make_rep("C1"), make_rep("C2"), make_rep("IS1", role="inbound_specialist"),
-                make_rep("AM1", role="account_manager", capacity=5)):  # fmt: skip
+    for rep in (
+        make_rep("C1"),
+        make_rep("C2"),
+        make_rep("IS1", role="inbound_specialist"),
+        make_rep("AM1", role="account_manager", capacity=5),
+    ):
         store.put_rep(rep)
-    first: dict[str, Any] = {"created_at": OLD, "web_visits": 2, "demo_requested": None,
-             "custom_fields": {"landing_page": "a7", "ad_clicks": 3.0}}  # fmt: skip
+    first: dict[str, Any] = {
+        "created_at": OLD,
+        "web_visits": 2,
+        "demo_requested": None,
+        "custom_fields": {"landing_page": "a7", "ad_clicks": 3.0},
+    }
     store.record_scores([scoring("L1", **first)])
-    later = {**first, "web_visits": 40, "demo_requested": True,
-             "custom_fields": {"landing_page": "zz", "ad_clicks": 9.0}}  # fmt: skip
+    later = {
+        **first,
+        "web_visits": 40,
+        "demo_requested": True,
+        "custom_fields": {"landing_page": "zz", "ad_clicks": 9.0},
+    }
     store.record_scores(
         [
             scoring("L1", 60, **later),
@@ -115,14 +128,18 @@ def test_export_labels_from_won_and_lost_events(history: Store, tmp_path: Path) 
     assert (exported.open, exported.too_young, exported.undecided) == (2, 1, 3)
     assert exported.outcome_events == 5
     described = json.loads(pq.read_schema(tmp_path / "leads.parquet").metadata[METADATA_KEY])
-    assert described["outcomes"] == {"converted": 1, "not_converted": 1, "open": 2,
-                                     "too_young": 1}  # fmt: skip
+    assert described["outcomes"] == {"converted": 1, "not_converted": 1, "open": 2, "too_young": 1}
     assert described["extra"] == {"ad_clicks": "numeric", "landing_page": "categorical"}
     assert described["created_at"]["real"] and described["lead_id"]["real"]
     labelled = load_labelled(tmp_path)  # the trainers read it as an import
     assert labelled.imported and labelled.custom == described["extra"]
     assert labelled.outcomes.set_index("lead_id")["resolved"].to_dict() == {
-        "L1": True, "L2": True, "L3": False, "L4": False, "L5": False}  # fmt: skip
+        "L1": True,
+        "L2": True,
+        "L3": False,
+        "L4": False,
+        "L5": False,
+    }
 
 
 def test_a_shorter_maturity_decides_the_young_won_lead(history: Store, tmp_path: Path) -> None:
@@ -138,11 +155,26 @@ def test_export_carries_the_logged_propensities(history: Store, tmp_path: Path) 
     assert list(decisions.columns) == list(DECISION_COLUMNS)
     rows = decisions.set_index("subject_id")
     assert cells(rows, "L1", ["rep_id", "propensity", "explored", "outcome", "reward"]) == [
-        "C1", 0.8, False, "won", 1]  # fmt: skip
+        "C1",
+        0.8,
+        False,
+        "won",
+        1,
+    ]
     assert cells(rows, "L2", ["rep_id", "propensity", "explored", "policy", "reward"]) == [
-        "C2", 0.2, True, "epsilon", 0]  # fmt: skip
+        "C2",
+        0.2,
+        True,
+        "epsilon",
+        0,
+    ]
     assert cells(rows, "K1", ["kind", "rep_id", "propensity", "outcome", "reward"]) == [
-        "customer", "AM1", 1.0, "renewed", 1]  # fmt: skip
+        "customer",
+        "AM1",
+        1.0,
+        "renewed",
+        1,
+    ]
     assert json.loads(str(rows.at["L1", "runners_up"]))[0]["rep_id"] == "C2"
     assert not missing(rows.loc["L1", "released_at"])  # the won event released C1
     assert (exported.decisions, exported.explored) == (4, 1)
@@ -157,7 +189,8 @@ def test_export_writes_the_fit_tables(history: Store, tmp_path: Path) -> None:
     assert deals.loc["L2", "closed_at"] == pd.Timestamp(NOW.replace(tzinfo=None) + timedelta(12))
     customers = pd.read_parquet(tmp_path / "customers.parquet")
     assert customers[["customer_id", "lead_id", "account_manager_id"]].values.tolist() == [
-        ["K1", "L1", "AM1"]]  # fmt: skip
+        ["K1", "L1", "AM1"]
+    ]
     assert customers.loc[0, "retained_12m"]
     assert customers.loc[0, "account_value"] == 5000.0  # the won deal's value
     assert customers.loc[0, "company_size"] == 120
