@@ -36,7 +36,7 @@ def _model_registry(home: Path) -> tuple[str, list[dict[str, Any]]]:
 
     from data.generator.generator_config import GeneratorConfig
     from data.generator.synthesis import generate
-    from data.records import to_records
+    from data.json_rows import to_records
     from features.lead_features import default_spec
     from models.packaging import log_lead_model, registered_name
     from training.lead_score import TrainingConfig, channel_data, fit_channel

@@ -79,7 +79,7 @@ def prepare_models(leads: int) -> Path:
 
 def lead_pool(folder: Path) -> list[dict[str, Any]]:
     """The newest inbound leads of the history, as a CRM would post them."""
-    from data.records import to_records
+    from data.json_rows import to_records
     from data.tables import read_table
 
     leads = read_table(folder / "data", "leads")

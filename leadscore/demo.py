@@ -20,7 +20,7 @@ from rich.table import Table
 
 from data.generator.generator_config import GeneratorConfig
 from data.generator.synthesis import generate
-from data.records import to_records
+from data.json_rows import to_records
 from leadscore.demo_api import DemoApi, api_server, free_port
 from leadscore.demo_history import replay_history, touch_fresh_leads
 from leadscore.demo_routing import route_and_assign

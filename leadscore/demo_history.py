@@ -31,7 +31,7 @@ from rich.console import Console
 from data.contract import Lead, Role
 from data.generator.generator_config import GeneratorConfig
 from data.generator.historical_routing import historical_closer_weights
-from data.records import to_records
+from data.json_rows import to_records
 from data.store import AssignmentIn, CustomerIn, ScoreIn, Store
 from data.tables import read_table
 from leadscore.demo_api import DemoApi

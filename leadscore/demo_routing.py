@@ -8,7 +8,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from data.records import to_records
+from data.json_rows import to_records
 from data.tables import read_table
 from leadscore.demo_api import DemoApi
 from leadscore.settings import Settings

@@ -29,8 +29,8 @@ from rich.text import Text
 
 from data.generator.generator_config import GeneratorConfig
 from data.generator.synthesis import write_history
+from data.history_summary import summarize_history
 from data.importing.fit_tables import is_fit_import
-from data.summary import summarize_history
 from data.tables import MissingTableError, read_table, table_path
 from leadscore.settings import Settings
 from leadscore.tables import (

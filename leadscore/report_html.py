@@ -13,7 +13,7 @@ from typing import Any
 from mlflow import MlflowClient
 
 from data.contract import Channel, Role
-from data.store.records import utc_now
+from data.store.store_records import utc_now
 from models.packaging import registered_name
 from models.rep_packaging import rep_registered_name
 from serving.dashboard.report import render_report

@@ -7,7 +7,7 @@ from pathlib import Path
 from rich.table import Table
 
 from data.contract import Role
-from data.summary import HistorySummary
+from data.history_summary import HistorySummary
 from serving.batch.summary import RescoreSummary
 from serving.batch_routing import BatchRouting
 from training.flow import Skipped

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from data.contract import Role, segment_of
-from data.records import to_records
+from data.json_rows import to_records
 from data.tables import read_table
 from features.columns import from_frame
 from features.rep_features import Roster

@@ -21,7 +21,7 @@ from data import insights
 from data.insights.drift import DEFAULT_DAYS, References
 from data.insights.schemas import Drift, Period
 from data.store import Store
-from data.store.records import utc_now
+from data.store.store_records import utc_now
 from serving.model_store import LeadModelSet
 
 logger = logging.getLogger(__name__)

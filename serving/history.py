@@ -24,7 +24,7 @@ from typing import Protocol
 
 from data.store import Store
 from data.store.errors import database_away
-from data.store.records import ScoreIn
+from data.store.store_records import ScoreIn
 from serving.journal import Entry, ScoreJournal
 
 logger = logging.getLogger(__name__)

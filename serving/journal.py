@@ -28,7 +28,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from data.store import Store
-from data.store.records import ScoreIn
+from data.store.store_records import ScoreIn
 
 logger = logging.getLogger(__name__)
 

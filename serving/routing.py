@@ -15,7 +15,7 @@ from typing import Any
 
 from data.contract import Customer, Lead, Role, segment_of
 from data.store import AssignmentIn, AssignmentKind, AssignmentRecord, RepRecord, RunnerUp, Store
-from data.store.records import CustomerIn
+from data.store.store_records import CustomerIn
 from features.columns import from_records
 from features.rep_features import Roster
 from models.assignment import Candidate, Decision, Item, PolicyConfig, Rep, decide_one

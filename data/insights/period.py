@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from data.insights.schemas import Period
-from data.store.records import as_utc
+from data.store.store_records import as_utc
 
 DEFAULT_DAYS = 90
 

@@ -19,8 +19,8 @@ from data.insights.schemas import Period
 from data.insights.speed import speed_to_lead
 from data.store import Store
 from data.store.engine import read
-from data.store.records import utc_now
 from data.store.schema import scores
+from data.store.store_records import utc_now
 
 ROUTED_SHOWN = 20
 

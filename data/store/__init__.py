@@ -7,7 +7,8 @@ package connects to nothing: `Store(url)` creates the engine.
 
 from data.store.errors import ConflictError, ContradictionError, NotFoundError, StoreError
 from data.store.migrate import current_revision, head_revision, upgrade
-from data.store.records import (
+from data.store.store import Store
+from data.store.store_records import (
     AssignmentIn,
     AssignmentKind,
     AssignmentRecord,
@@ -24,7 +25,6 @@ from data.store.records import (
     ScoreIn,
     ScoreRecord,
 )
-from data.store.store import Store
 
 __all__ = [
     "AssignmentIn",

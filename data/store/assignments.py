@@ -14,8 +14,8 @@ from sqlalchemy import Connection, Row, insert, select, update
 
 from data.store import roster
 from data.store.errors import NotFoundError
-from data.store.records import ROLE_OF_KIND, AssignmentIn, AssignmentKind, AssignmentRecord
 from data.store.schema import assignments, customers, leads
+from data.store.store_records import ROLE_OF_KIND, AssignmentIn, AssignmentKind, AssignmentRecord
 
 
 def _record(row: Row[Any]) -> AssignmentRecord:

@@ -14,8 +14,8 @@ from sqlalchemy import Connection, case, delete, insert, select
 
 from data.contract import Lead
 from data.store.engine import insert_for
-from data.store.records import CustomerIn, CustomerRecord, LeadRecord, ScoreIn, ScoreRecord
 from data.store.schema import customers, journal_progress, leads, scores
+from data.store.store_records import CustomerIn, CustomerRecord, LeadRecord, ScoreIn, ScoreRecord
 
 
 def upsert_leads(

@@ -14,7 +14,8 @@ from sqlalchemy import Connection, insert, select
 
 from data.store import assignments as assignment_rows
 from data.store.errors import ConflictError, ContradictionError, NotFoundError
-from data.store.records import (
+from data.store.schema import customers, leads, outcomes, reps
+from data.store.store_records import (
     AssignmentKind,
     AssignmentRecord,
     OutcomeIn,
@@ -22,7 +23,6 @@ from data.store.records import (
     OutcomeResult,
     OutcomeType,
 )
-from data.store.schema import customers, leads, outcomes, reps
 
 # A deal is won or lost once; a lost deal that is revived is a new lead in the CRM.
 OPPOSITE = {OutcomeType.won: OutcomeType.lost, OutcomeType.lost: OutcomeType.won}

@@ -15,8 +15,8 @@ from sqlalchemy import Connection, Row, select, update
 from data.contract import Rep
 from data.store.engine import insert_for
 from data.store.errors import ConflictError, NotFoundError
-from data.store.records import RepIn, RepRecord
 from data.store.schema import reps
+from data.store.store_records import RepIn, RepRecord
 
 # Roster fields a `PUT` replaces; `load` is the store's own and never among them.
 ROSTER_FIELDS = ("name", "role", "region", "segment", "industries", "capacity", "active")

@@ -23,7 +23,7 @@ from data.contract import Lead, Rep, Role
 from data.store import assignments, history, keys, outcomes, roster
 from data.store.engine import make_engine, read, write
 from data.store.errors import ConflictError
-from data.store.records import (
+from data.store.store_records import (
     AssignmentIn,
     AssignmentKind,
     AssignmentRecord,

@@ -26,7 +26,7 @@ from data.insights.schemas import (
     SpeedToLead,
     Workload,
 )
-from data.store.records import utc_now
+from data.store.store_records import utc_now
 from serving.auth import READ
 from serving.deps import HistoryDep, ModelStoreDep, StoreDep
 from serving.drift import live_references

@@ -14,7 +14,7 @@ from data import insights
 from data.contract import Lead
 from data.insights.schemas import Timeline
 from data.store import ScoreIn, ScoreRecord
-from data.store.records import utc_now
+from data.store.store_records import utc_now
 from serving.auth import READ, SCORE
 from serving.deps import HistoryDep, LeadBatchDep, ModelsDep, RuleScoreDep, StoreDep
 from serving.journal import JournalError

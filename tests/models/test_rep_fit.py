@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from data.contract import Role
-from data.records import to_records
+from data.json_rows import to_records
 from features.columns import from_records, take
 from models.rep_fit import RepFitModel
 from training.rep_fit import FittedRep

@@ -17,7 +17,7 @@ import mlflow
 import pandas as pd
 from fastapi.testclient import TestClient
 
-from data.records import to_records
+from data.json_rows import to_records
 from serving.config import ServingConfig
 
 

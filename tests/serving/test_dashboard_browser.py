@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from data.records import to_records
+from data.json_rows import to_records
 from data.store import Store, upgrade
 from data.tables import read_table
 from serving.config import ServingConfig

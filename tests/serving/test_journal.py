@@ -18,7 +18,7 @@ import pytest
 from data.contract import Lead
 from data.store import Store
 from data.store.migrate import upgrade
-from data.store.records import ScoreIn
+from data.store.store_records import ScoreIn
 from serving.history import HistoryWriter
 from serving.journal import SUFFIX, ScoreJournal, replay_orphans
 from tests.serving.conftest import Registry

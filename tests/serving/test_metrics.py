@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from data.records import to_records
+from data.json_rows import to_records
 from data.tables import read_table
 from serving.app import create_app
 from serving.metrics import CONTENT_TYPE

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from data.records import to_records
+from data.json_rows import to_records
 from data.tables import read_table
 from serving.app import create_app
 from tests.postgres import fresh_schema

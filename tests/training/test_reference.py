@@ -11,7 +11,7 @@ from data.generator.generator_config import GeneratorConfig
 from data.generator.history_drift import NEW_SOURCE_FROM
 from data.generator.synthesis import generate
 from data.insights.drift import model_drift
-from data.records import to_records
+from data.json_rows import to_records
 from features.columns import from_frame
 from features.lead_features import default_spec
 from training.lead_score import TrainingConfig, channel_data, fit_channel

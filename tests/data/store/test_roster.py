@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from data.contract import Rep
 from data.generator.generator_config import GeneratorConfig
 from data.generator.synthesis import generate
-from data.records import to_records
+from data.json_rows import to_records
 from data.store import NotFoundError, RepIn, Store
 from tests.data.store.helpers import make_rep
 

@@ -26,8 +26,8 @@ from data.generator.generator_config import GeneratorConfig
 from data.generator.synthesis import write_history
 from data.importing.importer import import_export
 from data.importing.mapping import load_mapping
+from data.json_rows import to_records
 from data.labels import lead_outcomes
-from data.records import to_records
 from data.tables import read_table
 from serving.app import create_app
 from serving.batch.job import Engine, RescoreOptions, rescore

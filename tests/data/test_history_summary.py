@@ -10,7 +10,7 @@ import pytest
 from data.contract import TABLES
 from data.generator.generator_config import GeneratorConfig
 from data.generator.synthesis import write_history
-from data.summary import summarize_history
+from data.history_summary import summarize_history
 from data.tables import MissingTableError, read_table
 
 
