@@ -15,9 +15,19 @@ import pandas as pd
 
 DECIDED = ("won", "lost", "disqualified")
 
-TAGS = ("Closed by Horizzon", "Will revert after reading the email", "Ringing", "Busy",
-        "Interested in other courses", "switched off", "Lost to EINS",
-        "Not doing further education", "Already a student", "invalid number", "")  # fmt: skip
+TAGS = (
+    "Closed by Horizzon",
+    "Will revert after reading the email",
+    "Ringing",
+    "Busy",
+    "Interested in other courses",
+    "switched off",
+    "Lost to EINS",
+    "Not doing further education",
+    "Already a student",
+    "invalid number",
+    "",
+)
 TAG_SHARES = {
     "won": (0.45, 0.35, 0.04, 0.05, 0.05, 0, 0, 0, 0, 0, 0.06),
     "lost": (0, 0.3, 0.1, 0.1, 0.15, 0.04, 0.2, 0.06, 0, 0, 0.05),
@@ -34,9 +44,16 @@ QUALITY_SHARES = {
     "open_opportunity": (0.15, 0.25, 0.15, 0.05, 0.05, 0.35),
     "young": (0.05, 0.12, 0.2, 0.1, 0.13, 0.4),
 }
-ACTIVITY = ("Email Opened", "SMS Sent", "Had a Phone Conversation", "Page Visited on Website",
-            "Converted to Lead", "Olark Chat Conversation", "Email Bounced",
-            "Unsubscribed")  # fmt: skip
+ACTIVITY = (
+    "Email Opened",
+    "SMS Sent",
+    "Had a Phone Conversation",
+    "Page Visited on Website",
+    "Converted to Lead",
+    "Olark Chat Conversation",
+    "Email Bounced",
+    "Unsubscribed",
+)
 ACTIVITY_SHARES = {
     "won": (0.3, 0.35, 0.1, 0.1, 0.1, 0.05, 0, 0),
     "lost": (0.35, 0.2, 0.05, 0.1, 0.1, 0.1, 0.05, 0.05),
@@ -64,8 +81,11 @@ def honest_fields(
     outcome = np.where(decided, states == "won", rng.random(n) < chance).astype(float)
     intent = outcome + rng.normal(0, 0.6, n)  # what every sign-up field reflects, noisily
     plan_score = 0.8 * intent + rng.normal(0, 1, n)
-    plan = np.select([plan_score < -0.4, plan_score < 0.5, plan_score < 1.3],
-                     ["Free", "Starter", "Pro"], "Enterprise")  # fmt: skip
+    plan = np.select(
+        [plan_score < -0.4, plan_score < 0.5, plan_score < 1.3],
+        ["Free", "Starter", "Pro"],
+        "Enterprise",
+    )
     demo = leads["demo_requested"].fillna(False).to_numpy(dtype=bool)
     origin_score = 1.0 * intent + 0.3 * demo + rng.normal(0, 0.8, n)
     origin = np.select(

@@ -19,11 +19,16 @@ import pandas as pd
 from data.contract import Lead, columns
 from data.tables import MissingTableError, read_table, table_path
 
-IMPORTED_AS = {"leads": "leads", "opportunities": "deals", "customers": "accounts",
-               "reps": "users"}  # fmt: skip
+IMPORTED_AS = {"leads": "leads", "opportunities": "deals", "customers": "accounts", "reps": "users"}
 """The `leadscore import --table` that writes each contract table."""
-FIRMOGRAPHICS = ("company_name", "company_industry", "company_size", "company_revenue",
-                 "company_region", "company_country")  # fmt: skip
+FIRMOGRAPHICS = (
+    "company_name",
+    "company_industry",
+    "company_size",
+    "company_revenue",
+    "company_region",
+    "company_country",
+)
 
 
 def is_fit_import(folder: Path) -> bool:

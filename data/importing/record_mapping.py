@@ -28,33 +28,61 @@ from data.importing.mapping import (
 RecordTable = Literal["deals", "accounts", "users"]
 RECORD_TABLES: tuple[RecordTable, ...] = ("deals", "accounts", "users")
 TABLE_NAMES: dict[str, RecordTable] = {
-    "deals": "deals", "opportunities": "deals", "accounts": "accounts",
-    "companies": "accounts", "users": "users", "owners": "users",
-}  # fmt: skip
+    "deals": "deals",
+    "opportunities": "deals",
+    "accounts": "accounts",
+    "companies": "accounts",
+    "users": "users",
+    "owners": "users",
+}
 """`--table` values, with each CRM's own word for the table."""
 PRESET_FILES: dict[str, dict[RecordTable, str]] = {
-    "salesforce": {"deals": "salesforce-opportunities", "accounts": "salesforce-accounts",
-                   "users": "salesforce-users"},
-    "hubspot": {"deals": "hubspot-deals", "accounts": "hubspot-companies",
-                "users": "hubspot-owners"},
-}  # fmt: skip
+    "salesforce": {
+        "deals": "salesforce-opportunities",
+        "accounts": "salesforce-accounts",
+        "users": "salesforce-users",
+    },
+    "hubspot": {
+        "deals": "hubspot-deals",
+        "accounts": "hubspot-companies",
+        "users": "hubspot-owners",
+    },
+}
 Kind = Literal["id", "text", "date", "number", "count", "boolean", "region", "role"]
 FIELDS: dict[RecordTable, dict[str, Kind]] = {
     "deals": {
-        "opportunity_id": "id", "closer_id": "id", "account_id": "id", "lead_id": "id",
-        "opened_at": "date", "closed_at": "date", "value": "number", "source": "text",
+        "opportunity_id": "id",
+        "closer_id": "id",
+        "account_id": "id",
+        "lead_id": "id",
+        "opened_at": "date",
+        "closed_at": "date",
+        "value": "number",
+        "source": "text",
     },
     "accounts": {
-        "account_id": "id", "account_manager_id": "id", "company_name": "text",
-        "company_industry": "text", "company_size": "count", "company_revenue": "number",
-        "company_region": "region", "company_country": "text", "customer_since": "date",
-        "churned_on": "date", "account_value": "number", "expansion_value": "number",
+        "account_id": "id",
+        "account_manager_id": "id",
+        "company_name": "text",
+        "company_industry": "text",
+        "company_size": "count",
+        "company_revenue": "number",
+        "company_region": "region",
+        "company_country": "text",
+        "customer_since": "date",
+        "churned_on": "date",
+        "account_value": "number",
+        "expansion_value": "number",
     },
     "users": {
-        "rep_id": "id", "name": "text", "role": "role", "region": "region",
-        "capacity": "count", "active": "boolean",
+        "rep_id": "id",
+        "name": "text",
+        "role": "role",
+        "region": "region",
+        "capacity": "count",
+        "active": "boolean",
     },
-}  # fmt: skip
+}
 """The fields each table's mapping may name under `columns`, and how each is cleaned."""
 REQUIRED: dict[RecordTable, tuple[str, ...]] = {
     "deals": ("opportunity_id", "closer_id", "opened_at"),

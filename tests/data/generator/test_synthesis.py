@@ -36,15 +36,27 @@ ID_COLUMNS = {
     "customers": "customer_id",
 }
 INBOUND_SIGNALS = (
-    "web_visits", "time_on_site_sec", "pages_viewed", "content_downloads", "webinar_attended",
-    "demo_requested", "form_fills", "specialist_id",
-)  # fmt: skip
+    "web_visits",
+    "time_on_site_sec",
+    "pages_viewed",
+    "content_downloads",
+    "webinar_attended",
+    "demo_requested",
+    "form_fills",
+    "specialist_id",
+)
 OUTBOUND_SIGNALS = ("touches", "calls", "emails_sent", "replies", "meeting_booked", "prospector_id")
 # Fields CRMs often leave empty; the models must have seen blanks in training.
 SOMETIMES_BLANK = (
-    "source", "company_industry", "company_size", "company_revenue", "company_region",
-    "company_country", "contact_title", "contact_seniority",
-)  # fmt: skip
+    "source",
+    "company_industry",
+    "company_size",
+    "company_revenue",
+    "company_region",
+    "company_country",
+    "contact_title",
+    "contact_seniority",
+)
 SOMETIMES_BLANK_INBOUND = ("web_visits", "time_on_site_sec", "pages_viewed", "form_fills")
 SOMETIMES_BLANK_OUTBOUND = ("touches", "calls", "emails_sent", "replies")
 SAMPLE_ROWS = 300

@@ -56,11 +56,14 @@ def test_a_revoked_key_stops_and_stays_listed(store: Store) -> None:
         store.revoke_api_key("nope")
 
 
-@pytest.mark.parametrize(("name", "scopes", "problem"), [
-    ("x", ["superuser"], "scopes must be some of score, route, outcomes, read, admin"),
-    ("x", [], "got none"),
-    ("  ", ["read"], "a key needs a name"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "scopes", "problem"),
+    [
+        ("x", ["superuser"], "scopes must be some of score, route, outcomes, read, admin"),
+        ("x", [], "got none"),
+        ("  ", ["read"], "a key needs a name"),
+    ],
+)
 def test_bad_keys_are_refused(store: Store, name: str, scopes: list[str], problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
         store.create_api_key(name, scopes)

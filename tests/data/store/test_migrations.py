@@ -18,8 +18,16 @@ from data.store.engine import make_engine
 from data.store.migrate import downgrade
 from data.store.schema import VERSION_TABLE, metadata
 
-TABLES = {"reps", "leads", "customers", "scores", "assignments", "outcomes", "api_keys",
-          "journal_progress"}  # fmt: skip
+TABLES = {
+    "reps",
+    "leads",
+    "customers",
+    "scores",
+    "assignments",
+    "outcomes",
+    "api_keys",
+    "journal_progress",
+}
 
 
 def table_names(url: str) -> set[str]:
@@ -107,8 +115,13 @@ def test_0002_upgrades_a_0001_database_that_holds_outcomes(empty_url: str) -> No
     assert current_revision(empty_url) == head_revision()
     with Store(empty_url) as store:
         store.put_rep(RepIn(rep_id="IS1", role="inbound_specialist", capacity=100))
-        touched = OutcomeIn(event_id="E2", type="contacted", lead_id="L1", rep_id="IS1",
-                            occurred_at=datetime(2026, 1, 1, 10, tzinfo=UTC))  # fmt: skip
+        touched = OutcomeIn(
+            event_id="E2",
+            type="contacted",
+            lead_id="L1",
+            rep_id="IS1",
+            occurred_at=datetime(2026, 1, 1, 10, tzinfo=UTC),
+        )
         assert store.record_outcome(touched).stored
         with store.engine.connect() as connection:
             rows = connection.execute(
