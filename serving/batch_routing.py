@@ -21,9 +21,10 @@ from data.records import to_records
 from data.tables import read_table
 from features.columns import from_frame
 from features.rep_features import Roster
-from models.assignment import Candidate, Decision, Item, PolicyConfig, Rep, record_assignments
-from models.assignment_batch import assign_batch
-from models.policy_eval import load_balance
+from models.assignment.balance import load_balance
+from models.assignment.optimal_batch import assign_batch
+from models.assignment.policy import record_assignments
+from models.assignment.types import Candidate, Decision, Item, PolicyConfig, Rep
 from models.rep_fit import RepFitModel
 
 CHUNK = 1000

@@ -18,7 +18,8 @@ from data.store import AssignmentIn, AssignmentKind, AssignmentRecord, RepRecord
 from data.store.records import CustomerIn
 from features.columns import from_records
 from features.rep_features import Roster
-from models.assignment import Candidate, Decision, Item, PolicyConfig, Rep, decide_one
+from models.assignment.policy import decide_one
+from models.assignment.types import Candidate, Decision, Item, PolicyConfig, Rep
 from serving.model_store import FitModelSet, LoadedFitModel
 
 ATTEMPTS = 5

@@ -32,8 +32,8 @@ import pandas as pd
 from data.generator import HISTORICAL_REGION_LOYALTY, historical_closer_weights
 from data.tables import read_table
 from data.truth import true_closer_win_probability
-from models.assignment import PolicyConfig, Rep
-from models.policy_eval import load_balance
+from models.assignment.balance import load_balance
+from models.assignment.types import PolicyConfig, Rep
 from models.rep_fit import RepFitModel
 from training.policy_ope import (
     Interval,

@@ -17,8 +17,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from models.assignment import PolicyConfig, Rep
-from models.policy_eval import doubly_robust_estimate, ips_estimate, snips_estimate
+from models.assignment.off_policy_estimators import (
+    doubly_robust_estimate,
+    ips_estimate,
+    snips_estimate,
+)
+from models.assignment.types import PolicyConfig, Rep
 from training.policy_replay import FloatArray, IntArray, ReplaySettings, Trace, choices_on
 
 

@@ -21,7 +21,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from data.contract import Role
-from models.assignment import Candidate, Decision, Item, PolicyConfig, Rep, decide_one
+from models.assignment.policy import decide_one
+from models.assignment.types import Candidate, Decision, Item, PolicyConfig, Rep
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

@@ -47,7 +47,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from data.contract import Role
-from models.assignment import Candidate, Item, PolicyConfig, Rep, decide_one
+from models.assignment.policy import decide_one
+from models.assignment.types import Candidate, Item, PolicyConfig, Rep
 from models.rep_fit import RepFitModel
 from training.policy_evaluation import Truth
 from training.policy_ope import Interval, bootstrap_means

@@ -8,7 +8,7 @@ import pandas as pd
 from rich.console import Console
 
 from leadscore.tables import routing_table
-from models.assignment import PolicyConfig
+from models.assignment.types import PolicyConfig
 from serving.batch_routing import route_batch
 
 

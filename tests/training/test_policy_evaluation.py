@@ -23,7 +23,7 @@ from features.rep_features import closer_spec
 from leadscore.cli import app
 from leadscore.settings import get_settings
 from leadscore.tables import measured_lift_lines
-from models.assignment import PolicyConfig
+from models.assignment.types import PolicyConfig
 from tests.conftest import tracking_in
 from training.policy_evaluation import RoutingEvaluation, load_truth, simulate_routing
 from training.policy_ope import LoggedDecisions, estimate_off_policy, one_hot

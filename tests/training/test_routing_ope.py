@@ -21,7 +21,7 @@ import pytest
 
 from data.generator import GeneratorConfig, generate
 from features.rep_features import closer_spec
-from models.assignment import PolicyConfig
+from models.assignment.types import PolicyConfig
 from training.policy_evaluation import Truth
 from training.policy_ope import Interval
 from training.propensity import PROPENSITY_FLOOR, estimate_propensities
