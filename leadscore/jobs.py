@@ -285,8 +285,8 @@ def route_file(
     from mlflow.exceptions import MlflowException
 
     from models.rep_packaging import load_rep_model, rep_registered_name
-    from serving.batch_routing import read_leads_to_route, route_batch
     from serving.registry import FIT_FALLBACK, FIT_TRAIN_HINT, missing_reason
+    from serving.routing.batch_assignment import read_leads_to_route, route_batch
 
     leads = read_leads_to_route(data, limit)
     reps = read_table(data, "reps")

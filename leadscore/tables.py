@@ -9,7 +9,7 @@ from rich.table import Table
 from data.contract import Role
 from data.summary import HistorySummary
 from serving.batch.summary import RescoreSummary
-from serving.batch_routing import BatchRouting
+from serving.routing.batch_assignment import BatchRouting
 from training.flow import Skipped
 from training.leakage import ColumnCheck
 from training.pipeline import ChannelReport

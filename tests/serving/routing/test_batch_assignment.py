@@ -9,7 +9,7 @@ from rich.console import Console
 
 from leadscore.tables import routing_table
 from models.assignment.types import PolicyConfig
-from serving.batch_routing import route_batch
+from serving.routing.batch_assignment import route_batch
 
 
 def test_without_a_fit_model_the_batch_is_spread_evenly_and_the_table_says_round_robin() -> None:
@@ -39,3 +39,28 @@ def test_without_a_fit_model_the_batch_is_spread_evenly_and_the_table_says_round
     console = Console(width=200, record=True)
     console.print(table)
     assert "nan" not in console.export_text()
+
+
+def test_an_unavailable_closer_gets_nothing_and_weights_share_the_work() -> None:
+    """The batch reads the roster as the online endpoint does: `available` and `weight`."""
+    leads = pd.DataFrame(
+        {
+            "lead_id": [f"L{i}" for i in range(6)],
+            "company_region": ["emea"] * 6,
+            "company_size": [120.0] * 6,
+        }
+    )
+    reps = pd.DataFrame(
+        {
+            "rep_id": ["C1", "C2", "C3"],
+            "role": ["closer"] * 3,
+            "region": [None] * 3,
+            "segment": [None] * 3,
+            "capacity": [10] * 3,
+            "available": pd.array([False, True, None], dtype="boolean"),
+            "weight": [1.0, 2.0, None],
+        }
+    )
+    result = route_batch(leads, reps, None, PolicyConfig())
+    assert "C1" not in set(result.assignments["rep_id"])
+    assert result.loads == {"C1": 0, "C2": 4, "C3": 2}
