@@ -327,7 +327,7 @@ def _recorded_routing_lifts(name: str, alias: str) -> tuple[str, list[str]]:
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    from training.routing_ope_report import recorded_lifts
+    from training.routing_evaluation.doubly_robust_summary import recorded_lifts
 
     client = MlflowClient()
     version = client.get_model_version_by_alias(name, alias)
