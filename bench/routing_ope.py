@@ -5,12 +5,12 @@
 For each scenario (closers truly differ; no closer changes any outcome, with the
 historical routing and with territory routing) and each seed: generate a history,
 fit the closer-fit model as training does, and estimate the routing policies from
-the history alone (`training.routing_ope`: estimated propensities, DR, bootstrap
-intervals). The truth is read afterwards, only to check. Prints, per scenario, how
-often each lift's verdict was better / no evidence / worse, how often its interval
-held the true lift, the mean estimated and true lifts, and how often the fit's AUC
-gain over the lead-only model was significant (what the gate needs to promote a
-rep fit). Results also go to
+the history alone (`training.routing_evaluation.doubly_robust`: estimated
+propensities, DR, bootstrap intervals). The truth is read afterwards, only to
+check. Prints, per scenario, how often each lift's verdict was better / no
+evidence / worse, how often its interval held the true lift, the mean estimated
+and true lifts, and how often the fit's AUC gain over the lead-only model was
+significant (what the gate needs to promote a rep fit). Results also go to
 `.leadscore/bench/routing_ope.json`.
 """
 
@@ -43,10 +43,10 @@ def run_one(leads: int, seed: int, changes: dict[str, Any]) -> dict[str, Any]:
     from data.generator.synthesis import generate
     from features.rep_features import closer_spec
     from training.flow import judge
-    from training.policy_evaluation import Truth
     from training.rep_data import closer_data
     from training.rep_fit import fit_rep, rep_training_config
-    from training.routing_ope import estimate_routing
+    from training.routing_evaluation.doubly_robust import estimate_routing
+    from training.routing_evaluation.simulated import Truth
 
     config = GeneratorConfig(leads=leads, seed=seed, **changes)
     tables = generate(config)

@@ -286,8 +286,8 @@ def route_file(
     from mlflow.exceptions import MlflowException
 
     from models.rep_packaging import load_rep_model, rep_registered_name
-    from serving.batch_routing import read_leads_to_route, route_batch
     from serving.registry import FIT_FALLBACK, FIT_TRAIN_HINT, missing_reason
+    from serving.routing.batch_assignment import read_leads_to_route, route_batch
 
     leads = read_leads_to_route(data, limit)
     reps = read_table(data, "reps")
@@ -328,7 +328,7 @@ def _recorded_routing_lifts(name: str, alias: str) -> tuple[str, list[str]]:
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    from training.routing_ope_report import recorded_lifts
+    from training.routing_evaluation.doubly_robust_summary import recorded_lifts
 
     client = MlflowClient()
     version = client.get_model_version_by_alias(name, alias)

@@ -9,15 +9,15 @@ from rich.table import Table
 from data.contract import Role
 from data.history_summary import HistorySummary
 from serving.batch.summary import RescoreSummary
-from serving.batch_routing import BatchRouting
+from serving.routing.batch_assignment import BatchRouting
 from training.flow import Skipped
 from training.leakage import ColumnCheck
 from training.pipeline import ChannelReport
-from training.policy_evaluation import RoutingEvaluation
-from training.policy_report import summary_rows
 from training.rep_pipeline import CLAIMS, RepReport
-from training.routing_ope import RoutingEstimate
-from training.routing_ope_report import routing_ope_rows
+from training.routing_evaluation.doubly_robust import RoutingEstimate
+from training.routing_evaluation.doubly_robust_summary import routing_ope_rows
+from training.routing_evaluation.simulated import RoutingEvaluation
+from training.routing_evaluation.simulated_summary import summary_rows
 
 
 def summary_table(summary: HistorySummary, folder: Path) -> Table:

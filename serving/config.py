@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from models.assignment import PolicyConfig
+from models.assignment.types import PolicyConfig
 
 
 class ApiOptions(BaseModel):

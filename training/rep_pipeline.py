@@ -35,13 +35,24 @@ from training.gate import GATE_METRIC, Evidence, GateDecision, OwnerClaim
 from training.lead_score import NotEnoughDataError, TrainingConfig
 from training.metrics import Intervals
 from training.placebo import STRATA, with_placebo
-from training.policy_evaluation import RoutingEvaluation, Truth, load_truth, simulate_routing
-from training.policy_replay import ReplaySettings, replay_roster
-from training.policy_report import log_policy_evaluation, log_policy_evaluation_skipped
 from training.rep_data import RepData, account_manager_data, closer_data
 from training.rep_fit import FittedRep, check_rep_data, fit_rep, rep_training_config
-from training.routing_ope import RoutingEstimate, estimate_routing
-from training.routing_ope_report import log_routing_ope, log_routing_ope_skipped
+from training.routing_evaluation.doubly_robust import RoutingEstimate, estimate_routing
+from training.routing_evaluation.doubly_robust_summary import (
+    log_routing_ope,
+    log_routing_ope_skipped,
+)
+from training.routing_evaluation.replay import ReplaySettings, replay_roster
+from training.routing_evaluation.simulated import (
+    RoutingEvaluation,
+    Truth,
+    load_truth,
+    simulate_routing,
+)
+from training.routing_evaluation.simulated_summary import (
+    log_policy_evaluation,
+    log_policy_evaluation_skipped,
+)
 from training.run_logging import log_validation
 from training.tracking import TrackingTarget, use_tracking
 
@@ -75,9 +86,11 @@ class RepReport:
     placebo_gain: tuple[float, float] | None = None
     """Paired 95% interval of the model's ROC AUC minus the placebo's."""
     policy_evaluation: RoutingEvaluation | None = None
-    """Closers only, and only where the generator's truth exists (`training.policy_evaluation`)."""
+    """Closers only, and only where the generator's truth exists
+    (`training.routing_evaluation.simulated`)."""
     routing_estimate: RoutingEstimate | None = None
-    """Closers only: the doubly robust estimate from the history alone (`training.routing_ope`)."""
+    """Closers only: the doubly robust estimate from the history alone
+    (`training.routing_evaluation.doubly_robust`)."""
     lineage: Lineage | None = None
 
 

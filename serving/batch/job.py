@@ -26,11 +26,11 @@ from serving.batch.errors import InputError, MissingModelError
 from serving.batch.io import LeadSource, channel_counts, open_source
 from serving.batch.local import Progress, run_local
 from serving.batch.output import rejects_path
-from serving.batch.routing import RoutingTask
 from serving.batch.scoring import BatchTask, ChannelModel, ScoringTask, frame_rules
 from serving.batch.summary import RescoreSummary, Tally, grades_by_channel
 from serving.model_store import LoadedModel, MissingModel
 from serving.registry import RegistryLoader
+from serving.routing.recommendation import RoutingTask
 
 
 class Engine(StrEnum):

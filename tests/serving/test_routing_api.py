@@ -42,8 +42,20 @@ def leads(history: Path) -> list[dict[str, object]]:
 
 def _set_capacity(api: TestClient, role: str, capacity: int) -> None:
     for rep in api.get("/v1/reps", params={"role": role}).json():
-        body = {k: rep[k] for k in ("rep_id", "name", "role", "region", "segment", "industries",
-                                    "active", "available", "weight")}  # fmt: skip
+        body = {
+            k: rep[k]
+            for k in (
+                "rep_id",
+                "name",
+                "role",
+                "region",
+                "segment",
+                "industries",
+                "active",
+                "available",
+                "weight",
+            )
+        }
         assert api.put(f"/v1/reps/{rep['rep_id']}", json=body | {"capacity": capacity}).is_success
 
 
@@ -77,8 +89,13 @@ def test_a_won_outcome_releases_the_closer(api: TestClient, leads: list[dict[str
     lead = leads[1]
     chosen = api.post("/v1/leads/route", json=lead).json()["chosen"]["rep_id"]
     before = _load(api, chosen)
-    event = {"event_id": f"won-{lead['lead_id']}", "type": "won", "lead_id": lead["lead_id"],
-             "occurred_at": "2026-11-20T10:00:00Z", "value": 15000}  # fmt: skip
+    event = {
+        "event_id": f"won-{lead['lead_id']}",
+        "type": "won",
+        "lead_id": lead["lead_id"],
+        "occurred_at": "2026-11-20T10:00:00Z",
+        "value": 15000,
+    }
     assert api.post("/v1/outcomes", json=event).status_code == 201
     assert _load(api, chosen) == before - 1
 
@@ -105,9 +122,14 @@ def test_a_won_customer_gets_an_account_manager(api: TestClient, history: Path) 
     ],
 )
 def test_bad_routing_input_names_the_field(
-    api: TestClient, history: Path, leads: list[dict[str, object]],
-    path: str, change: dict[str, object], params: dict[str, object], field: str,
-) -> None:  # fmt: skip
+    api: TestClient,
+    history: Path,
+    leads: list[dict[str, object]],
+    path: str,
+    change: dict[str, object],
+    params: dict[str, object],
+    field: str,
+) -> None:
     base = leads[2] if "leads" in path else to_records(read_table(history, "customers").tail(2))[0]
     response = api.post(path, json=base | change, params=params)
     assert response.status_code == 422
@@ -138,8 +160,9 @@ def test_concurrent_routing_never_exceeds_capacity(
 def test_without_a_fit_model_routing_falls_back_to_round_robin_and_says_so(
     fit_registry: Registry, tmp_path: Path, history: Path, leads: list[dict[str, object]]
 ) -> None:
-    config = fit_registry.settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
-                                   model_alias="nobody")  # fmt: skip
+    config = fit_registry.settings(
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite'}", model_alias="nobody"
+    )
     with TestClient(create_app(config)) as client:
         for rep in to_records(
             read_table(history, "reps")
@@ -155,8 +178,9 @@ def test_without_a_fit_model_routing_falls_back_to_round_robin_and_says_so(
     assert len(set(chosen)) == 12, "weighted round-robin spreads 12 leads over 12 closers"
 
 
-def test_no_rep_at_all_is_a_clear_409(fit_registry: Registry, tmp_path: Path,
-                                      leads: list[dict[str, object]]) -> None:  # fmt: skip
+def test_no_rep_at_all_is_a_clear_409(
+    fit_registry: Registry, tmp_path: Path, leads: list[dict[str, object]]
+) -> None:
     config = fit_registry.settings(database_url=f"sqlite:///{tmp_path / 'empty.sqlite'}")
     with TestClient(create_app(config)) as client:
         response = client.post("/v1/leads/route", json=leads[0])

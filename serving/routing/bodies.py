@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from data.contract import Customer
-from serving.routing import Routed
+from serving.routing.online import Routed
 from serving.schemas import ModelRef
 
 

@@ -6,8 +6,8 @@ replaced by one simple rule (`ReplaySettings`): a deal stays open for the next
 `hold_leads` leads, whatever the history's size or pace, and capacities are
 scaled to that open work. The replay records, for every lead, the loads the
 policy saw and the probability it gave each closer, which is what off-policy
-evaluation needs afterwards. Pure functions on arrays; `training.policy_evaluation`
-assembles the figures.
+evaluation needs afterwards. Pure functions on arrays; `training.routing_evaluation.simulated`
+and `training.routing_evaluation.doubly_robust` assemble the figures.
 """
 
 from __future__ import annotations
@@ -21,7 +21,10 @@ import numpy.typing as npt
 import pandas as pd
 
 from data.contract import Role
-from models.assignment import Candidate, Decision, Item, PolicyConfig, Rep, decide_one
+from data.json_rows import to_records
+from models.assignment.policy import decide_one
+from models.assignment.roster_rows import policy_rep
+from models.assignment.types import Candidate, Decision, Item, PolicyConfig, Rep
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -64,7 +67,10 @@ class ReplaySettings:
 def replay_roster(reps: pd.DataFrame, settings: ReplaySettings) -> tuple[Rep, ...]:
     """The active closers of a contract ``reps`` table, by rep_id, with capacities scaled
     to the replay's open work in proportion to their own; weight = capacity, so a
-    bigger book is filled in proportion (see ``models.assignment``)."""
+    bigger book is filled in proportion (see ``models.assignment.policy``).
+
+    Every closer is available: the roster's availability is today's, not the
+    replayed period's."""
     closers = reps[(reps["role"] == Role.closer.value) & reps["active"].fillna(True).astype(bool)]
     closers = closers.sort_values("rep_id")
     if closers.empty:
@@ -72,9 +78,9 @@ def replay_roster(reps: pd.DataFrame, settings: ReplaySettings) -> tuple[Rep, ..
     own = closers["capacity"].fillna(1).clip(lower=1).to_numpy(dtype=float)
     open_work = settings.headroom * settings.hold_leads
     return tuple(
-        Rep(rep_id=str(rep_id), capacity=cap, weight=float(cap))
-        for rep_id, cap in zip(
-            closers["rep_id"],
+        policy_rep({**row, "capacity": cap, "weight": float(cap), "available": True})
+        for row, cap in zip(
+            to_records(closers),
             (max(1, math.ceil(open_work * c / own.sum())) for c in own),
             strict=True,
         )
@@ -114,6 +120,13 @@ class Trace:
 Choice = tuple[int, FloatArray, bool]
 """(roster position, probabilities over the roster, explored)."""
 Chooser = Callable[[int, IntArray], Choice]
+
+
+def one_hot(choice: IntArray, closers: int) -> FloatArray:
+    """Deterministic choices as a probability matrix over the roster (choices x closers)."""
+    out = np.zeros((len(choice), closers))
+    out[np.arange(len(choice)), choice] = 1.0
+    return out
 
 
 def replay(leads: int, capacity: IntArray, hold_leads: int, choose: Chooser) -> Trace:
@@ -186,9 +199,7 @@ def fixed_chooser(chosen: IntArray) -> Chooser:
     """A recorded assignment (the historical one), taken whatever the loads."""
 
     def choose(t: int, loads: IntArray) -> Choice:
-        one_hot = np.zeros(len(loads))
-        one_hot[chosen[t]] = 1.0
-        return int(chosen[t]), one_hot, False
+        return int(chosen[t]), one_hot(chosen[t : t + 1], len(loads))[0], False
 
     return choose
 
@@ -198,10 +209,8 @@ def oracle_chooser(true_probability: FloatArray, capacity: IntArray) -> Chooser:
     ceiling any fit model could reach under the same rules, greedily."""
 
     def choose(t: int, loads: IntArray) -> Choice:
-        j = best_eligible(true_probability[t][None, :], (loads >= capacity)[None, :])[0]
-        one_hot = np.zeros(len(loads))
-        one_hot[j] = 1.0
-        return int(j), one_hot, False
+        best = best_eligible(true_probability[t][None, :], (loads >= capacity)[None, :])
+        return int(best[0]), one_hot(best, len(loads))[0], False
 
     return choose
 

@@ -1,6 +1,6 @@
 """Batch assignment: many items at once, optimal under the reps' capacities.
 
-It maximises the total objective of ``models.assignment`` subject to each rep
+It maximises the total objective of ``models.assignment.policy`` subject to each rep
 taking at most ``capacity - load`` new items and each item at most one rep.
 That is a linear assignment between items and rep *slots* (each rep replicated
 into its free slots), solved exactly by ``scipy.optimize.linear_sum_assignment``.
@@ -31,7 +31,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from models.assignment import (
+from models.assignment.policy import (
     Screen,
     check_roster,
     excess,
@@ -41,7 +41,7 @@ from models.assignment import (
     screen,
     value_scale,
 )
-from models.assignment_types import Candidate, Decision, Item, Policy, PolicyConfig, RankedRep, Rep
+from models.assignment.types import Candidate, Decision, Item, Policy, PolicyConfig, RankedRep, Rep
 
 
 def assign_batch(

@@ -10,16 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.assignment import (
-    Candidate,
-    Decision,
-    ExplorationMode,
-    Item,
-    PolicyConfig,
-    Rep,
-    decide_one,
-    record_assignments,
-)
+from models.assignment.policy import decide_one, record_assignments
+from models.assignment.types import Candidate, Decision, ExplorationMode, Item, PolicyConfig, Rep
 
 GREEDY = PolicyConfig(exploration=0.0)
 PROPERTY = settings(max_examples=150, deadline=None, database=None)

@@ -3,7 +3,7 @@
 Evaluation only, after fitting: the generator's true win probabilities
 (`DIR/truth/`) never reach a model; they say what each routing choice was
 really worth. The validation leads are replayed in time order
-(`training.policy_replay`) through four policies under the same capacity
+(`training.routing_evaluation.replay`) through four policies under the same capacity
 rules: the leadscore policy online (its exploration and fairness term),
 weighted round-robin (the policy's own fallback), the historical assignment
 recorded in the data, and the best eligible closer by the truth (a greedy
@@ -12,7 +12,7 @@ closer), so they carry no outcome noise; their intervals bootstrap the leads
 with the choices held fixed: they say how much the figure owes to which leads
 came, not to the policy's own random draws.
 
-Off-policy estimates (`training.policy_ope`) then use only what a CRM logs:
+Off-policy estimates (`training.routing_evaluation.off_policy`) then use only what a CRM logs:
 the leadscore policy's decisions with their propensities (outcomes drawn
 from the truth), and the historical assignment with its real outcomes and
 the generator's known routing probabilities. They sit next to the truth so
@@ -32,17 +32,16 @@ import pandas as pd
 from data.generator.historical_routing import HISTORICAL_REGION_LOYALTY, historical_closer_weights
 from data.generator.truth import true_closer_win_probability
 from data.tables import read_table
-from models.assignment import PolicyConfig, Rep
-from models.policy_eval import load_balance
+from models.assignment.balance import LoadBalance, load_balance
+from models.assignment.types import PolicyConfig, Rep
 from models.rep_fit import RepFitModel
-from training.policy_ope import (
-    Interval,
+from training.routing_evaluation.lifts import Interval, bootstrap_means
+from training.routing_evaluation.off_policy import (
     LoggedDecisions,
     OffPolicyEstimate,
-    bootstrap_means,
     off_policy_estimates,
 )
-from training.policy_replay import (
+from training.routing_evaluation.replay import (
     Chooser,
     FloatArray,
     IntArray,
@@ -128,15 +127,6 @@ class PolicyResult:
 
 
 @dataclass(frozen=True)
-class FairnessPoint:
-    """The leadscore policy replayed with another fairness weight: the price of fairer loads."""
-
-    fairness: float
-    win_rate: float
-    load_gini: float
-
-
-@dataclass(frozen=True)
 class RoutingEvaluation:
     """Everything measured on one replay; ``traces`` keeps the raw replays for checks."""
 
@@ -156,16 +146,21 @@ class RoutingEvaluation:
     traces: dict[str, Trace] = field(repr=False, compare=False)
 
 
+def _balance(trace: Trace) -> LoadBalance:
+    """How evenly the replay spread the leads, per unit of capacity."""
+    counts = np.bincount(trace.chosen, minlength=len(trace.capacity))
+    return load_balance(counts.astype(np.float64), weights=trace.capacity.astype(np.float64))
+
+
 def _result(trace: Trace, win: Interval, truth: FloatArray) -> PolicyResult:
     best = best_eligible(truth, trace.full)
-    counts = np.bincount(trace.chosen, minlength=len(trace.capacity))
-    balance = load_balance(counts.astype(np.float64), weights=trace.capacity.astype(np.float64))
+    balance = _balance(trace)
     return PolicyResult(
         win_rate=win,
         best_rep_share=float((trace.chosen == best).mean()),
         load_gini=balance.gini,
         load_max_min=balance.max_min_ratio,
-        assignments=tuple(int(c) for c in counts),
+        assignments=tuple(int(c) for c in np.bincount(trace.chosen, minlength=len(trace.capacity))),
         peak_utilisation=float((trace.peak_load / trace.capacity).max()),
         over_capacity=trace.over_capacity,
     )
@@ -177,6 +172,40 @@ def _positions(leads: pd.DataFrame, roster: Sequence[Rep]) -> IntArray:
     if unknown:
         raise ValueError(f"leads: historical closers {unknown[:5]} are not on the roster")
     return np.array([position[c] for c in leads["closer_id"].astype(str)], dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class _Period:
+    """The replayed leads with what every policy is judged on: the fit model's and the
+    true win probabilities (leads x closers) and the closers' capacities."""
+
+    leads: pd.DataFrame
+    roster: Sequence[Rep]
+    predicted: FloatArray
+    true_p: FloatArray
+    settings: ReplaySettings
+
+    @property
+    def items(self) -> list[str]:
+        return self.leads["lead_id"].astype(str).tolist()
+
+    @property
+    def capacity(self) -> IntArray:
+        return np.array([rep.capacity for rep in self.roster], dtype=np.int64)
+
+    @property
+    def rows(self) -> IntArray:
+        return np.arange(len(self.leads))
+
+    def run(self, chooser: Chooser) -> Trace:
+        return replay(len(self.leads), self.capacity, self.settings.hold_leads, chooser)
+
+    def run_policy(self, config: PolicyConfig, rng: np.random.Generator) -> Trace:
+        return self.run(policy_chooser(self.items, self.predicted, self.roster, config, rng))
+
+    def true_win(self, trace: Trace) -> FloatArray:
+        """TRUE P(win) of each lead with the closer the replay chose."""
+        return self.true_p[self.rows, trace.chosen]
 
 
 def simulate_routing(
@@ -196,68 +225,106 @@ def simulate_routing(
     """
     config = config or PolicyConfig()
     settings = settings or ReplaySettings()
+    leads = _checked(leads)
+    ids = [rep.rep_id for rep in roster]
+    rng = [np.random.default_rng([seed, k]) for k in range(4)]
+    period = _Period(
+        leads=leads,
+        roster=roster,
+        predicted=np.asarray(fit_model.fit(leads, ids), dtype=np.float64),
+        true_p=truth.win_probability(leads, ids),
+        settings=settings,
+    )
+    traces = {
+        "leadscore": period.run_policy(config, rng[0]),
+        "round_robin": period.run(policy_chooser(period.items, None, roster, config, rng[0])),
+        "historical": period.run(fixed_chooser(_positions(leads, roster))),
+        "oracle": period.run(oracle_chooser(period.true_p, period.capacity)),
+    }
+    won = np.stack([period.true_win(traces[name]) for name in POLICIES])
+    columns = np.vstack([won, won[0] - won[1], won[0] - won[2]])
+    intervals = bootstrap_means(columns, settings.resamples, settings.confidence, rng[1])
+    ours = traces["leadscore"]
+    logs = _logs(period, traces, truth.historical_propensity(leads, ids), rng[2])
+    return RoutingEvaluation(
+        leads=len(leads),
+        closers=tuple(ids),
+        capacity=tuple(int(c) for c in period.capacity),
+        settings=settings,
+        config=config,
+        policies={
+            name: _result(traces[name], intervals[k], period.true_p)
+            for k, name in enumerate(POLICIES)
+        },
+        lift_over_round_robin=intervals[4],
+        lift_over_historical=intervals[5],
+        best_rep_chance=float((1.0 / (~ours.full).sum(axis=1)).mean()),
+        capacity_bound_share=float(ours.full[period.rows, period.predicted.argmax(axis=1)].mean()),
+        explored_share=float(ours.explored.mean()),
+        off_policy=off_policy_estimates(
+            logs, period.items, roster, config, period.predicted, period.true_p, settings, rng[3]
+        ),
+        fairness_curve=_fairness_curve(period, config, seed),
+        traces=traces,
+    )
+
+
+def _checked(leads: pd.DataFrame) -> pd.DataFrame:
     missing = sorted(set(NEEDED_COLUMNS) - set(leads.columns))
     if missing or leads.empty:
         raise ValueError(
             f"leads: need rows with the columns {list(NEEDED_COLUMNS)}; missing {missing}"
         )
-    leads = leads.reset_index(drop=True)
-    ids = [rep.rep_id for rep in roster]
-    items = leads["lead_id"].astype(str).tolist()
-    capacity = np.array([rep.capacity for rep in roster], dtype=np.int64)
-    rng = [np.random.default_rng([seed, k]) for k in range(4)]
-    predicted = np.asarray(fit_model.fit(leads, ids), dtype=np.float64)
-    true_p = truth.win_probability(leads, ids)
+    return leads.reset_index(drop=True)
 
-    def run(chooser: Chooser) -> Trace:
-        return replay(len(items), capacity, settings.hold_leads, chooser)
 
-    traces = {
-        "leadscore": run(policy_chooser(items, predicted, roster, config, rng[0])),
-        "round_robin": run(policy_chooser(items, None, roster, config, rng[0])),
-        "historical": run(fixed_chooser(_positions(leads, roster))),
-        "oracle": run(oracle_chooser(true_p, capacity)),
-    }
-    rows = np.arange(len(items))
-    won = np.stack([true_p[rows, traces[name].chosen] for name in POLICIES])
-    columns = np.vstack([won, won[0] - won[1], won[0] - won[2]])
-    intervals = bootstrap_means(columns, settings.resamples, settings.confidence, rng[1])
+def _logs(
+    period: _Period,
+    traces: dict[str, Trace],
+    historical_propensity: FloatArray,
+    rng: np.random.Generator,
+) -> dict[str, tuple[Trace, LoggedDecisions]]:
+    """What a CRM would have logged: the leadscore policy's decisions with their
+    propensities (outcomes drawn from the truth) and the historical assignment with its
+    real outcomes and the generator's known routing probabilities."""
     ours, past = traces["leadscore"], traces["historical"]
-    logs = {
-        "leadscore": (ours, LoggedDecisions(
-            choice=ours.chosen,
-            propensity=ours.propensities[rows, ours.chosen],
-            reward=(rng[2].random(len(rows)) < true_p[rows, ours.chosen]).astype(np.float64),
-        )),
-        "historical": (past, LoggedDecisions(
-            choice=past.chosen,
-            propensity=truth.historical_propensity(leads, ids)[rows, past.chosen],
-            reward=leads["won"].astype(bool).to_numpy().astype(np.float64),
-        )),
-    }  # fmt: skip
-    curve = []
-    for fairness in settings.fairness_levels:
-        other = replace(config, fairness=fairness)
-        trace = run(policy_chooser(items, predicted, roster, other, np.random.default_rng(seed)))
-        curve.append(FairnessPoint(fairness, float(true_p[rows, trace.chosen].mean()),
-                                   _result(trace, intervals[0], true_p).load_gini))  # fmt: skip
-    return RoutingEvaluation(
-        leads=len(items),
-        closers=tuple(ids),
-        capacity=tuple(int(c) for c in capacity),
-        settings=settings,
-        config=config,
-        policies={
-            name: _result(traces[name], intervals[k], true_p) for k, name in enumerate(POLICIES)
-        },
-        lift_over_round_robin=intervals[4],
-        lift_over_historical=intervals[5],
-        best_rep_chance=float((1.0 / (~ours.full).sum(axis=1)).mean()),
-        capacity_bound_share=float(ours.full[rows, predicted.argmax(axis=1)].mean()),
-        explored_share=float(ours.explored.mean()),
-        off_policy=off_policy_estimates(
-            logs, items, roster, config, predicted, true_p, settings, rng[3]
+    rows = period.rows
+    drawn = rng.random(len(rows)) < period.true_win(ours)
+    return {
+        "leadscore": (
+            ours,
+            LoggedDecisions(
+                choice=ours.chosen,
+                propensity=ours.propensities[rows, ours.chosen],
+                reward=drawn.astype(np.float64),
+            ),
         ),
-        fairness_curve=tuple(curve),
-        traces=traces,
-    )
+        "historical": (
+            past,
+            LoggedDecisions(
+                choice=past.chosen,
+                propensity=historical_propensity[rows, past.chosen],
+                reward=period.leads["won"].astype(bool).to_numpy().astype(np.float64),
+            ),
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class FairnessPoint:
+    """The leadscore policy replayed with another fairness weight: the price of fairer loads."""
+
+    fairness: float
+    win_rate: float
+    load_gini: float
+
+
+def _fairness_curve(period: _Period, config: PolicyConfig, seed: int) -> tuple[FairnessPoint, ...]:
+    """The leadscore policy at each of the settings' fairness levels, from the same seed."""
+    curve = []
+    for fairness in period.settings.fairness_levels:
+        other = replace(config, fairness=fairness)
+        trace = period.run_policy(other, np.random.default_rng(seed))
+        win_rate = float(period.true_win(trace).mean())
+        curve.append(FairnessPoint(fairness, win_rate, _balance(trace).gini))
+    return tuple(curve)

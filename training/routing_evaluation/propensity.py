@@ -15,7 +15,7 @@ estimated from the deals themselves:
   deal's propensity comes from a model fitted on the other folds, never on
   that deal, so it cannot echo the choice it is meant to explain.
 
-Pure functions on frames and arrays; `training.routing_ope` uses them.
+Pure functions on frames and arrays; `training.routing_evaluation.doubly_robust` uses them.
 """
 
 from __future__ import annotations
@@ -203,8 +203,10 @@ def _keys(deals: pd.DataFrame) -> dict[str, npt.NDArray[np.object_]]:
         "company_industry": _text(deals["company_industry"]),
         "source": _text(deals["source"]) if "source" in deals else np.full(len(deals), None),
     }
-    return {k: np.array([UNKNOWN if x is None else x for x in v], dtype=object)
-            for k, v in values.items()}  # fmt: skip
+    return {
+        k: np.array([UNKNOWN if x is None else x for x in v], dtype=object)
+        for k, v in values.items()
+    }
 
 
 def _codes(keys: dict[str, npt.NDArray[np.object_]], fields: tuple[str, ...], n: int) -> IntArray:

@@ -6,7 +6,8 @@ routing gave that choice, and whether the deal was won. From that
 form (SNIPS) and the doubly robust estimate (DR, with the fit model as the
 reward model) say what another, deterministic policy would have won, with
 percentile-bootstrap intervals over the logged leads. The estimators are
-`models.policy_eval`'s; this module only feeds them and resamples.
+`models.assignment.off_policy_estimators`'; this module only feeds them and
+resamples.
 """
 
 from __future__ import annotations
@@ -15,23 +16,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
-import numpy.typing as npt
 
-from models.assignment import PolicyConfig, Rep
-from models.policy_eval import doubly_robust_estimate, ips_estimate, snips_estimate
-from training.policy_replay import FloatArray, IntArray, ReplaySettings, Trace, choices_on
-
-
-@dataclass(frozen=True)
-class Interval:
-    """A point estimate with its bootstrap interval."""
-
-    value: float
-    low: float
-    high: float
-
-    def contains(self, x: float) -> bool:
-        return self.low <= x <= self.high
+from models.assignment.off_policy_estimators import (
+    doubly_robust_estimate,
+    ips_estimate,
+    snips_estimate,
+)
+from models.assignment.types import PolicyConfig, Rep
+from training.routing_evaluation.lifts import Interval
+from training.routing_evaluation.replay import (
+    FloatArray,
+    IntArray,
+    ReplaySettings,
+    Trace,
+    choices_on,
+    one_hot,
+)
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,12 @@ class OffPolicyEstimate:
     logged_win_rate: float
 
 
+def effective_sample_size(weights: FloatArray) -> float:
+    """(sum w)^2 / sum w^2 of the importance weights: how many logged leads an
+    importance-weighted estimate is really worth."""
+    return float(weights.sum() ** 2 / max(float((weights**2).sum()), 1e-300))
+
+
 def _estimates(
     log: LoggedDecisions, target: FloatArray, predicted: FloatArray, rows: IntArray
 ) -> tuple[float, float, float]:
@@ -89,13 +95,6 @@ def _estimates(
             (target_rows * scores).sum(axis=1),
         ),
     )
-
-
-def one_hot(choice: IntArray, closers: int) -> FloatArray:
-    """A deterministic policy as a probability matrix over the roster."""
-    out = np.zeros((len(choice), closers))
-    out[np.arange(len(choice)), choice] = 1.0
-    return out
 
 
 def estimate_off_policy(
@@ -125,7 +124,7 @@ def estimate_off_policy(
         logging=logging,
         target=target_name,
         decisions=n,
-        effective_sample_size=float(weights.sum() ** 2 / max(float((weights**2).sum()), 1e-300)),
+        effective_sample_size=effective_sample_size(weights),
         ips=ips,
         snips=snips,
         dr=dr,
@@ -165,25 +164,15 @@ def off_policy_estimates(
         for name, target in targets.items():
             out.append(
                 estimate_off_policy(
-                    logging, name, log, target, predicted, true_probability,
-                    settings.resamples, settings.confidence, rng,
+                    logging,
+                    name,
+                    log,
+                    target,
+                    predicted,
+                    true_probability,
+                    settings.resamples,
+                    settings.confidence,
+                    rng,
                 )
-            )  # fmt: skip
+            )
     return tuple(out)
-
-
-def bootstrap_means(
-    columns: FloatArray, resamples: int, confidence: float, rng: np.random.Generator
-) -> list[Interval]:
-    """Mean of each row of ``columns`` (k x leads) with a percentile interval from one
-    shared set of lead resamples, so differences of rows are paired."""
-    n = columns.shape[1]
-    draws = np.empty((resamples, columns.shape[0]))
-    for b in range(resamples):
-        draws[b] = columns[:, rng.integers(0, n, n)].mean(axis=1)
-    tail = (1 - confidence) / 2
-    low, high = np.quantile(draws, [tail, 1 - tail], axis=0)
-    means: npt.NDArray[np.float64] = columns.mean(axis=1)
-    return [
-        Interval(float(m), float(lo), float(hi)) for m, lo, hi in zip(means, low, high, strict=True)
-    ]

@@ -9,16 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.assignment import (
-    Candidate,
-    Decision,
-    Item,
-    PolicyConfig,
-    Rep,
-    decide_one,
-    record_assignments,
-)
-from models.assignment_batch import assign_batch
+from models.assignment.optimal_batch import assign_batch
+from models.assignment.policy import decide_one, record_assignments
+from models.assignment.types import Candidate, Decision, Item, PolicyConfig, Rep
 
 PROPERTY = settings(max_examples=150, deadline=None, database=None)
 

@@ -13,7 +13,6 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from mlflow import MlflowClient
 from typer.testing import CliRunner
@@ -23,14 +22,18 @@ from features.rep_features import closer_spec
 from leadscore.cli import app
 from leadscore.settings import get_settings
 from leadscore.tables import measured_lift_lines
-from models.assignment import PolicyConfig
+from models.assignment.types import PolicyConfig
 from tests.conftest import tracking_in
-from training.policy_evaluation import RoutingEvaluation, load_truth, simulate_routing
-from training.policy_ope import LoggedDecisions, estimate_off_policy, one_hot
-from training.policy_replay import ReplaySettings, fixed_chooser, replay, replay_roster
-from training.policy_report import ARTIFACT, evaluation_dict, policy_metrics, summary_rows
 from training.rep_fit import fit_rep, rep_training_config
 from training.rep_pipeline import RepReport, role_data, train_rep_fits
+from training.routing_evaluation.replay import ReplaySettings, replay_roster
+from training.routing_evaluation.simulated import RoutingEvaluation, load_truth, simulate_routing
+from training.routing_evaluation.simulated_summary import (
+    ARTIFACT,
+    evaluation_dict,
+    policy_metrics,
+    summary_rows,
+)
 from training.tracking import TrackingTarget
 
 pytestmark = pytest.mark.slow
@@ -147,13 +150,24 @@ def test_the_closer_run_holds_the_policy_metrics_and_the_artifact(
     run = client.get_run(closer_report.run_id)
     metrics = run.data.metrics
     for name in (
-        "policy_win_rate", "policy_win_rate_ci_low", "policy_win_rate_ci_high",
-        "round_robin_win_rate", "historical_win_rate", "oracle_win_rate",
-        "policy_lift_over_round_robin", "policy_lift_over_round_robin_ci_low",
-        "policy_best_rep_share", "policy_load_gini", "policy_load_max_min",
-        "ope_ips_greedy", "ope_dr_greedy", "ope_snips_greedy", "truth_greedy",
-        "ope_dr_greedy_from_historical", "truth_greedy_from_historical",
-    ):  # fmt: skip
+        "policy_win_rate",
+        "policy_win_rate_ci_low",
+        "policy_win_rate_ci_high",
+        "round_robin_win_rate",
+        "historical_win_rate",
+        "oracle_win_rate",
+        "policy_lift_over_round_robin",
+        "policy_lift_over_round_robin_ci_low",
+        "policy_best_rep_share",
+        "policy_load_gini",
+        "policy_load_max_min",
+        "ope_ips_greedy",
+        "ope_dr_greedy",
+        "ope_snips_greedy",
+        "truth_greedy",
+        "ope_dr_greedy_from_historical",
+        "truth_greedy_from_historical",
+    ):
         assert name in metrics, name
     # The estimate from the history alone and its check against the truth, side by side.
     estimate = closer_report.routing_estimate
@@ -227,50 +241,16 @@ def test_same_seed_same_figures(history_dir: Path) -> None:
     settings = ReplaySettings(resamples=50, fairness_levels=())
     rows = fitted.data.rows.iloc[fitted.split.validation[:300]]
     roster = replay_roster(truth.reps, settings)
-    runs = [simulate_routing(rows, roster, fitted.model, truth, seed=3, settings=settings)
-            for _ in range(2)]  # fmt: skip
+    runs = [
+        simulate_routing(rows, roster, fitted.model, truth, seed=3, settings=settings)
+        for _ in range(2)
+    ]
     assert policy_metrics(runs[0]) == policy_metrics(runs[1])
     greedy = simulate_routing(
         rows, roster, fitted.model, truth, PolicyConfig(exploration=0.0), 3, settings
     )
     assert not greedy.traces["leadscore"].explored.any()
     assert set(np.unique(greedy.traces["leadscore"].propensities)) <= {0.0, 1.0}
-
-
-def test_replay_releases_each_deal_after_the_hold_and_scales_capacity() -> None:
-    chosen = np.array([0, 0, 1, 0, 1, 1, 0], dtype=np.int64)
-    trace = replay(len(chosen), np.array([1, 1], dtype=np.int64), 2, fixed_chooser(chosen))
-    # Lead t's deal is released when lead t + 2 comes.
-    assert trace.loads.tolist() == [[0, 0], [1, 0], [1, 0], [0, 1], [1, 0], [0, 1], [0, 1]]
-    assert trace.over_capacity == 2  # leads 1 and 5 went to a closer already holding 1
-    assert trace.peak_load.tolist() == [2, 2]
-    reps = pd.DataFrame(
-        {"rep_id": ["CL2", "CL1", "IS1", "CL3"], "role": ["closer", "closer", "inbound_specialist",
-         "closer"], "capacity": [40, 20, 400, 40], "active": [True, True, True, False]}
-    )  # fmt: skip
-    roster = replay_roster(reps, ReplaySettings(hold_leads=30, headroom=1.5))
-    assert [r.rep_id for r in roster] == ["CL1", "CL2"]
-    assert [r.capacity for r in roster] == [15, 30]  # 45 slots for 30 open deals, 1:2
-    with pytest.raises(ValueError, match="headroom"):
-        ReplaySettings(headroom=0.9)
-
-
-def test_off_policy_estimators_on_a_log_worked_by_hand() -> None:
-    # Two closers, each logged with probability 1/2; the target always takes closer 0.
-    log = LoggedDecisions(
-        choice=np.array([0, 1, 0, 1]), propensity=np.full(4, 0.5), reward=np.array([1.0, 0, 0, 1])
-    )
-    target = one_hot(np.zeros(4, dtype=np.int64), 2)
-    estimate = estimate_off_policy(
-        "uniform", "first", log, target, np.full((4, 2), 0.5), np.tile([0.6, 0.2], (4, 1)),
-        resamples=20, confidence=0.9, rng=np.random.default_rng(0),
-    )  # fmt: skip
-    # Weights 2, 0, 2, 0: IPS = (1*2 + 0*2) / 4, SNIPS = 2 / 4,
-    # DR = 0.5 + mean(2 * (1 - 0.5), 0, 2 * (0 - 0.5), 0).
-    assert (estimate.ips.value, estimate.snips.value, estimate.dr.value) == (0.5, 0.5, 0.5)
-    assert estimate.effective_sample_size == 2.0
-    assert estimate.truth == pytest.approx(0.6)
-    assert estimate.logged_win_rate == 0.5
 
 
 def test_route_prints_the_measured_lift_with_interval_and_verdict(
@@ -288,9 +268,16 @@ def test_route_prints_the_measured_lift_with_interval_and_verdict(
     try:
         result = CliRunner().invoke(
             app,
-            ["route", "--data", str(history_dir), "--limit", "200",
-             "--out", str(tmp_path / "assignments.parquet")],
-        )  # fmt: skip
+            [
+                "route",
+                "--data",
+                str(history_dir),
+                "--limit",
+                "200",
+                "--out",
+                str(tmp_path / "assignments.parquet"),
+            ],
+        )
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output

@@ -28,11 +28,11 @@ Exploration is epsilon-greedy (the best option with probability
 ``1 - epsilon + epsilon/n``, every other one ``epsilon/n``) or softmax over
 ``objective / (temperature * S)``; the probability of every option is
 recorded so routing can be evaluated later by inverse propensity scoring
-(see ``models.policy_eval``). Ties go to the smaller rep_id.
+(see ``models.assignment.off_policy_estimators``). Ties go to the smaller rep_id.
 
 Without any fit (the fit model is missing) the policy falls back to weighted
 round-robin: the lowest load per weight wins, ties by rep_id, no exploration.
-Batch assignment lives in ``models.assignment_batch``.
+Batch assignment lives in ``models.assignment.optimal_batch``.
 """
 
 from __future__ import annotations
@@ -43,10 +43,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from models.assignment_types import (
+from models.assignment.types import (
     Candidate,
     Decision,
-    ExplorationMode,
     Ineligible,
     Item,
     Policy,
@@ -54,20 +53,6 @@ from models.assignment_types import (
     RankedRep,
     Rep,
 )
-
-__all__ = [
-    "Candidate",
-    "Decision",
-    "ExplorationMode",
-    "Ineligible",
-    "Item",
-    "Policy",
-    "PolicyConfig",
-    "RankedRep",
-    "Rep",
-    "decide_one",
-    "record_assignments",
-]
 
 
 def check_roster(reps: Sequence[Rep]) -> dict[str, Rep]:

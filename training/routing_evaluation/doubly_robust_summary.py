@@ -4,7 +4,7 @@ printable rows, and read back from a run for `leadscore route`.
 Every lift goes out with its interval and its verdict in words: a metric
 ``routing_dr_lift_*`` always has ``*_ci_low`` / ``*_ci_high`` beside it and a
 ``routing_verdict_*`` param; the console rows and `recorded_lifts` print the
-sentence from `training.routing_ope.lift_sentence`.
+sentence from `training.routing_evaluation.lifts.lift_sentence`.
 """
 
 from __future__ import annotations
@@ -13,17 +13,20 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-import mlflow
-
-from training.policy_ope import Interval
-from training.routing_ope import (
+from training.routing_evaluation.doubly_robust import (
     LABEL,
     LIFT_WORDS,
     OUTCOME_MODEL,
     POLICY_REPLAYED,
     RoutingEstimate,
+)
+from training.routing_evaluation.lifts import (
+    Interval,
+    interval_metrics,
+    interval_text,
     lift_sentence,
 )
+from training.routing_evaluation.mlflow_log import log_evaluation, log_skipped
 
 ARTIFACT = "routing_ope.json"
 LIFT_METRIC = {
@@ -38,10 +41,6 @@ VERDICT_PARAM = {
 }
 
 
-def _interval(name: str, interval: Interval) -> dict[str, float]:
-    return {name: interval.value, f"{name}_ci_low": interval.low, f"{name}_ci_high": interval.high}
-
-
 def routing_ope_metrics(estimate: RoutingEstimate) -> dict[str, float]:
     """Every figure under a flat metric name; truth checks only where the truth was read."""
     out: dict[str, float] = {
@@ -50,18 +49,18 @@ def routing_ope_metrics(estimate: RoutingEstimate) -> dict[str, float]:
         "routing_propensity_exceptions": float(estimate.propensity_exceptions),
     }
     for name, policy in estimate.policies.items():
-        out |= _interval(f"routing_dr_{name}", policy.value)
+        out |= interval_metrics(f"routing_dr_{name}", policy.value)
         out[f"routing_ess_{name}"] = policy.effective_sample_size
         if policy.truth is not None:
             out[f"routing_truth_{name}"] = policy.truth
     for key, lift in estimate.lifts.items():
-        out |= _interval(LIFT_METRIC[key], lift.interval)
+        out |= interval_metrics(LIFT_METRIC[key], lift.interval)
         if lift.truth is not None:
             out[LIFT_METRIC[key].replace("_dr_", "_truth_")] = lift.truth
     if (check := estimate.propensity_check) is not None:
         out["routing_propensity_mae_vs_known"] = check.mean_absolute_error
         out["routing_propensity_logged_relative_error"] = check.logged_relative_error
-        out |= _interval(
+        out |= interval_metrics(
             "routing_dr_lift_over_round_robin_known_propensity",
             check.lift_over_round_robin_with_known,
         )
@@ -102,14 +101,17 @@ def routing_ope_dict(estimate: RoutingEstimate) -> dict[str, Any]:
 
 def log_routing_ope(estimate: RoutingEstimate) -> None:
     """Log the estimate into the active MLflow run: params, metrics and the JSON artifact."""
-    mlflow.log_params(routing_ope_params(estimate))
-    mlflow.log_metrics(routing_ope_metrics(estimate))
-    mlflow.log_dict(routing_ope_dict(estimate), ARTIFACT)
+    log_evaluation(
+        routing_ope_params(estimate),
+        routing_ope_metrics(estimate),
+        routing_ope_dict(estimate),
+        ARTIFACT,
+    )
 
 
 def log_routing_ope_skipped(reason: str) -> None:
     """Say on the run why there is no doubly robust routing estimate."""
-    mlflow.log_param("routing_eval", f"skipped: {reason}"[:500])
+    log_skipped("routing_eval", reason)
 
 
 def _logged_note(estimate: RoutingEstimate) -> str:
@@ -122,34 +124,38 @@ def _logged_note(estimate: RoutingEstimate) -> str:
     )
 
 
-def _ci(interval: Interval) -> str:
-    return f"{interval.value:.3f} (95% CI {interval.low:.3f} to {interval.high:.3f})"
-
-
 def routing_ope_rows(estimate: RoutingEstimate) -> list[tuple[str, str]]:
     """(what, figure) rows for a console table: every value with its interval and effective
     sample size, every lift with its interval and verdict."""
     rows = [
-        ("evaluated", f"{estimate.deals:,} validation deals, {len(estimate.closers)} closers; "
-         f"propensities by {' x '.join(estimate.strata) or 'one stratum'}; {estimate.rules}"
-         + _logged_note(estimate)),
-    ]  # fmt: skip
+        (
+            "evaluated",
+            f"{estimate.deals:,} validation deals, {len(estimate.closers)} closers; "
+            f"propensities by {' x '.join(estimate.strata) or 'one stratum'}; {estimate.rules}"
+            + _logged_note(estimate),
+        ),
+    ]
     for name, policy in estimate.policies.items():
         truth = "" if policy.truth is None else f"; truth {policy.truth:.3f}"
         rows.append(
-            (f"win rate, {LABEL[name]}",
-             f"DR {_ci(policy.value)}, effective sample {policy.effective_sample_size:,.0f} "
-             f"of {estimate.deals:,}{truth}")
-        )  # fmt: skip
+            (
+                f"win rate, {LABEL[name]}",
+                f"DR {interval_text(policy.value)}, effective sample "
+                f"{policy.effective_sample_size:,.0f} of {estimate.deals:,}{truth}",
+            )
+        )
     for lift in estimate.lifts.values():
         truth = "" if lift.truth is None else f"; truth {lift.truth:+.3f}"
         rows.append((f"{LABEL[lift.policy]} vs {LABEL[lift.over]}", lift.sentence + truth))
     if (check := estimate.propensity_check) is not None:
         known = lift_sentence(check.lift_over_round_robin_with_known, "round-robin")
         rows.append(
-            ("check: estimated propensities against the generator's",
-             f"mean absolute error {check.mean_absolute_error:.4f}; with the known ones: {known}")
-        )  # fmt: skip
+            (
+                "check: estimated propensities against the generator's",
+                f"mean absolute error {check.mean_absolute_error:.4f}; "
+                f"with the known ones: {known}",
+            )
+        )
     return rows
 
 

@@ -11,27 +11,35 @@ import dataclasses
 import math
 from typing import Any
 
-import mlflow
-
-from training.policy_evaluation import PolicyResult, RoutingEvaluation
-from training.policy_ope import Interval, OffPolicyEstimate
-from training.routing_ope import lift_sentence, verdict
+from training.routing_evaluation.lifts import (
+    interval_metrics,
+    interval_text,
+    lift_sentence,
+    verdict,
+)
+from training.routing_evaluation.mlflow_log import log_evaluation, log_skipped
+from training.routing_evaluation.off_policy import OffPolicyEstimate
+from training.routing_evaluation.simulated import PolicyResult, RoutingEvaluation
 
 ARTIFACT = "policy_evaluation.json"
-PREFIX = {"leadscore": "policy", "round_robin": "round_robin", "historical": "historical",
-          "oracle": "oracle"}  # fmt: skip
-LABEL = {"leadscore": "leadscore policy", "round_robin": "round-robin",
-         "historical": "historical assignment", "oracle": "best eligible closer (truth)",
-         "greedy": "leadscore greedy (no exploration)"}  # fmt: skip
-
-
-def _interval(name: str, interval: Interval) -> dict[str, float]:
-    return {name: interval.value, f"{name}_ci_low": interval.low, f"{name}_ci_high": interval.high}
+PREFIX = {
+    "leadscore": "policy",
+    "round_robin": "round_robin",
+    "historical": "historical",
+    "oracle": "oracle",
+}
+LABEL = {
+    "leadscore": "leadscore policy",
+    "round_robin": "round-robin",
+    "historical": "historical assignment",
+    "oracle": "best eligible closer (truth)",
+    "greedy": "leadscore greedy (no exploration)",
+}
 
 
 def _policy(prefix: str, result: PolicyResult) -> dict[str, float]:
     return {
-        **_interval(f"{prefix}_win_rate", result.win_rate),
+        **interval_metrics(f"{prefix}_win_rate", result.win_rate),
         f"{prefix}_best_rep_share": result.best_rep_share,
         f"{prefix}_load_gini": result.load_gini,
         # MLflow stores no infinity: a closer with no lead at all is logged as -1.
@@ -47,9 +55,9 @@ def _ope(estimate: OffPolicyEstimate) -> dict[str, float]:
         "" if estimate.logging == "leadscore" else f"_from_{estimate.logging}"
     )
     out = {
-        **_interval(f"ope_ips_{suffix}", estimate.ips),
-        **_interval(f"ope_snips_{suffix}", estimate.snips),
-        **_interval(f"ope_dr_{suffix}", estimate.dr),
+        **interval_metrics(f"ope_ips_{suffix}", estimate.ips),
+        **interval_metrics(f"ope_snips_{suffix}", estimate.snips),
+        **interval_metrics(f"ope_dr_{suffix}", estimate.dr),
         f"ope_ess_{suffix}": estimate.effective_sample_size,
     }
     if estimate.truth is not None:
@@ -62,8 +70,8 @@ def policy_metrics(evaluation: RoutingEvaluation) -> dict[str, float]:
     out: dict[str, float] = {}
     for name, result in evaluation.policies.items():
         out |= _policy(PREFIX[name], result)
-    out |= _interval("policy_lift_over_round_robin", evaluation.lift_over_round_robin)
-    out |= _interval("policy_lift_over_historical", evaluation.lift_over_historical)
+    out |= interval_metrics("policy_lift_over_round_robin", evaluation.lift_over_round_robin)
+    out |= interval_metrics("policy_lift_over_historical", evaluation.lift_over_historical)
     out |= {
         "policy_eval_leads": float(evaluation.leads),
         "best_rep_share_chance": evaluation.best_rep_chance,
@@ -109,19 +117,14 @@ def evaluation_dict(evaluation: RoutingEvaluation) -> dict[str, Any]:
 
 def log_policy_evaluation(evaluation: RoutingEvaluation) -> None:
     """Log the evaluation into the active MLflow run: params, metrics and the JSON artifact."""
-    mlflow.log_params(policy_params(evaluation))
-    mlflow.log_metrics(policy_metrics(evaluation))
-    mlflow.log_dict(evaluation_dict(evaluation), ARTIFACT)
+    log_evaluation(
+        policy_params(evaluation), policy_metrics(evaluation), evaluation_dict(evaluation), ARTIFACT
+    )
 
 
 def log_policy_evaluation_skipped(reason: str) -> None:
     """Say on the run why there is no routing evaluation (no truth: real data)."""
-    mlflow.log_param("policy_eval", f"skipped: {reason}"[:500])
-
-
-def _ci(interval: Interval, signed: bool = False) -> str:
-    fmt = "+.3f" if signed else ".3f"
-    return f"{interval.value:{fmt}} (95% CI {interval.low:{fmt}} to {interval.high:{fmt}})"
+    log_skipped("policy_eval", reason)
 
 
 def summary_rows(evaluation: RoutingEvaluation) -> list[tuple[str, str]]:
@@ -129,37 +132,53 @@ def summary_rows(evaluation: RoutingEvaluation) -> list[tuple[str, str]]:
     s = evaluation.settings
     capacity = "/".join(str(c) for c in sorted(set(evaluation.capacity)))
     rows = [
-        ("replay", f"{evaluation.leads:,} validation leads, {len(evaluation.closers)} closers, "
-         f"deals open for {s.hold_leads} leads, capacity {capacity}"),
-    ]  # fmt: skip
+        (
+            "replay",
+            f"{evaluation.leads:,} validation leads, {len(evaluation.closers)} closers, "
+            f"deals open for {s.hold_leads} leads, capacity {capacity}",
+        ),
+    ]
     for name, result in evaluation.policies.items():
-        rows.append((f"true win rate: {LABEL[name]}", _ci(result.win_rate)))
+        rows.append((f"true win rate: {LABEL[name]}", interval_text(result.win_rate)))
     rows += [
-        ("lift over round-robin (truth)", lift_sentence(evaluation.lift_over_round_robin,
-                                                        "round-robin")),
-        ("lift over historical (truth)", lift_sentence(evaluation.lift_over_historical,
-                                                       "the historical assignment")),
-        ("chose the truly best closer with room",
-         f"{evaluation.policies['leadscore'].best_rep_share:.1%} of leads "
-         f"(chance {evaluation.best_rep_chance:.1%})"),
+        (
+            "lift over round-robin (truth)",
+            lift_sentence(evaluation.lift_over_round_robin, "round-robin"),
+        ),
+        (
+            "lift over historical (truth)",
+            lift_sentence(evaluation.lift_over_historical, "the historical assignment"),
+        ),
+        (
+            "chose the truly best closer with room",
+            f"{evaluation.policies['leadscore'].best_rep_share:.1%} of leads "
+            f"(chance {evaluation.best_rep_chance:.1%})",
+        ),
         ("model's favourite closer was full", f"{evaluation.capacity_bound_share:.1%} of leads"),
-    ]  # fmt: skip
+    ]
     for name, result in evaluation.policies.items():
         rows.append(
-            (f"load balance: {LABEL[name]}",
-             f"Gini {result.load_gini:.3f}, max/min {result.load_max_min:.2f}, "
-             f"peak {result.peak_utilisation:.0%} of capacity")
-        )  # fmt: skip
+            (
+                f"load balance: {LABEL[name]}",
+                f"Gini {result.load_gini:.3f}, max/min {result.load_max_min:.2f}, "
+                f"peak {result.peak_utilisation:.0%} of capacity",
+            )
+        )
     for point in evaluation.fairness_curve:
         rows.append(
-            (f"leadscore policy at fairness {point.fairness:g}",
-             f"true win rate {point.win_rate:.3f}, load Gini {point.load_gini:.3f}")
-        )  # fmt: skip
+            (
+                f"leadscore policy at fairness {point.fairness:g}",
+                f"true win rate {point.win_rate:.3f}, load Gini {point.load_gini:.3f}",
+            )
+        )
     for e in evaluation.off_policy:
         truth = "" if e.truth is None else f"; truth {e.truth:.3f}"
         rows.append(
-            (f"off-policy {LABEL.get(e.target, e.target)} from the {LABEL[e.logging]} log",
-             f"DR {_ci(e.dr)}; IPS {e.ips.value:.3f}; SNIPS {e.snips.value:.3f}{truth} "
-             f"(effective sample {e.effective_sample_size:,.0f} of {e.decisions:,})")
-        )  # fmt: skip
+            (
+                f"off-policy {LABEL.get(e.target, e.target)} from the {LABEL[e.logging]} log",
+                f"DR {interval_text(e.dr)}; IPS {e.ips.value:.3f}; "
+                f"SNIPS {e.snips.value:.3f}{truth} "
+                f"(effective sample {e.effective_sample_size:,.0f} of {e.decisions:,})",
+            )
+        )
     return rows

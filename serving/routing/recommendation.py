@@ -39,8 +39,9 @@ class RoutingTask:
     def __call__(self, frame: pd.DataFrame, models: Models) -> tuple[pd.DataFrame, pd.DataFrame]:
         results, rejects = self.scoring(frame, models)
         if results.empty:
-            return results.assign(best_closer_id=pd.Series(dtype=object),
-                                  best_closer_fit=pd.Series(dtype=float)), rejects  # fmt: skip
+            return results.assign(
+                best_closer_id=pd.Series(dtype=object), best_closer_fit=pd.Series(dtype=float)
+            ), rejects
         leads = frame.drop_duplicates("lead_id").set_index("lead_id").loc[results["lead_id"]]
         leads = leads.reset_index()
         fits = self.model.fit(from_frame(leads, self.model.input_fields), self.roster)

@@ -1,18 +1,15 @@
-"""Evaluation helpers, on numbers small enough to check by hand."""
+"""Off-policy estimators, on numbers small enough to check by hand."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import numpy as np
 import pytest
 
-from models.policy_eval import (
+from models.assignment.off_policy_estimators import (
     doubly_robust_estimate,
-    gini,
     ips_estimate,
-    load_balance,
     snips_estimate,
 )
 
@@ -21,23 +18,6 @@ from models.policy_eval import (
 REWARDS = [1.0, 0.0, 1.0, 0.0]
 LOGGED = [0.5, 0.5, 0.25, 1.0]
 TARGET = [1.0, 0.0, 0.5, 1.0]  # importance weights 2, 0, 2, 1
-
-
-def test_gini_of_hand_checkable_loads() -> None:
-    assert gini([5, 5, 5, 5]) == 0.0
-    assert gini([0, 0, 0, 0]) == 0.0
-    assert gini([0, 0, 0, 1]) == pytest.approx(0.75)  # one rep has all: (n - 1) / n
-    assert gini([1, 3]) == pytest.approx(0.25)  # |1 - 3| * 2 pairs / (2 * 4 * 2)
-
-
-def test_load_balance_summary_and_weights() -> None:
-    lb = load_balance([10, 20, 30])
-    assert (lb.max, lb.min, lb.mean, lb.max_min_ratio) == (30.0, 10.0, 20.0, 3.0)
-    assert lb.gini == pytest.approx(2 * (10 + 20 + 10) / (2 * 9 * 20))
-    weighted = load_balance([20, 10, 10], weights=[2, 1, 1])
-    assert weighted.max_min_ratio == 1.0 and weighted.gini == 0.0
-    assert math.isinf(load_balance([0, 4]).max_min_ratio)
-    assert load_balance([0, 0]).max_min_ratio == 1.0
 
 
 def test_ips_and_self_normalised_ips() -> None:
@@ -78,9 +58,6 @@ def test_ips_is_unbiased_on_a_simulated_log() -> None:
 @pytest.mark.parametrize(
     ("call", "field"),
     [
-        (lambda: gini([]), "loads"),
-        (lambda: gini([1, -1]), "loads"),
-        (lambda: load_balance([1, 2], weights=[1, 0]), "weights"),
         (lambda: ips_estimate([1], [0.0], [1]), "logged_propensities"),
         (lambda: ips_estimate([1], [1.5], [1]), "logged_propensities"),
         (lambda: ips_estimate([1], [0.5], [-0.1]), "target_propensities"),

@@ -1,7 +1,7 @@
 """The assignment policy's inputs and outputs, validated on construction.
 
 Bad input raises ValueError naming the field, so the API can answer 422 with it.
-The policy itself is in ``models.assignment``.
+The policy itself is in ``models.assignment.policy``.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The roster and loads come from the store, the fits from the rep-fit model
 (weighted round-robin when none is registered), the decision from the
-assignment policy in `models.assignment`, and the capacity is reserved
+assignment policy in `models.assignment.policy`, and the capacity is reserved
 atomically together with the logged decision: if the chosen rep filled up in
 the meantime, the roster is read again and the policy decides again.
 """
@@ -18,7 +18,9 @@ from data.store import AssignmentIn, AssignmentKind, AssignmentRecord, RepRecord
 from data.store.store_records import CustomerIn
 from features.columns import from_records
 from features.rep_features import Roster
-from models.assignment import Candidate, Decision, Item, PolicyConfig, Rep, decide_one
+from models.assignment.policy import decide_one
+from models.assignment.roster_rows import policy_rep
+from models.assignment.types import Candidate, Decision, Item, PolicyConfig, Rep
 from serving.model_store import FitModelSet, LoadedFitModel
 
 ATTEMPTS = 5
@@ -51,19 +53,7 @@ class Routed:
 
 
 def _policy_reps(reps: Sequence[RepRecord]) -> list[Rep]:
-    return [
-        Rep(
-            rep_id=r.rep_id,
-            capacity=r.capacity,
-            load=r.load,
-            active=r.active,
-            available=r.available,
-            regions=None if r.region is None else (r.region,),
-            segments=None if r.segment is None else (r.segment,),
-            weight=r.weight,
-        )
-        for r in reps
-    ]
+    return [policy_rep(r.model_dump(), load=r.load) for r in reps]
 
 
 def _fits(
@@ -140,9 +130,12 @@ def _model_for(
 
 
 def route_lead(
-    store: Store, models: FitModelSet | None, config: PolicyConfig, lead: Lead,
+    store: Store,
+    models: FitModelSet | None,
+    config: PolicyConfig,
+    lead: Lead,
     deal_value: float | None,
-) -> Routed:  # fmt: skip
+) -> Routed:
     """Choose a closer for a qualified lead and reserve the closer's capacity."""
     entry, warnings = _model_for(models, Role.closer)
     store.put_lead(lead)

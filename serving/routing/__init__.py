@@ -1,0 +1,1 @@
+"""Routing: choosing closers and account managers online, in batches, and as recommendations."""

@@ -1,0 +1,1 @@
+"""Tests of the routing package: online, batch assignment and recommendation."""

@@ -1,0 +1,1 @@
+"""Judging routing policies on past leads: replayed, against the truth or doubly robust."""
