@@ -17,11 +17,11 @@ from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from data import insights
-from data.insights.drift import DEFAULT_DAYS, References
-from data.insights.schemas import Drift, Period
 from data.store import Store
 from data.store.records import utc_now
+from serving import insights
+from serving.insights.drift import DEFAULT_DAYS, References
+from serving.insights.responses import Drift, Period
 from serving.model_store import LeadModelSet
 
 logger = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """Analytics for the dashboard: funnel, speed-to-lead, workload, score backtest, routing log.
 
-The answers are computed by `data.insights` on the operational store; this
+The answers are computed by `serving.insights` on the operational store; this
 module only reads the query parameters and translates errors.
 """
 
@@ -12,11 +12,14 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 
-from data import insights
 from data.input_rules import IsoTime
-from data.insights.backtest import DEFAULT_HORIZON_DAYS
-from data.insights.drift import DEFAULT_DAYS as DRIFT_DAYS
-from data.insights.schemas import (
+from data.store.records import utc_now
+from serving import insights
+from serving.auth import READ
+from serving.deps import HistoryDep, ModelStoreDep, StoreDep
+from serving.drift import live_references
+from serving.insights.drift import DEFAULT_DAYS as DRIFT_DAYS
+from serving.insights.responses import (
     Backtest,
     Breakdown,
     Drift,
@@ -26,10 +29,7 @@ from data.insights.schemas import (
     SpeedToLead,
     Workload,
 )
-from data.store.records import utc_now
-from serving.auth import READ
-from serving.deps import HistoryDep, ModelStoreDep, StoreDep
-from serving.drift import live_references
+from serving.insights.score_backtest import DEFAULT_HORIZON_DAYS
 
 router = APIRouter(prefix="/v1/insights", tags=["insights"], dependencies=[READ])
 

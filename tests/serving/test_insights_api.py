@@ -1,6 +1,6 @@
 """The insights endpoints and the lead timeline over HTTP, on SQLite and PostgreSQL.
 
-The store holds the hand-built history of `tests/data/insights/history.py`
+The store holds the hand-built history of `tests/serving/insights/history.py`
 (January 2026), whose figures the data tests check one by one; here the
 answers' shapes, the defaults, the empty store and every bad input.
 """
@@ -19,9 +19,9 @@ from fastapi.testclient import TestClient
 from data.store import Store
 from serving.app import create_app
 from serving.config import ServingConfig
-from tests.data.insights.history import build
 from tests.postgres import fresh_schema
 from tests.serving.helpers import error_locs
+from tests.serving.insights.history import build
 
 JANUARY = {"start": "2026-01-01T00:00:00Z", "end": "2026-02-01T00:00:00Z"}
 PERIOD_ENDPOINTS = ["funnel", "speed-to-lead", "workload", "backtest", "routed"]

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 
 from data.generator import NEW_SOURCE_FROM, GeneratorConfig, generate
-from data.insights.drift import model_drift
 from data.records import to_records
 from features.columns import from_frame
 from features.lead_features import default_spec
+from serving.insights.drift import model_drift
 from training.lead_score import TrainingConfig, channel_data, fit_channel
 from training.reference import training_reference
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from data.contract import Lead
-from data.insights.schemas import Period
 from data.store import AssignmentIn, CustomerIn, OutcomeIn, RepIn, ScoreIn, Store
+from serving.insights.responses import Period
 
 PERIOD = Period(start=datetime(2026, 1, 1, tzinfo=UTC), end=datetime(2026, 2, 1, tzinfo=UTC))
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
-from data import insights
-from data.insights.frames import load_history
-from data.insights.lifecycle import journeys
 from data.store import Store
 from data.store.engine import read
-from tests.data.insights.history import PERIOD, build
+from serving import insights
+from serving.insights.frames import load_history
+from serving.insights.lifecycle import journeys
+from tests.serving.insights.history import PERIOD, build
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from data.contract import Role, segment_of
-from data.insights.frames import LeadHistory, front_role
+from serving.insights.frames import LeadHistory, front_role
 
 STAGES = ("created", "contacted", "qualified", "routed", "won", "retained")
 UNKNOWN = "unknown"

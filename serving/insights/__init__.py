@@ -2,7 +2,7 @@
 drift.
 
 Each function opens one read transaction (a consistent snapshot) and returns
-the contract's pydantic model (`data.insights.schemas`); the API serves them
+the contract's pydantic model (`serving.insights.responses`); the API serves them
 as they are, the report (`gather_report`) as plain dicts. Nothing here
 writes. An empty store gives empty lists and zero counts, never an error.
 """
@@ -11,15 +11,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from data.insights import backtest as _backtest
-from data.insights import drift as _drift
-from data.insights import funnel as _funnel
-from data.insights import speed as _speed
-from data.insights import workload as _workload
-from data.insights.frames import load_history
-from data.insights.lifecycle import STAGES, journeys
-from data.insights.period import DEFAULT_DAYS, PeriodError, resolve_period
-from data.insights.schemas import (
+from data.store import Store
+from data.store.engine import read
+from serving.insights import drift as _drift
+from serving.insights import funnel as _funnel
+from serving.insights import score_backtest as _backtest
+from serving.insights import speed as _speed
+from serving.insights import workload as _workload
+from serving.insights.frames import load_history
+from serving.insights.lifecycle import STAGES, journeys
+from serving.insights.period import DEFAULT_DAYS, PeriodError, resolve_period
+from serving.insights.responses import (
     Backtest,
     Breakdown,
     Drift,
@@ -30,9 +32,7 @@ from data.insights.schemas import (
     Timeline,
     Workload,
 )
-from data.insights.timeline import timeline as _timeline
-from data.store import Store
-from data.store.engine import read
+from serving.insights.timeline import timeline as _timeline
 
 __all__ = [
     "DEFAULT_DAYS",
@@ -98,6 +98,6 @@ def drift(
     horizon_days: int = _backtest.DEFAULT_HORIZON_DAYS,
 ) -> Drift:
     """Each live model's drift from its training reference over the leads scored in the
-    period (see `data.insights.drift`); `references` names the live models."""
+    period (see `serving.insights.drift`); `references` names the live models."""
     with read(store.engine) as connection:
         return _drift.drift(connection, period, now, references, horizon_days)

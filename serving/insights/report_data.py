@@ -10,17 +10,17 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from data import insights
-from data.insights.backtest import DEFAULT_HORIZON_DAYS
-from data.insights.frames import load_history
-from data.insights.funnel import funnel
-from data.insights.lifecycle import journeys
-from data.insights.schemas import Period
-from data.insights.speed import speed_to_lead
 from data.store import Store
 from data.store.engine import read
 from data.store.records import utc_now
 from data.store.schema import scores
+from serving import insights
+from serving.insights.frames import load_history
+from serving.insights.funnel import funnel
+from serving.insights.lifecycle import journeys
+from serving.insights.responses import Period
+from serving.insights.score_backtest import DEFAULT_HORIZON_DAYS
+from serving.insights.speed import speed_to_lead
 
 ROUTED_SHOWN = 20
 

@@ -1,4 +1,4 @@
-"""Funnel counts and conversions on the hand-built history (tests/data/insights/history.py).
+"""Funnel counts and conversions on the hand-built history (tests/serving/insights/history.py).
 
 Stage reached, per lead: L1 all six; L2 up to routed (lost); L3 created only;
 L4 up to contacted; L5 won without earlier events, so contacted, qualified and
@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from data import insights
 from data.store import Store
-from tests.data.insights.history import PERIOD, build
+from serving import insights
+from tests.serving.insights.history import PERIOD, build
 
 
 def group(funnel: dict[str, Any], key: str) -> dict[str, Any]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from data import insights
 from data.store import Store
-from tests.data.insights.history import PERIOD, build
+from serving import insights
+from tests.serving.insights.history import PERIOD, build
 
 
 def test_first_touch_and_qualification_percentiles(store: Store) -> None:

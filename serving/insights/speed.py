@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from data.insights.funnel import UNASSIGNED
-from data.insights.schemas import Percentiles, Period, SpeedRow, SpeedToLead
+from serving.insights.funnel import UNASSIGNED
+from serving.insights.responses import Percentiles, Period, SpeedRow, SpeedToLead
 
 
 def percentiles(values: pd.Series) -> Percentiles:

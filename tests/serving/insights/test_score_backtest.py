@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from data import insights
 from data.contract import Lead
-from data.insights.schemas import Period
 from data.store import OutcomeIn, ScoreIn, Store
+from serving import insights
+from serving.insights.responses import Period
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 SCORED = datetime(2026, 1, 10, tzinfo=UTC)

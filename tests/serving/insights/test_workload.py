@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from data import insights
-from data.insights.schemas import Period
 from data.store import Store
-from tests.data.insights.history import PERIOD, build
+from serving import insights
+from serving.insights.responses import Period
+from tests.serving.insights.history import PERIOD, build
 
 
 def test_loads_are_what_is_still_open(store: Store) -> None:

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from data.insights.drift import (
+from serving.insights.drift import (
     EPSILON,
     MIN_LEADS,
     band,

@@ -20,8 +20,8 @@ import pandas as pd
 from pydantic import JsonValue
 
 from data.contract import Role
-from data.insights.frames import LeadHistory, front_role
-from data.insights.schemas import EventStage, Handoff, Timeline, TimelineEvent
+from serving.insights.frames import LeadHistory, front_role
+from serving.insights.responses import EventStage, Handoff, Timeline, TimelineEvent
 
 ORDER: tuple[str, ...] = get_args(EventStage)
 """Events at the same instant are listed in this order (the order of `EventStage`)."""

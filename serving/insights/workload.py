@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import Connection, select
 
 from data.contract import Role
-from data.insights.schemas import Period, RepLoad, RoleLoad, Routed, RoutedAssignment, Workload
 from data.store.roster import list_reps
 from data.store.schema import assignments
+from serving.insights.responses import Period, RepLoad, RoleLoad, Routed, RoutedAssignment, Workload
 
 
 def workload(connection: Connection) -> Workload:

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from data.insights.intervals import shrunk, wilson
-from data.insights.period import PeriodError, resolve_period
+from serving.insights.intervals import shrunk, wilson
+from serving.insights.period import PeriodError, resolve_period
 
 
 def test_wilson_matches_the_textbook_values() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from data.insights.schemas import Period
 from data.store.records import as_utc
+from serving.insights.responses import Period
 
 DEFAULT_DAYS = 90
 

@@ -19,10 +19,10 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, func, select
 
-from data.insights.frames import SCORE_COLUMNS, frame
-from data.insights.intervals import wilson
-from data.insights.schemas import Backtest, Calibration, Period, VersionBacktest
 from data.store.schema import outcomes, scores
+from serving.insights.frames import SCORE_COLUMNS, frame
+from serving.insights.intervals import wilson
+from serving.insights.responses import Backtest, Calibration, Period, VersionBacktest
 
 DEFAULT_HORIZON_DAYS = 90
 GRADES = ("A", "B", "C", "D")

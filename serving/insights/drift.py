@@ -30,9 +30,10 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, select
 
-from data.insights import backtest as _backtest
-from data.insights.frames import frame
-from data.insights.schemas import (
+from data.store.schema import leads, scores
+from serving.insights import score_backtest as _backtest
+from serving.insights.frames import frame
+from serving.insights.responses import (
     Band,
     Drift,
     DriftBin,
@@ -42,7 +43,6 @@ from data.insights.schemas import (
     Period,
     VersionBacktest,
 )
-from data.store.schema import leads, scores
 
 DEFAULT_DAYS = 7
 MIN_LEADS = 100

@@ -25,9 +25,9 @@ import itertools
 
 import pandas as pd
 
-from data.insights.intervals import SMALL, shrunk, wilson
-from data.insights.lifecycle import STAGES
-from data.insights.schemas import Breakdown, Conversion, Funnel, FunnelGroup, Period
+from serving.insights.intervals import SMALL, shrunk, wilson
+from serving.insights.lifecycle import STAGES
+from serving.insights.responses import Breakdown, Conversion, Funnel, FunnelGroup, Period
 
 UNASSIGNED = "unassigned"
 OVERALL = "all"
