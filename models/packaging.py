@@ -26,7 +26,7 @@ from features.checks import check_leads
 from features.columns import Columns, FieldType, from_frame
 from features.lead_features import LEAD_FIELD_TYPES
 from features.rules import custom_rules, lead_rules
-from models.lead_score import LeadScoreModel
+from models.lead_score_model import LeadScoreModel
 
 MODEL_NAMES = {"inbound": "lead-score-inbound", "outbound": "lead-score-outbound"}
 SINGLE_THREAD_ROWS = 256

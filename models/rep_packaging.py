@@ -21,7 +21,7 @@ from mlflow.types import ColSpec, Schema
 from data.contract import Customer, Lead, Role
 from features.lead_features import LEAD_FIELD_TYPES, contract_field_types
 from models.packaging import contract_schema, pip_requirements
-from models.rep_fit import RepFitModel
+from models.rep_fit_model import RepFitModel
 
 REP_MODEL_NAMES = {Role.closer: "closer-fit", Role.account_manager: "account-manager-fit"}
 OUTCOME_FIELDS = ("retained_12m", "expansion_value")

@@ -20,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from data.contract import Lead, base_type, table_fields
-from models.lead_score import Reason, ScoredLeads
+from models.lead_score_model import Reason, ScoredLeads
 
 DEFAULT_RULES = Path(__file__).parent / "rules" / "default.yaml"
 RULE_SCORE_NAME = "rule-score"

@@ -26,15 +26,15 @@ from serving.auth import KeyRing
 from serving.config import ServingConfig
 from serving.dashboard import STATIC_PATH, static_dir
 from serving.database import open_store
-from serving.drift import DriftGauges
-from serving.errors import conflict, database_error, validation_error
+from serving.error_bodies import conflict, database_error, validation_error
 from serving.guards import RequestGuard
-from serving.history import HistoryWriter
+from serving.history_writer import HistoryWriter
 from serving.http_metrics import MetricsMiddleware
 from serving.journal import ScoreJournal, replay_orphans
-from serving.metrics import Metrics, multiprocess_dir
+from serving.live_drift import DriftGauges
 from serving.model_store import FitModels, LeadModels, ModelStore
 from serving.openapi import add_lead_schemas
+from serving.prometheus import Metrics, multiprocess_dir
 from serving.registry import FIT_FALLBACK, FIT_TRAIN_HINT, AliasWatcher, RegistryLoader
 from serving.routes import (
     dashboard,

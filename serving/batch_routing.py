@@ -24,7 +24,7 @@ from features.rep_features import Roster
 from models.assignment import Candidate, Decision, Item, PolicyConfig, Rep, record_assignments
 from models.assignment_batch import assign_batch
 from models.policy_eval import load_balance
-from models.rep_fit import RepFitModel
+from models.rep_fit_model import RepFitModel
 
 CHUNK = 1000
 

@@ -19,9 +19,9 @@ from data.contract import Lead
 from data.store import Store
 from models.rule_score import RuleScoreFile
 from serving.config import ServingConfig
-from serving.history import HistoryWriter
-from serving.metrics import Metrics
+from serving.history_writer import HistoryWriter
 from serving.model_store import FitModelSet, LeadModels, LeadModelSet
+from serving.prometheus import Metrics
 
 
 async def get_config(request: Request) -> ServingConfig:

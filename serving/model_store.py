@@ -17,8 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from models.lead_score import LeadScoreModel
-from models.rep_fit import RepFitModel
+from models.lead_score_model import LeadScoreModel
+from models.rep_fit_model import RepFitModel
 
 M = TypeVar("M")
 

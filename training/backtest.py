@@ -30,7 +30,7 @@ from scipy.stats import rankdata
 from data.labels import MATURITY_DAYS
 from features.columns import take
 from features.spec import FeatureSpec
-from models.lead_score import LeadScoreModel
+from models.lead_score_model import LeadScoreModel
 from models.scale import PlattCalibration, ScoreScale
 from training.lead_score import (
     ChannelData,

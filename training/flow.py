@@ -19,6 +19,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
+from training.evaluation_metrics import Intervals, bootstrap_intervals, evaluate
 from training.gate import (
     GATE_METRIC,
     JUMP_AUC,
@@ -32,7 +33,6 @@ from training.gate import (
     compare_with_champion,
     current_holder,
 )
-from training.metrics import Intervals, bootstrap_intervals, evaluate
 from training.run_logging import log_gate
 
 MODEL, BASELINE = "lightgbm", "baseline"

@@ -35,7 +35,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from data.labels import LABELS, lead_outcomes
 from features.columns import Columns, from_frame, take
 from features.spec import FeatureSpec
-from models.lead_score import LeadScoreModel
+from models.lead_score_model import LeadScoreModel
 from models.scale import PlattCalibration, ScoreScale
 
 DEFAULT_LGBM_PARAMS: dict[str, Any] = {

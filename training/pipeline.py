@@ -19,10 +19,11 @@ import pandas as pd
 from features.columns import Columns, from_frame, take
 from features.lead_features import default_spec, with_custom_columns
 from features.spec import FeatureSpec
-from models.lead_score import LeadScoreModel
+from models.lead_score_model import LeadScoreModel
 from models.linear import LinearBooster
 from models.packaging import load_lead_model, log_lead_model, registered_name
 from models.scale import PlattCalibration, ScoreScale
+from training.evaluation_metrics import Intervals, evaluate
 from training.flow import (
     BASELINE,
     MODEL,
@@ -51,7 +52,6 @@ from training.lead_score import (
     without_calendar,
 )
 from training.leakage import LeakageReport, check_leakage
-from training.metrics import Intervals, evaluate
 from training.reference import with_reference
 from training.run_logging import log_validation
 from training.tracking import TrackingTarget, use_tracking

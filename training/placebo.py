@@ -17,7 +17,7 @@ import pandas as pd
 
 from data.contract import segment_of
 from features.rep_features import RepFeatureSpec
-from models.rep_fit import RepFitModel
+from models.rep_fit_model import RepFitModel
 from training.lead_score import TimeSplit, TrainingConfig
 from training.rep_data import RepData
 from training.rep_fit import FittedRep, fit_rep_model

@@ -34,7 +34,7 @@ from data.tables import read_table
 from data.truth import true_closer_win_probability
 from models.assignment import PolicyConfig, Rep
 from models.policy_eval import load_balance
-from models.rep_fit import RepFitModel
+from models.rep_fit_model import RepFitModel
 from training.policy_ope import (
     Interval,
     LoggedDecisions,

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from features.columns import Columns, FieldType, row_count
-from models.lead_score import LeadScoreModel
+from models.lead_score_model import LeadScoreModel
 
 REFERENCE_FORMAT = 1
 QUANTILE_BINS = 10

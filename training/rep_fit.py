@@ -16,7 +16,7 @@ import pandas as pd
 
 from features.columns import Columns, take
 from features.rep_features import RepFeatureSpec
-from models.rep_fit import RepFitModel, RepScores
+from models.rep_fit_model import RepFitModel, RepScores
 from models.scale import PlattCalibration
 from training.lead_score import (
     DEFAULT_LGBM_PARAMS,

@@ -20,6 +20,7 @@ from data.importing.fit_tables import closer_inputs, read_fit_table
 from data.tables import MissingTableError
 from features.rep_features import RepFeatureSpec, account_manager_spec, closer_spec
 from models.rep_packaging import load_rep_model, log_rep_model, rep_registered_name
+from training.evaluation_metrics import Intervals
 from training.flow import (
     BASELINE,
     DataWindow,
@@ -33,7 +34,6 @@ from training.flow import (
 )
 from training.gate import GATE_METRIC, Evidence, GateDecision, OwnerClaim
 from training.lead_score import NotEnoughDataError, TrainingConfig
-from training.metrics import Intervals
 from training.placebo import STRATA, with_placebo
 from training.policy_evaluation import RoutingEvaluation, Truth, load_truth, simulate_routing
 from training.policy_replay import ReplaySettings, replay_roster

@@ -48,7 +48,7 @@ import pandas as pd
 
 from data.contract import Role
 from models.assignment import Candidate, Item, PolicyConfig, Rep, decide_one
-from models.rep_fit import RepFitModel
+from models.rep_fit_model import RepFitModel
 from training.policy_evaluation import Truth
 from training.policy_ope import Interval, bootstrap_means
 from training.policy_replay import ReplaySettings, Trace, replay

@@ -20,7 +20,7 @@ import pandas as pd
 from features.columns import Columns
 from features.spec import Kind
 from models.input_warnings import missing_custom_fields, unseen_category
-from models.lead_score import LeadScoreModel
+from models.lead_score_model import LeadScoreModel
 
 NONE = "[]"
 

@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
-from serving.batch.errors import InputError
 from serving.batch.io import LeadSource, read_frames
+from serving.batch.job_errors import InputError
 from serving.batch.output import sinks
 from serving.batch.scoring import BatchTask, Models
 from serving.batch.summary import Tally

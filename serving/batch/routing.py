@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from features.columns import from_frame
 from features.rep_features import Roster
-from models.rep_fit import RepFitModel
+from models.rep_fit_model import RepFitModel
 from serving.batch.scoring import Models, ScoringTask
 
 ROUTE_FIELDS = (pa.field("best_closer_id", pa.string()), pa.field("best_closer_fit", pa.float64()))

@@ -17,7 +17,6 @@ from data.store.records import utc_now
 from serving import insights
 from serving.auth import READ
 from serving.deps import HistoryDep, ModelStoreDep, StoreDep
-from serving.drift import live_references
 from serving.insights.drift import DEFAULT_DAYS as DRIFT_DAYS
 from serving.insights.responses import (
     Backtest,
@@ -30,6 +29,7 @@ from serving.insights.responses import (
     Workload,
 )
 from serving.insights.score_backtest import DEFAULT_HORIZON_DAYS
+from serving.live_drift import live_references
 
 router = APIRouter(prefix="/v1/insights", tags=["insights"], dependencies=[READ])
 

@@ -18,10 +18,10 @@ from serving.auth import READ, SCORE
 from serving.deps import HistoryDep, LeadBatchDep, ModelsDep, RuleScoreDep, StoreDep
 from serving.insights.responses import Timeline
 from serving.journal import JournalError
-from serving.metrics import Metrics
+from serving.online_scoring import CustomFieldError, ModelUnavailableError, score_leads
 from serving.openapi import LEADS_BODY
+from serving.prometheus import Metrics
 from serving.schemas import LeadScore
-from serving.scoring import CustomFieldError, ModelUnavailableError, score_leads
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from data.contract import Lead
 from serving.auth import ROUTE
 from serving.deps import ConfigDep, FitModelsDep, HistoryDep, MetricsDep, StoreDep
-from serving.metrics import Metrics
+from serving.prometheus import Metrics
 from serving.routing import (
     AlreadyAssignedError,
     NoEligibleRepError,

@@ -20,7 +20,7 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from data.generator import GeneratorConfig, generate, write_history
 from features.lead_features import default_spec
-from models.lead_score import LeadScoreModel
+from models.lead_score_model import LeadScoreModel
 from models.packaging import log_lead_model, registered_name
 from serving.app import create_app
 from serving.config import ServingConfig

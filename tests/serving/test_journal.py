@@ -19,7 +19,7 @@ from data.contract import Lead
 from data.store import Store
 from data.store.migrate import upgrade
 from data.store.records import ScoreIn
-from serving.history import HistoryWriter
+from serving.history_writer import HistoryWriter
 from serving.journal import SUFFIX, ScoreJournal, replay_orphans
 from tests.serving.conftest import Registry
 from tests.serving.helpers import free_port, lead_json, start_server, wait_ready

@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from data.records import to_records
 from data.tables import read_table
 from serving.app import create_app
-from serving.metrics import CONTENT_TYPE
+from serving.prometheus import CONTENT_TYPE
 from tests.serving.conftest import CHAMPION, CHANNELS, Registry
 from tests.serving.helpers import free_port, lead_json, rows_of, score, wait_ready
 

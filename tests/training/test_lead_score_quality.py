@@ -8,8 +8,8 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from features.columns import from_frame, take
+from training.evaluation_metrics import evaluate
 from training.lead_score import FittedChannel
-from training.metrics import evaluate
 
 CHANNELS = ("inbound", "outbound")
 

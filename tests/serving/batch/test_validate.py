@@ -18,8 +18,8 @@ from features.checks import check_leads
 from features.columns import FieldType, from_frame, from_records
 from features.lead_features import LEAD_FIELD_TYPES
 from features.rules import custom_rules, lead_rules, required_columns
-from models.lead_score import LeadScoreModel
-from serving.batch.errors import InputError
+from models.lead_score_model import LeadScoreModel
+from serving.batch.job_errors import InputError
 from serving.batch.scoring import ChannelModel, frame_rules
 
 GOOD: dict[str, Any] = {

@@ -17,7 +17,7 @@ import numpy as np
 from data.contract import Channel, Lead
 from features.columns import FieldType, utc_time
 from models.input_warnings import missing_custom_fields, unseen_category
-from models.lead_score import ScoredLeads
+from models.lead_score_model import ScoredLeads
 from models.rule_score import RuleScoreFile
 from serving.model_store import LeadModelSet, LoadedLeadModel, MissingModel
 from serving.schemas import LeadScore, ModelRef, Reason

@@ -1,4 +1,4 @@
-"""Hand-checked numbers, input errors and the bootstrap of training.metrics."""
+"""Hand-checked numbers, input errors and the bootstrap of training.evaluation_metrics."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from training.metrics import (
+from training.evaluation_metrics import (
     INTERVAL_METRICS,
     _fast_metrics,
     bootstrap_interval,

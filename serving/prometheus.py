@@ -204,7 +204,7 @@ class Metrics:
 
 
 class HistoryCounts:
-    """What the score-history writer reports (`serving.history.HistoryMetrics`)."""
+    """What the score-history writer reports (`serving.history_writer.HistoryMetrics`)."""
 
     def __init__(self, metrics: Metrics) -> None:
         self._queue = metrics.history_queue

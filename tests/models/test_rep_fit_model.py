@@ -11,7 +11,7 @@ import pytest
 from data.contract import Role
 from data.records import to_records
 from features.columns import from_records, take
-from models.rep_fit import RepFitModel
+from models.rep_fit_model import RepFitModel
 from training.rep_fit import FittedRep
 
 

@@ -40,7 +40,7 @@ _STOP = object()
 
 
 class HistoryMetrics(Protocol):
-    """Told how many rows were queued, then written or dropped (`serving.metrics`)."""
+    """Told how many rows were queued, then written or dropped (`serving.prometheus`)."""
 
     def queued(self, rows: int) -> None: ...
     def written(self, rows: int) -> None: ...
