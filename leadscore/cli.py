@@ -51,7 +51,7 @@ from leadscore.tables import outcome_table
 from serving.batch.job import Engine, RescoreOptions
 from serving.batch.job_errors import RescoreError
 from serving.batch.scoring import REASONS
-from training.lead_score import TrainingConfig
+from training.training_config import TrainingConfig
 
 MIN_LEADS = 100
 

@@ -10,12 +10,13 @@ from data.contract import Role
 from data.summary import HistorySummary
 from serving.batch.summary import RescoreSummary
 from serving.batch_routing import BatchRouting
-from training.flow import Skipped
 from training.leakage import ColumnCheck
 from training.pipeline import ChannelReport
 from training.policy_evaluation import RoutingEvaluation
 from training.policy_report import summary_rows
-from training.rep_pipeline import CLAIMS, RepReport
+from training.rep_evidence import CLAIMS
+from training.rep_pipeline import RepReport
+from training.reports import Skipped
 from training.routing_ope import RoutingEstimate
 from training.routing_ope_report import routing_ope_rows
 

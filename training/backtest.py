@@ -32,15 +32,11 @@ from features.columns import take
 from features.spec import FeatureSpec
 from models.lead_score_model import LeadScoreModel
 from models.scale import PlattCalibration, ScoreScale
-from training.lead_score import (
-    ChannelData,
-    NotEnoughDataError,
-    TrainingConfig,
-    fit_channel,
-    time_feature_plan,
-    time_split,
-    without_calendar,
-)
+from training.channel_data import ChannelData
+from training.lead_score import fit_channel
+from training.splits import time_split
+from training.time_features import time_feature_plan, without_calendar
+from training.training_config import NotEnoughDataError, TrainingConfig
 
 SCHEMES = ("legacy", "drift_aware")
 METRICS = ("roc_auc", "log_loss")

@@ -18,14 +18,9 @@ from features.columns import Columns, take
 from features.rep_features import RepFeatureSpec
 from models.rep_fit_model import RepFitModel, RepScores
 from models.scale import PlattCalibration
-from training.lead_score import (
-    DEFAULT_LGBM_PARAMS,
-    NotEnoughDataError,
-    TimeSplit,
-    TrainingConfig,
-    time_split,
-)
 from training.rep_data import RepData
+from training.splits import TimeSplit, time_split
+from training.training_config import DEFAULT_LGBM_PARAMS, NotEnoughDataError, TrainingConfig
 
 REP_LGBM_PARAMS: dict[str, Any] = {
     **DEFAULT_LGBM_PARAMS,

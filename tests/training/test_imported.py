@@ -29,9 +29,9 @@ from serving.batch.job_errors import InputError
 from serving.config import ServingConfig
 from tests.conftest import tracking_in
 from training.labelled import load_labelled
-from training.lead_score import NotEnoughDataError, TrainingConfig
 from training.pipeline import ChannelReport, train_lead_scores
 from training.tracking import TrackingTarget
+from training.training_config import NotEnoughDataError, TrainingConfig
 
 pytestmark = pytest.mark.slow
 

@@ -18,14 +18,10 @@ from features.columns import from_frame, take
 from features.lead_features import default_spec
 from features.spec import FeatureSpec
 from models.scale import PlattCalibration
-from training.lead_score import (
-    ChannelData,
-    FittedChannel,
-    Fold,
-    TrainingConfig,
-    channel_data,
-    fit_channel,
-)
+from training.channel_data import ChannelData, channel_data
+from training.lead_score import FittedChannel, fit_channel
+from training.splits import Fold
+from training.training_config import TrainingConfig
 
 pytestmark = pytest.mark.slow
 

@@ -12,8 +12,10 @@ from data.records import to_records
 from features.columns import from_frame
 from features.lead_features import default_spec
 from serving.insights.drift import model_drift
-from training.lead_score import TrainingConfig, channel_data, fit_channel
+from training.channel_data import channel_data
+from training.lead_score import fit_channel
 from training.reference import training_reference
+from training.training_config import TrainingConfig
 
 
 def test_late_leads_of_a_drifting_history_shift_only_the_source() -> None:

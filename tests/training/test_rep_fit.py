@@ -23,10 +23,10 @@ from features.columns import take
 from features.rep_features import account_manager_spec, closer_spec
 from models.rep_fit_model import RepScores
 from training.evaluation_metrics import evaluate
-from training.lead_score import NotEnoughDataError
 from training.rep_data import account_manager_data, closer_data
 from training.rep_fit import FittedRep, fit_rep, rep_training_config
 from training.rep_pipeline import expansion_metrics
+from training.training_config import NotEnoughDataError
 
 pytestmark = pytest.mark.slow
 
