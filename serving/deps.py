@@ -156,10 +156,16 @@ def _refuse_repeated_ids(leads: Sequence[Lead]) -> None:
         seen = first.setdefault(lead.lead_id, position)
         if seen != position:
             raise RequestValidationError(
-                [{"type": "duplicate_id", "loc": ("body", position, "lead_id"),
-                  "msg": f"lead_id '{lead.lead_id}' is also at position {seen}; send each "
-                  "lead once per request", "input": lead.lead_id}]
-            )  # fmt: skip
+                [
+                    {
+                        "type": "duplicate_id",
+                        "loc": ("body", position, "lead_id"),
+                        "msg": f"lead_id '{lead.lead_id}' is also at position {seen}; send each "
+                        "lead once per request",
+                        "input": lead.lead_id,
+                    }
+                ]
+            )
 
 
 def _invalid(kind: str, message: str, **context: Any) -> RequestValidationError:

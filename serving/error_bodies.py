@@ -76,10 +76,12 @@ async def database_error(request: Request, exc: Exception) -> JSONResponse:
     stored meanwhile conflicts, else a JSON 500 that says no more than that."""
     if isinstance(exc, IntegrityError):
         return JSONResponse(
-            {"detail": "this conflicts with a record stored meanwhile (another request for "
-             "the same id?); read it back, or send again"},
+            {
+                "detail": "this conflicts with a record stored meanwhile (another request for "
+                "the same id?); read it back, or send again"
+            },
             status_code=status.HTTP_409_CONFLICT,
-        )  # fmt: skip
+        )
     if not database_away(exc):
         logger.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
         return JSONResponse(

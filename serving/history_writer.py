@@ -161,8 +161,9 @@ class HistoryWriter:
                 if self._stopping.is_set():
                     logger.warning(
                         "the database is away at shutdown: %d scores stay in the journal "
-                        "for the next start", len(batch)
-                    )  # fmt: skip
+                        "for the next start",
+                        len(batch),
+                    )
                     return
                 wait = RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)]
                 if attempt == 0:

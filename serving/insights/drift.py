@@ -211,10 +211,19 @@ def _scored(connection: Connection, period: Period) -> pd.DataFrame:
 
 def _empty_model(model: str, version: str, leads_: int, message: str) -> ModelDrift:
     return ModelDrift(
-        model=model, version=version, leads=leads_, message=message, reference_rows=None,
-        reference_window=None, score_psi=None, score_band=None, score_bins=[], grades=[],
-        fields=[], calibration=None,
-    )  # fmt: skip
+        model=model,
+        version=version,
+        leads=leads_,
+        message=message,
+        reference_rows=None,
+        reference_window=None,
+        score_psi=None,
+        score_band=None,
+        score_bins=[],
+        grades=[],
+        fields=[],
+        calibration=None,
+    )
 
 
 def _worst_first(item: FieldDrift) -> tuple[float, str]:

@@ -64,8 +64,9 @@ def frame(connection: Connection, query: Select[Any], columns: Sequence[str]) ->
             if odd.any():
                 logger.warning(
                     "left out %d rows whose %s is outside the years pandas can hold",
-                    int(odd.sum()), column,
-                )  # fmt: skip
+                    int(odd.sum()),
+                    column,
+                )
                 out = out[~odd].reset_index(drop=True)
     return out
 

@@ -46,9 +46,15 @@ async def get_period(
         return insights.resolve_period(start, end, utc_now())
     except insights.PeriodError as error:
         raise RequestValidationError(
-            [{"type": "value_error", "loc": ("query", error.field), "msg": str(error),
-              "input": None if start is None else start.isoformat()}]
-        ) from error  # fmt: skip
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("query", error.field),
+                    "msg": str(error),
+                    "input": None if start is None else start.isoformat(),
+                }
+            ]
+        ) from error
 
 
 PeriodDep = Annotated[Period, Depends(get_period)]
@@ -65,9 +71,15 @@ async def get_drift_period(
         return insights.resolve_period(start, end, utc_now(), days=DRIFT_DAYS)
     except insights.PeriodError as error:
         raise RequestValidationError(
-            [{"type": "value_error", "loc": ("query", error.field), "msg": str(error),
-              "input": None if start is None else start.isoformat()}]
-        ) from error  # fmt: skip
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("query", error.field),
+                    "msg": str(error),
+                    "input": None if start is None else start.isoformat(),
+                }
+            ]
+        ) from error
 
 
 async def _flushed(history: HistoryDep) -> None:
@@ -83,10 +95,12 @@ async def funnel(
     history: HistoryDep,
     by: Annotated[
         Breakdown,
-        Query(description="channel, source, segment and grade (of the first score) come "
-              "from the lead; rep and role from who owned each stage transition."),
+        Query(
+            description="channel, source, segment and grade (of the first score) come "
+            "from the lead; rep and role from who owned each stage transition."
+        ),
     ] = "channel",
-) -> Funnel:  # fmt: skip
+) -> Funnel:
     """The leads created in the period, with every stage they reached since."""
     await _flushed(history)
     return await run_in_threadpool(insights.funnel, store, period, by)

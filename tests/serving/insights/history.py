@@ -26,15 +26,27 @@ from serving.insights.responses import Period
 PERIOD = Period(start=datetime(2026, 1, 1, tzinfo=UTC), end=datetime(2026, 2, 1, tzinfo=UTC))
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 MINUTE, HOUR, DAY = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
-CREATED = {"L1": T0, "L2": T0 + DAY, "L3": T0 + 2 * DAY, "L4": T0 + 3 * DAY,
-           "L5": T0 + 4 * DAY, "L0": datetime(2025, 12, 20, tzinfo=UTC)}  # fmt: skip
+CREATED = {
+    "L1": T0,
+    "L2": T0 + DAY,
+    "L3": T0 + 2 * DAY,
+    "L4": T0 + 3 * DAY,
+    "L5": T0 + 4 * DAY,
+    "L0": datetime(2025, 12, 20, tzinfo=UTC),
+}
 
 
 def lead(lead_id: str, channel: str, source: str, size: int | None, **more: object) -> Lead:
     return Lead.model_validate(
-        {"lead_id": lead_id, "channel": channel, "source": source, "company_size": size,
-         "created_at": CREATED[lead_id], **more}
-    )  # fmt: skip
+        {
+            "lead_id": lead_id,
+            "channel": channel,
+            "source": source,
+            "company_size": size,
+            "created_at": CREATED[lead_id],
+            **more,
+        }
+    )
 
 
 LEADS = {
@@ -48,9 +60,15 @@ LEADS = {
 
 
 def score(lead_id: str, grade: str, probability: float, at: datetime) -> ScoreIn:
-    return ScoreIn(lead=LEADS[lead_id], model_name=f"lead-score-{LEADS[lead_id].channel}",
-                   model_version="3", probability=probability, score=int(probability * 100),
-                   grade=grade, scored_at=at)  # fmt: skip
+    return ScoreIn(
+        lead=LEADS[lead_id],
+        model_name=f"lead-score-{LEADS[lead_id].channel}",
+        model_version="3",
+        probability=probability,
+        score=int(probability * 100),
+        grade=grade,
+        scored_at=at,
+    )
 
 
 def event(event_id: str, kind: str, subject: str, at: datetime, **more: object) -> OutcomeIn:
@@ -62,11 +80,17 @@ def event(event_id: str, kind: str, subject: str, at: datetime, **more: object) 
 
 def route(subject: str, rep_id: str, at: datetime, kind: str = "lead") -> AssignmentIn:
     return AssignmentIn.model_validate(
-        {"kind": kind, "subject_id": subject, "rep_id": rep_id, "policy": "expected_value",
-         "propensity": 0.9, "objective": 0.4, "assigned_at": at,
-         "runners_up": [{"rep_id": "CL9", "fit": 0.2, "expected_value": 0.2,
-                         "propensity": 0.1}]}
-    )  # fmt: skip
+        {
+            "kind": kind,
+            "subject_id": subject,
+            "rep_id": rep_id,
+            "policy": "expected_value",
+            "propensity": 0.9,
+            "objective": 0.4,
+            "assigned_at": at,
+            "runners_up": [{"rep_id": "CL9", "fit": 0.2, "expected_value": 0.2, "propensity": 0.1}],
+        }
+    )
 
 
 def build(store: Store) -> None:
@@ -79,14 +103,16 @@ def build(store: Store) -> None:
         ("AM1", "account_manager"),
     ):
         store.put_rep(RepIn(rep_id=rep_id, name=f"Rep {rep_id}", role=role, capacity=10))
-    store.record_scores([
-        score("L1", "A", 0.6, T0 + MINUTE),
-        score("L1", "B", 0.3, T0 + 2 * DAY),  # a later score: the first grade counts
-        score("L2", "B", 0.3, CREATED["L2"] + MINUTE),
-        score("L3", "C", 0.1, CREATED["L3"] + MINUTE),
-        score("L4", "D", 0.05, CREATED["L4"] + MINUTE),
-        score("L0", "A", 0.6, CREATED["L0"] + MINUTE),
-    ])  # fmt: skip
+    store.record_scores(
+        [
+            score("L1", "A", 0.6, T0 + MINUTE),
+            score("L1", "B", 0.3, T0 + 2 * DAY),  # a later score: the first grade counts
+            score("L2", "B", 0.3, CREATED["L2"] + MINUTE),
+            score("L3", "C", 0.1, CREATED["L3"] + MINUTE),
+            score("L4", "D", 0.05, CREATED["L4"] + MINUTE),
+            score("L0", "A", 0.6, CREATED["L0"] + MINUTE),
+        ]
+    )
     store.put_lead(LEADS["L5"])
     for e in (
         event("e1", "contacted", "L1", T0 + 10 * MINUTE, rep_id="IS1"),

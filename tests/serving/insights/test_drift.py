@@ -17,11 +17,22 @@ from serving.insights.drift import (
     psi,
 )
 
-SIZE = {"kind": "numeric", "type": "number", "edges": [10.0, 100.0],
-        "shares": [0.3, 0.4, 0.2], "missing": 0.1}  # fmt: skip
-SOURCE = {"kind": "categorical", "type": "text", "categories": {"web": 0.6, "event": 0.3},
-          "other": 0.05, "missing": 0.05, "known": ["event", "partner", "web"],
-          "known_complete": True}  # fmt: skip
+SIZE = {
+    "kind": "numeric",
+    "type": "number",
+    "edges": [10.0, 100.0],
+    "shares": [0.3, 0.4, 0.2],
+    "missing": 0.1,
+}
+SOURCE = {
+    "kind": "categorical",
+    "type": "text",
+    "categories": {"web": 0.6, "event": 0.3},
+    "other": 0.05,
+    "missing": 0.05,
+    "known": ["event", "partner", "web"],
+    "known_complete": True,
+}
 REFERENCE = {
     "rows": 1000,
     "window": {"first": "2025-01-01T00:00:00+00:00", "last": "2025-12-31T00:00:00+00:00"},
@@ -33,9 +44,15 @@ REFERENCE = {
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(0.0, "stable"), (0.0999, "stable"), (0.1, "moving"), (0.25, "moving"),
-     (0.2501, "shifted"), (3.0, "shifted")],
-)  # fmt: skip
+    [
+        (0.0, "stable"),
+        (0.0999, "stable"),
+        (0.1, "moving"),
+        (0.25, "moving"),
+        (0.2501, "shifted"),
+        (3.0, "shifted"),
+    ],
+)
 def test_the_bands_boundaries(value: float, expected: str) -> None:
     assert band(value) == expected
 
@@ -73,9 +90,12 @@ def test_new_categories_are_named_with_their_share() -> None:
 
 def test_below_the_minimum_the_answer_says_so_instead_of_a_psi() -> None:
     few = pd.DataFrame(
-        {"score": [50] * 20, "grade": ["B"] * 20,
-         "payload": [{"company_size": 50, "source": "web"}] * 20}
-    )  # fmt: skip
+        {
+            "score": [50] * 20,
+            "grade": ["B"] * 20,
+            "payload": [{"company_size": 50, "source": "web"}] * 20,
+        }
+    )
     found = model_drift("lead-score-inbound", "3", REFERENCE, few, None)
     assert found.message == f"20 leads scored in the period; a PSI needs at least {MIN_LEADS}"
     assert found.score_psi is None and all(f.psi is None for f in found.fields)
@@ -83,13 +103,21 @@ def test_below_the_minimum_the_answer_says_so_instead_of_a_psi() -> None:
 
 
 def test_custom_fields_are_read_from_the_posted_custom_fields() -> None:
-    plan_reference = {**SOURCE, "categories": {"pro": 1.0}, "other": 0.0, "missing": 0.0,
-                      "known": ["pro"]}  # fmt: skip
+    plan_reference = {
+        **SOURCE,
+        "categories": {"pro": 1.0},
+        "other": 0.0,
+        "missing": 0.0,
+        "known": ["pro"],
+    }
     reference = {**REFERENCE, "fields": {"plan": plan_reference}}
     leads = pd.DataFrame(
-        {"score": [50] * MIN_LEADS, "grade": ["B"] * MIN_LEADS,
-         "payload": [{"custom_fields": {"plan": "pro"}}] * MIN_LEADS}
-    )  # fmt: skip
+        {
+            "score": [50] * MIN_LEADS,
+            "grade": ["B"] * MIN_LEADS,
+            "payload": [{"custom_fields": {"plan": "pro"}}] * MIN_LEADS,
+        }
+    )
     (plan,) = model_drift("m", "1", reference, leads, None).fields
     assert {b.key: b.now for b in plan.bins}["pro"] == 1.0
     assert plan.psi == 0 and plan.band == "stable"

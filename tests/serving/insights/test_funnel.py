@@ -92,8 +92,10 @@ def test_by_rep_counts_each_owner_from_the_stage_it_received_the_lead(built: Sto
     cl2 = conversion(group(f, "CL2"), "routed")
     # 1 of 2: centre 0.5, half 1.96 * sqrt(0.125 + 3.8415/16) / (1 + 3.8415/2) = 0.40548
     assert cl2["rate"] == 0.5
-    assert (cl2["low"], cl2["high"]) == (pytest.approx(0.0945, abs=1e-4),
-                                         pytest.approx(0.9055, abs=1e-4))  # fmt: skip
+    assert (cl2["low"], cl2["high"]) == (
+        pytest.approx(0.0945, abs=1e-4),
+        pytest.approx(0.9055, abs=1e-4),
+    )
     # overall routed -> won is 2/3: (1 + 20 x 2/3) / (2 + 20) = 0.65152
     assert cl2["shrunk_rate"] == pytest.approx((1 + 20 * 2 / 3) / 22)
     before = conversion(group(f, "CL2"), "qualified")  # a closer takes no part in routing

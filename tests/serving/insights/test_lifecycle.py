@@ -28,8 +28,11 @@ def timeline(store: Store, lead_id: str) -> dict[str, Any]:
 
 def test_the_timeline_lists_every_stage_in_order_with_who_and_when(built: Store) -> None:
     t = timeline(built, "L1")
-    assert (t["lead_id"], t["channel"], t["created_at"]) == ("L1", "inbound",
-                                                              "2026-01-05T09:00:00Z")  # fmt: skip
+    assert (t["lead_id"], t["channel"], t["created_at"]) == (
+        "L1",
+        "inbound",
+        "2026-01-05T09:00:00Z",
+    )
     stages = [(e["stage"], e["rep_id"], e["role"]) for e in t["events"]]
     assert stages == [
         ("created", None, None),
@@ -45,12 +48,27 @@ def test_the_timeline_lists_every_stage_in_order_with_who_and_when(built: Store)
     ]
     gaps = [e["since_previous_seconds"] for e in t["events"]]
     # +1 min, +9 min, +20 min, +90 min, +1 h, then 2 d - 3 h, 3 d, 1 d, 364 d
-    assert gaps == [None, 60.0, 540.0, 1200.0, 5400.0, 3600.0, 162000.0, 259200.0, 86400.0,
-                    364 * 86400.0]  # fmt: skip
+    assert gaps == [
+        None,
+        60.0,
+        540.0,
+        1200.0,
+        5400.0,
+        3600.0,
+        162000.0,
+        259200.0,
+        86400.0,
+        364 * 86400.0,
+    ]
     events = t["events"]
     assert events[0]["detail"] == {"channel": "inbound", "source": "webinar"}
-    assert events[1]["detail"] == {"model": "lead-score-inbound", "version": "3", "score": 60,
-                                   "grade": "A", "probability": 0.6}  # fmt: skip
+    assert events[1]["detail"] == {
+        "model": "lead-score-inbound",
+        "version": "3",
+        "score": 60,
+        "grade": "A",
+        "probability": 0.6,
+    }
     routed = events[5]["detail"]
     assert (routed["policy"], routed["propensity"]) == ("expected_value", 0.9)
     assert routed["reasons"][0]["rep_id"] == "CL9"
@@ -61,11 +79,23 @@ def test_the_timeline_lists_every_stage_in_order_with_who_and_when(built: Store)
 def test_hand_offs_name_both_sides_and_the_time_between(built: Store) -> None:
     handoffs = timeline(built, "L1")["handoffs"]
     assert handoffs == [
-        {"from_role": "inbound_specialist", "from_rep_id": "IS1", "to_role": "closer",
-         "to_rep_id": "CL1", "at": "2026-01-05T12:00:00Z", "after_seconds": 3600.0},
-        {"from_role": "closer", "from_rep_id": "CL1", "to_role": "account_manager",
-         "to_rep_id": "AM1", "at": "2026-01-11T09:00:00Z", "after_seconds": 86400.0},
-    ]  # fmt: skip
+        {
+            "from_role": "inbound_specialist",
+            "from_rep_id": "IS1",
+            "to_role": "closer",
+            "to_rep_id": "CL1",
+            "at": "2026-01-05T12:00:00Z",
+            "after_seconds": 3600.0,
+        },
+        {
+            "from_role": "closer",
+            "from_rep_id": "CL1",
+            "to_role": "account_manager",
+            "to_rep_id": "AM1",
+            "at": "2026-01-11T09:00:00Z",
+            "after_seconds": 86400.0,
+        },
+    ]
 
 
 def test_a_lost_deal_names_the_assigned_closer(built: Store) -> None:

@@ -27,17 +27,28 @@ SCORED = datetime(2026, 1, 10, tzinfo=UTC)
 PERIOD = Period(start=datetime(2026, 1, 1, tzinfo=UTC), end=datetime(2026, 5, 1, tzinfo=UTC))
 
 
-def scored(lead_id: str, probability: float, grade: str, at: datetime = SCORED,
-           version: str = "1") -> ScoreIn:  # fmt: skip
+def scored(
+    lead_id: str, probability: float, grade: str, at: datetime = SCORED, version: str = "1"
+) -> ScoreIn:
     lead = Lead(lead_id=lead_id, channel="inbound", created_at=datetime(2026, 1, 2))
-    return ScoreIn(lead=lead, model_name="lead-score-inbound", model_version=version,
-                   probability=probability, score=max(1, int(probability * 100)),
-                   grade=grade, scored_at=at)  # fmt: skip
+    return ScoreIn(
+        lead=lead,
+        model_name="lead-score-inbound",
+        model_version=version,
+        probability=probability,
+        score=max(1, int(probability * 100)),
+        grade=grade,
+        scored_at=at,
+    )
 
 
 def won(lead_id: str, month: int) -> OutcomeIn:
-    return OutcomeIn(event_id=f"won-{lead_id}", type="won", lead_id=lead_id,
-                     occurred_at=datetime(2026, month, 1, tzinfo=UTC))  # fmt: skip
+    return OutcomeIn(
+        event_id=f"won-{lead_id}",
+        type="won",
+        lead_id=lead_id,
+        occurred_at=datetime(2026, month, 1, tzinfo=UTC),
+    )
 
 
 @pytest.fixture
@@ -45,8 +56,10 @@ def history(store: Store) -> Store:
     store.record_scores([scored("B01", 0.30, "C", at=datetime(2026, 1, 5, tzinfo=UTC))])
     rows = [scored(f"B{i:02d}", 0.40 + 0.02 * (i - 1), "D") for i in range(1, 7)]
     rows += [scored(f"B{i:02d}", 0.60 + 0.02 * (i - 7), "A") for i in range(7, 11)]
-    rows += [scored("B01", 0.20, "C", version="2"),
-             scored("B11", 0.9, "A", at=datetime(2026, 4, 1, tzinfo=UTC))]  # fmt: skip
+    rows += [
+        scored("B01", 0.20, "C", version="2"),
+        scored("B11", 0.9, "A", at=datetime(2026, 4, 1, tzinfo=UTC)),
+    ]
     store.record_scores(rows)
     for lead_id, month in (("B07", 2), ("B08", 3), ("B09", 5)):
         store.record_outcome(won(lead_id, month))

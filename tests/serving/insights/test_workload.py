@@ -18,8 +18,12 @@ def test_loads_are_what_is_still_open(store: Store) -> None:
     assert loads["AM1"] == (1, 10, 0.1)
     assert loads["CL1"] == (0, 10, 0.0)
     roles = {r["role"]: (r["load"], r["capacity"]) for r in work["by_role"]}
-    assert roles == {"inbound_specialist": (0, 10), "prospector": (0, 10), "closer": (0, 20),
-                     "account_manager": (1, 10)}  # fmt: skip
+    assert roles == {
+        "inbound_specialist": (0, 10),
+        "prospector": (0, 10),
+        "closer": (0, 20),
+        "account_manager": (1, 10),
+    }
 
 
 def test_routed_lists_the_newest_decisions_of_the_period_first(store: Store) -> None:
