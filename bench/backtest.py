@@ -47,7 +47,8 @@ def main() -> None:
     from data.generator.synthesis import generate
     from features.lead_features import default_spec
     from training.backtest import METRICS, BacktestConfig, backtest
-    from training.lead_score import TrainingConfig, channel_data
+    from training.channel_data import channel_data
+    from training.training_config import TrainingConfig
 
     config = BacktestConfig(origins=args.origins, training=TrainingConfig(threads=args.threads))
     report: dict[str, dict[str, object]] = {}

@@ -39,8 +39,10 @@ def _model_registry(home: Path) -> tuple[str, list[dict[str, Any]]]:
     from data.json_rows import to_records
     from features.lead_features import default_spec
     from models.packaging import log_lead_model, registered_name
-    from training.lead_score import TrainingConfig, channel_data, fit_channel
+    from training.channel_data import channel_data
+    from training.channel_fit import fit_channel
     from training.reference import with_reference
+    from training.training_config import TrainingConfig
 
     tables = generate(GeneratorConfig(leads=20_000, seed=5))
     spec = default_spec("inbound")

@@ -30,10 +30,11 @@ from data.generator.generator_config import GeneratorConfig  # noqa: E402
 from data.generator.synthesis import write_history  # noqa: E402
 from features.rep_features import account_manager_spec, closer_spec  # noqa: E402
 from training.gate import decide  # noqa: E402
-from training.lead_score import TrainingConfig  # noqa: E402
 from training.placebo import with_placebo  # noqa: E402
-from training.rep_fit import fit_rep, rep_training_config  # noqa: E402
-from training.rep_pipeline import judge_fit, role_data  # noqa: E402
+from training.rep_evidence import judge_fit  # noqa: E402
+from training.rep_pipeline import role_data  # noqa: E402
+from training.role_fit import fit_rep, rep_training_config  # noqa: E402
+from training.training_config import TrainingConfig  # noqa: E402
 
 OUT = ROOT / ".leadscore" / "bench" / "fit_gate.json"
 SCENARIOS = {

@@ -44,7 +44,7 @@ def run_one(leads: int, seed: int, changes: dict[str, Any]) -> dict[str, Any]:
     from features.rep_features import closer_spec
     from training.flow import judge
     from training.rep_data import closer_data
-    from training.rep_fit import fit_rep, rep_training_config
+    from training.role_fit import fit_rep, rep_training_config
     from training.routing_evaluation.doubly_robust import estimate_routing
     from training.routing_evaluation.simulated import Truth
 

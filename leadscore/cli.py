@@ -51,10 +51,10 @@ from leadscore.retrain import retrain_summary, write_summary
 from leadscore.settings import Settings, get_settings
 from leadscore.store_cli import db_app, keys_app
 from leadscore.tables import outcome_table
-from serving.batch.errors import RescoreError
 from serving.batch.job import Engine, RescoreOptions
+from serving.batch.job_errors import RescoreError
 from serving.batch.scoring import REASONS
-from training.lead_score import TrainingConfig
+from training.training_config import TrainingConfig
 
 MIN_LEADS = 100
 

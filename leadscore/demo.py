@@ -27,7 +27,7 @@ from leadscore.demo_routing import route_and_assign
 from leadscore.jobs import generate_history, train_fit_models, train_models
 from leadscore.report_tables import funnel_table
 from leadscore.settings import Settings
-from training.lead_score import TrainingConfig
+from training.training_config import TrainingConfig
 
 DEMO_LEADS = 50_000
 FRESH_LEADS = 400

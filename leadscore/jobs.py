@@ -51,12 +51,12 @@ from models.packaging import registered_name
 from models.rep_packaging import rep_registered_name
 from serving.batch.job import Engine, RescoreOptions, RouteSource, load_route_source, rescore
 from serving.batch.summary import RescoreSummary
-from training.flow import Skipped
-from training.lead_score import NotEnoughDataError, TrainingConfig
 from training.pipeline import ChannelReport, train_lead_scores
-from training.rep_fit import rep_training_config
 from training.rep_pipeline import RepReport, train_rep_fits
+from training.reports import Skipped
+from training.role_fit import rep_training_config
 from training.tracking import TrackingTarget
+from training.training_config import NotEnoughDataError, TrainingConfig
 
 
 def tracking_target(settings: Settings) -> TrackingTarget:

@@ -1,6 +1,6 @@
 """`leadscore report`: the funnel, speed-to-lead, workload and score backtest as tables.
 
-The figures come from `data.insights.report.gather_report`, the same dict an
+The figures come from `serving.insights.report_data.gather_report`, the same dict an
 HTML report renders; this module finds the store and prints.
 """
 
@@ -15,12 +15,6 @@ from typing import Any
 from rich.console import Console
 from sqlalchemy.engine import make_url
 
-from data import insights
-from data.insights import PeriodError
-from data.insights.drift import DEFAULT_DAYS as DRIFT_DAYS
-from data.insights.drift import References
-from data.insights.report import gather_report
-from data.insights.schemas import Period
 from data.store import Store, current_revision, head_revision
 from data.store.store_records import as_utc, utc_now
 from leadscore.report_tables import (
@@ -31,6 +25,12 @@ from leadscore.report_tables import (
     workload_table,
 )
 from leadscore.settings import Settings
+from serving import insights
+from serving.insights import PeriodError
+from serving.insights.drift import DEFAULT_DAYS as DRIFT_DAYS
+from serving.insights.drift import References
+from serving.insights.report_data import gather_report
+from serving.insights.responses import Period
 
 DEMO_DATABASE = "demo.db"
 """The store `make demo` fills, in LEADSCORE_HOME."""

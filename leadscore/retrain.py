@@ -16,9 +16,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from leadscore.jobs import TrainingOutcome, TrainingRequest
-from training.flow import Skipped
 from training.pipeline import ChannelReport
 from training.rep_pipeline import RepReport
+from training.reports import Skipped
 
 SummaryStatus = Literal["promoted", "kept champion", "skipped", "failed"]
 

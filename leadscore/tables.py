@@ -10,10 +10,11 @@ from data.contract import Role
 from data.history_summary import HistorySummary
 from serving.batch.summary import RescoreSummary
 from serving.routing.batch_assignment import BatchRouting
-from training.flow import Skipped
 from training.leakage import ColumnCheck
 from training.pipeline import ChannelReport
-from training.rep_pipeline import CLAIMS, RepReport
+from training.rep_evidence import CLAIMS
+from training.rep_pipeline import RepReport
+from training.reports import Skipped
 from training.routing_evaluation.doubly_robust import RoutingEstimate
 from training.routing_evaluation.doubly_robust_summary import routing_ope_rows
 from training.routing_evaluation.simulated import RoutingEvaluation

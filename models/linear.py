@@ -1,7 +1,7 @@
 """The logistic baseline as a servable model: the booster interface, in numpy.
 
 Every training run fits a logistic regression on the same features as the
-LightGBM model (`training.lead_score.fit_baseline`). When it ranks leads
+LightGBM model (`training.baseline.fit_baseline`). When it ranks leads
 significantly better, it is the model worth serving - so it must score,
 explain and travel in MLflow like the booster does. `LinearBooster` reads
 the fitted scikit-learn pipeline's parameters once and answers the two calls

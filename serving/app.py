@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -26,15 +26,15 @@ from serving.auth import KeyRing
 from serving.config import ServingConfig
 from serving.dashboard import STATIC_PATH, static_dir
 from serving.database import open_store
-from serving.drift import DriftGauges
-from serving.errors import conflict, database_error, validation_error
+from serving.error_bodies import conflict, database_error, validation_error
 from serving.guards import RequestGuard
-from serving.history import HistoryWriter
+from serving.history_writer import HistoryWriter
 from serving.http_metrics import MetricsMiddleware
 from serving.journal import ScoreJournal, replay_orphans
-from serving.metrics import Metrics, multiprocess_dir
+from serving.live_drift import DriftGauges
 from serving.model_store import FitModels, LeadModels, ModelStore
 from serving.openapi import add_lead_schemas
+from serving.prometheus import Metrics, multiprocess_dir
 from serving.registry import FIT_FALLBACK, FIT_TRAIN_HINT, AliasWatcher, RegistryLoader
 from serving.routes import (
     dashboard,
@@ -88,6 +88,36 @@ def create_app(config: ServingConfig) -> FastAPI:
     rule_score = load_rule_score(config.rule_score) if config.rule_score else None
     # Under several workers, each one's values go to the shared folder `leadscore serve` made.
     app_metrics = Metrics(multiprocess_dir())
+    model_store, fit_models, watchers = _model_stores(config, app_metrics)
+    app = FastAPI(
+        title="leadscore",
+        summary="Lead scores, grades and the reasons behind them.",
+        version=version("leadscore"),
+        lifespan=_lifespan(config, app_metrics, model_store, fit_models, watchers),
+    )
+    app.state.config = config
+    app.state.metrics = app_metrics
+    app_metrics.computed.append(
+        DriftGauges(
+            lambda: app.state.store, lambda: model_store.current, config.drift_refresh_seconds
+        )
+    )
+    app.state.model_store = model_store
+    app.state.fit_models = fit_models
+    app.state.rule_score = rule_score
+    app.state.store = app.state.history = app.state.key_ring = None
+    _include_routes(app)
+    _add_error_handlers(app)
+    app.add_middleware(RequestGuard, max_body_bytes=config.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=app_metrics)
+    return app
+
+
+def _model_stores(
+    config: ServingConfig, app_metrics: Metrics
+) -> tuple[LeadModels, FitModels, tuple[AliasWatcher[Any], ...]]:
+    """The lead-score and rep-fit models, loaded from the registry by alias, and the
+    watchers that swap them in when the alias moves."""
     lead_loader = RegistryLoader(
         config.tracking_uri, config.model_alias, registered_name, load_lead_model
     )
@@ -110,29 +140,22 @@ def create_app(config: ServingConfig) -> FastAPI:
         on_load=app_metrics.models_loaded,
     )
     watchers = (AliasWatcher(model_store, lead_loader), AliasWatcher(fit_models, fit_loader))
+    return model_store, fit_models, watchers
+
+
+def _lifespan(
+    config: ServingConfig,
+    app_metrics: Metrics,
+    model_store: LeadModels,
+    fit_models: FitModels,
+    watchers: Sequence[AliasWatcher[Any]],
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Open the store and load the models on start-up; poll the aliases while serving;
+    write out the history and close everything on shutdown."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = (
-            await run_in_threadpool(open_store, config.database_url)
-            if config.database_url
-            else None
-        )
-        if config.auth == "keys":
-            assert store is not None  # checked by create_app
-            app.state.key_ring = KeyRing(store)
-            if not await run_in_threadpool(store.active_api_keys):
-                logger.warning(
-                    "no API key exists yet: every call but health will answer 401; create one "
-                    "with `leadscore keys create --name NAME --scope admin`"
-                )
-        history = (
-            await run_in_threadpool(_history_writer, config, store, app_metrics)
-            if store is not None
-            else None
-        )
-        if history is not None:
-            history.start()
+        store, history = await _open_store(app, config, app_metrics)
         app.state.store, app.state.history = store, history
         await run_in_threadpool(model_store.load)
         await run_in_threadpool(fit_models.load)
@@ -154,22 +177,36 @@ def create_app(config: ServingConfig) -> FastAPI:
                 store.close()
             app_metrics.close()
 
-    app = FastAPI(
-        title="leadscore",
-        summary="Lead scores, grades and the reasons behind them.",
-        version=version("leadscore"),
-        lifespan=lifespan,
+    return lifespan
+
+
+async def _open_store(
+    app: FastAPI, config: ServingConfig, app_metrics: Metrics
+) -> tuple[Store | None, HistoryWriter | None]:
+    """The configured store (None without one), its key ring when keys are checked, and
+    the score history's writer, started."""
+    store = (
+        await run_in_threadpool(open_store, config.database_url) if config.database_url else None
     )
-    app.state.config = config
-    app.state.metrics = app_metrics
-    app_metrics.computed.append(
-        DriftGauges(lambda: app.state.store, lambda: model_store.current,
-                    config.drift_refresh_seconds)
-    )  # fmt: skip
-    app.state.model_store = model_store
-    app.state.fit_models = fit_models
-    app.state.rule_score = rule_score
-    app.state.store = app.state.history = app.state.key_ring = None
+    if config.auth == "keys":
+        assert store is not None  # checked by create_app
+        app.state.key_ring = KeyRing(store)
+        if not await run_in_threadpool(store.active_api_keys):
+            logger.warning(
+                "no API key exists yet: every call but health will answer 401; create one "
+                "with `leadscore keys create --name NAME --scope admin`"
+            )
+    history = (
+        await run_in_threadpool(_history_writer, config, store, app_metrics)
+        if store is not None
+        else None
+    )
+    if history is not None:
+        history.start()
+    return store, history
+
+
+def _include_routes(app: FastAPI) -> None:
     app.include_router(health.router)
     app.include_router(leads.router)
     app.include_router(models.router)
@@ -181,10 +218,10 @@ def create_app(config: ServingConfig) -> FastAPI:
     app.include_router(metrics.router)
     app.mount(STATIC_PATH, StaticFiles(directory=static_dir()), name="dashboard-static")
     add_lead_schemas(app)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     for database_failure in (DBAPIError, PoolTimeoutError):
         app.add_exception_handler(database_failure, database_error)
     app.add_exception_handler(ConflictError, conflict)
-    app.add_middleware(RequestGuard, max_body_bytes=config.max_body_bytes)
-    app.add_middleware(MetricsMiddleware, metrics=app_metrics)
-    return app

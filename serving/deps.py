@@ -19,9 +19,9 @@ from data.contract import Lead
 from data.store import Store
 from models.rule_score import RuleScoreFile
 from serving.config import ServingConfig
-from serving.history import HistoryWriter
-from serving.metrics import Metrics
+from serving.history_writer import HistoryWriter
 from serving.model_store import FitModelSet, LeadModels, LeadModelSet
+from serving.prometheus import Metrics
 
 
 async def get_config(request: Request) -> ServingConfig:
@@ -156,10 +156,16 @@ def _refuse_repeated_ids(leads: Sequence[Lead]) -> None:
         seen = first.setdefault(lead.lead_id, position)
         if seen != position:
             raise RequestValidationError(
-                [{"type": "duplicate_id", "loc": ("body", position, "lead_id"),
-                  "msg": f"lead_id '{lead.lead_id}' is also at position {seen}; send each "
-                  "lead once per request", "input": lead.lead_id}]
-            )  # fmt: skip
+                [
+                    {
+                        "type": "duplicate_id",
+                        "loc": ("body", position, "lead_id"),
+                        "msg": f"lead_id '{lead.lead_id}' is also at position {seen}; send each "
+                        "lead once per request",
+                        "input": lead.lead_id,
+                    }
+                ]
+            )
 
 
 def _invalid(kind: str, message: str, **context: Any) -> RequestValidationError:

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from serving.errors import short_echo
+from serving.error_bodies import short_echo
 
 WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 JSON_ROUTES = "/v1/"

@@ -14,7 +14,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from serving.metrics import Metrics
+from serving.prometheus import Metrics
 
 UNMATCHED = "unmatched"
 """The route label of a request no route matched (a 404, or a redirect to add a slash)."""

@@ -1,6 +1,6 @@
 """The score journal: every score is on local disk before the API answers with it.
 
-The history is written off the request path, in batches (`serving.history`);
+The history is written off the request path, in batches (`serving.history_writer`);
 a process killed between the answer and the batch lost those scores (454 of
 5,000 in a kill -9 test). Now each answered score is first appended to this
 process's journal file (one `write` per request, no round trip), and the

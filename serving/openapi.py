@@ -60,11 +60,18 @@ def add_lead_schemas(app: FastAPI) -> None:
 
 
 SECURITY_SCHEMES: dict[str, Any] = {
-    "bearerKey": {"type": "http", "scheme": "bearer",
-                  "description": "An API key: `Authorization: Bearer <key>`"},
-    "headerKey": {"type": "apiKey", "in": "header", "name": "X-API-Key",
-                  "description": "The same API key in its own header."},
-}  # fmt: skip
+    "bearerKey": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key: `Authorization: Bearer <key>`",
+    },
+    "headerKey": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "The same API key in its own header.",
+    },
+}
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {

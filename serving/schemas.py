@@ -148,15 +148,22 @@ class ModelList(BaseModel):
         fit_models = []
         if fits is not None:
             fit_models = [
-                FitModelInfo(role=m.slot, name=m.name, alias=m.alias, version=m.version,
-                             metrics=dict(m.metrics), promoted_at=m.promoted_at,
-                             replaced_version=m.replaced_version)
+                FitModelInfo(
+                    role=m.slot,
+                    name=m.name,
+                    alias=m.alias,
+                    version=m.version,
+                    metrics=dict(m.metrics),
+                    promoted_at=m.promoted_at,
+                    replaced_version=m.replaced_version,
+                )
                 for m in fits.loaded.values()
             ] + [
-                FitModelInfo(role=m.slot, name=m.name, alias=m.alias, version=None,
-                             missing_reason=m.reason)
+                FitModelInfo(
+                    role=m.slot, name=m.name, alias=m.alias, version=None, missing_reason=m.reason
+                )
                 for m in fits.missing.values()
-            ]  # fmt: skip
+            ]
         return cls(
             models=[ModelInfo.of(m) for m in models.loaded.values()],
             missing=[MissingModelInfo.of(m, rule_score) for m in models.missing.values()],

@@ -9,7 +9,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from serving.config import ServingConfig
-from serving.metrics import MULTIPROCESS_VARIABLE
+from serving.prometheus import MULTIPROCESS_VARIABLE
 
 CONFIG_VARIABLE = "LEADSCORE_SERVING_CONFIG_JSON"
 """How `run` hands its configuration to worker processes, which import the app by name."""

@@ -19,16 +19,12 @@ from data.generator.synthesis import generate, write_history
 from features.lead_features import default_spec
 from features.rep_features import account_manager_spec, closer_spec
 from tests.postgres import PostgresNotInstalledError, not_installed, start_postgres
-from training.lead_score import (
-    ChannelData,
-    FittedChannel,
-    TrainingConfig,
-    channel_data,
-    fit_channel,
-)
+from training.channel_data import ChannelData, channel_data
+from training.channel_fit import FittedChannel, fit_channel
 from training.rep_data import account_manager_data, closer_data
-from training.rep_fit import FittedRep, fit_rep, rep_training_config
+from training.role_fit import FittedRep, fit_rep, rep_training_config
 from training.tracking import TrackingTarget
+from training.training_config import TrainingConfig
 
 QUALITY_LEADS = 100_000
 HISTORY_LEADS = 30_000

@@ -10,7 +10,7 @@ the same leads, scored by both.
   this comparison only): train on the oldest 65%, stop early and calibrate on
   the next 15%, leave the newest 20% to validation; that model is the one
   registered, so it never learns from the newest 35% of what it was given.
-- `drift_aware`: the production model of `training.lead_score.fit_channel`,
+- `drift_aware`: the production model of `training.channel_fit.fit_channel`,
   refit on every labelled row.
 
 Pure: no files, no MLflow. `bench/backtest.py` prints the tables.
@@ -32,15 +32,11 @@ from features.columns import take
 from features.spec import FeatureSpec
 from models.lead_score import LeadScoreModel
 from models.scale import PlattCalibration, ScoreScale
-from training.lead_score import (
-    ChannelData,
-    NotEnoughDataError,
-    TrainingConfig,
-    fit_channel,
-    time_feature_plan,
-    time_split,
-    without_calendar,
-)
+from training.channel_data import ChannelData
+from training.channel_fit import fit_channel
+from training.splits import time_split
+from training.time_features import time_feature_plan, without_calendar
+from training.training_config import NotEnoughDataError, TrainingConfig
 
 SCHEMES = ("legacy", "drift_aware")
 METRICS = ("roc_auc", "log_loss")

@@ -13,12 +13,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import mlflow
 import numpy as np
 import pandas as pd
 
+from training.evaluation_metrics import Intervals, bootstrap_intervals, evaluate
 from training.gate import (
     GATE_METRIC,
     JUMP_AUC,
@@ -32,7 +33,6 @@ from training.gate import (
     compare_with_champion,
     current_holder,
 )
-from training.metrics import Intervals, bootstrap_intervals, evaluate
 from training.run_logging import log_gate
 
 MODEL, BASELINE = "lightgbm", "baseline"
@@ -59,8 +59,9 @@ class Judged:
         """What the gate judges for `served` (the model, or the baseline standing in)."""
         if served == BASELINE:
             figure = self.baseline[GATE_METRIC]
-            return Evidence(figure, self.intervals.by_model[BASELINE][GATE_METRIC],
-                            gain_columns=gain_columns)  # fmt: skip
+            return Evidence(
+                figure, self.intervals.by_model[BASELINE][GATE_METRIC], gain_columns=gain_columns
+            )
         return Evidence(
             self.metrics[GATE_METRIC],
             self.roc_auc_interval,
@@ -89,23 +90,22 @@ def log_judged(judged: Judged) -> None:
         mlflow.log_metrics({"val_roc_auc_gain_ci_low": low, "val_roc_auc_gain_ci_high": high})
 
 
-Status = Literal["trained", "skipped", "failed"]
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """A model that was asked for and not trained, and why."""
-
-    model_name: str
-    reason: str
-    status: Status = "skipped"
-
-
 @dataclass(frozen=True)
 class GatePolicy:
     alias: str = "champion"
     baseline_rule: BaselineRule = "not_worse"
     accept_jump: bool = False
+
+
+@dataclass(frozen=True)
+class Registration:
+    """Where a pipeline registers what it trains, how the gate judges it, and who is told."""
+
+    client: Any
+    policy: GatePolicy
+    say: Callable[[str], None]
+    drift_report: Path | None = None
+    """Attached to each run as the reason for this training."""
 
 
 def might_jump(value: float, champion: ChampionComparison | None) -> bool:

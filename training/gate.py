@@ -33,7 +33,7 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from training.metrics import bootstrap_intervals, evaluate
+from training.evaluation_metrics import bootstrap_intervals, evaluate
 
 
 class MissingInputsError(ValueError):

@@ -141,19 +141,25 @@ class ColumnEvidence:
             reason = f"{later:.0%} of its timestamps are later than the lead's creation"
             out.append(("later than created", reason))
         if self.rivals:
-            reason = (f"alone (ROC AUC {auc:.3f}) it rivals a model of the other columns "
-                      f"({self.others_auc:.3f})")  # fmt: skip
+            reason = (
+                f"alone (ROC AUC {auc:.3f}) it rivals a model of the other columns "
+                f"({self.others_auc:.3f})"
+            )
             out.append(("rivals the others", reason))
         if self.fill is not None and self.fill.telling:
             fill = self.fill
-            reason = (f"filled for {fill.newest:.0%} of the newest {fill.newest_leads:,} "
-                      f"leads vs {fill.older:.0%} of older ones: filled in as leads are "
-                      "worked")  # fmt: skip
+            reason = (
+                f"filled for {fill.newest:.0%} of the newest {fill.newest_leads:,} "
+                f"leads vs {fill.older:.0%} of older ones: filled in as leads are "
+                "worked"
+            )
             out.append(("fills as worked", reason))
         if self.decided_only is not None and self.decided_only.share >= DECIDED_ONLY_SHARE:
             shown = ", ".join(repr(v) for v in self.decided_only.values[:3])
-            reason = (f"{self.decided_only.share:.0%} of recent decided leads hold values no "
-                      f"undecided lead holds ({shown})")  # fmt: skip
+            reason = (
+                f"{self.decided_only.share:.0%} of recent decided leads hold values no "
+                f"undecided lead holds ({shown})"
+            )
             out.append(("decided-only values", reason))
         if self.name_hint is not None:
             reason = f"'{self.name_hint}' is what CRMs call a field filled in after contact"
@@ -339,8 +345,11 @@ def _decided_only(column: str, kind: FieldType, frames: Frames) -> DecidedOnly |
     seen = undecided[column].dropna()
     if seen.empty:
         return None
-    parts = [f[["created_at", column]] for f in (frames.decided, frames.held_out)
-             if f is not None and column in f]  # fmt: skip
+    parts = [
+        f[["created_at", column]]
+        for f in (frames.decided, frames.held_out)
+        if f is not None and column in f
+    ]
     decided = pd.concat(parts, ignore_index=True)
     if frames.dates:
         decided = decided.sort_values("created_at", kind="stable")

@@ -1,7 +1,7 @@
 """Train, evaluate, log and register the lead-score models: one MLflow run per channel.
 
 This is the edge where files and MLflow meet the pure fitting code in
-`training.lead_score`; the evaluate -> gate -> register steps every model
+`training.channel_fit`; the evaluate -> gate -> register steps every model
 shares live in `training.flow`.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import mlflow
 import numpy as np
@@ -18,43 +17,32 @@ import pandas as pd
 
 from features.columns import Columns, from_frame, take
 from features.lead_features import default_spec, with_custom_columns
-from features.spec import FeatureSpec
 from models.lead_score import LeadScoreModel
-from models.linear import LinearBooster
 from models.packaging import load_lead_model, log_lead_model, registered_name
-from models.scale import PlattCalibration, ScoreScale
+from training.boosting import Progress
+from training.channel_data import ChannelData, labelled_channel
+from training.channel_fit import FittedChannel, baseline_model, fit_channel
+from training.evaluation_metrics import evaluate
 from training.flow import (
     BASELINE,
     MODEL,
     DataWindow,
     GatePolicy,
     Judged,
-    Lineage,
-    Skipped,
+    Registration,
     judge,
     log_judged,
     register_and_gate,
 )
-from training.gate import TRAINED_THROUGH_TAG, GateDecision, MissingInputsError
+from training.gate import TRAINED_THROUGH_TAG, MissingInputsError
 from training.labelled import LabelledLeads, load_labelled
-from training.lead_score import (
-    ChannelData,
-    FittedChannel,
-    NotEnoughDataError,
-    Progress,
-    TrainingConfig,
-    check_enough,
-    fit_channel,
-    labelled_channel,
-    make_split,
-    time_feature_plan,
-    without_calendar,
-)
-from training.leakage import LeakageReport, check_leakage
-from training.metrics import Intervals, evaluate
+from training.leakage import LeakageReport
 from training.reference import with_reference
+from training.reports import Skipped, TrainedReport
 from training.run_logging import log_validation
+from training.spec_checks import checked_spec
 from training.tracking import TrackingTarget, use_tracking
+from training.training_config import NotEnoughDataError, TrainingConfig
 
 NO_DATES_WARNING = (
     "no usable creation dates: validated on a stratified random 20% instead of the newest "
@@ -63,21 +51,12 @@ NO_DATES_WARNING = (
 )
 
 
-@dataclass(frozen=True)
-class ChannelReport:
-    """What one channel's training produced, for the console and the tests."""
+@dataclass(frozen=True, kw_only=True)
+class ChannelReport(TrainedReport):
+    """What one channel's training produced, for the console and the tests. `metrics` are
+    the LightGBM model's validation figures (trained before the validation period)."""
 
     channel: str
-    model_name: str
-    version: str
-    run_id: str
-    metrics: dict[str, float]
-    """The LightGBM model's validation figures (trained before the validation period)."""
-    baseline: dict[str, float]
-    roc_auc_interval: tuple[float, float]
-    gate: GateDecision
-    rows: dict[str, int]
-    intervals: Intervals | None = None
     leakage: LeakageReport | None = None
     unused_fields: tuple[str, ...] = ()
     """Fields the spec could read but that hold no value in this data."""
@@ -86,7 +65,6 @@ class ChannelReport:
     it ranked significantly better."""
     notes: tuple[str, ...] = ()
     """Warnings a reader of the figures must see (e.g. no creation dates)."""
-    lineage: Lineage | None = None
 
     @property
     def served_metrics(self) -> dict[str, float]:
@@ -132,8 +110,8 @@ def train_lead_scores(
         say(f"{channel}: no leads in this data; skipped")
         if skipped is not None:
             skipped.append(Skipped(registered_name(channel), f"no {channel} leads in {data_dir}"))
-    client = use_tracking(tracking)
     policy = GatePolicy(alias=alias, accept_jump=accept_jump)
+    registration = Registration(use_tracking(tracking), policy, say, drift_report)
     reports = []
     for channel in [c for c in channels if c in present]:
         say(f"{channel}: preparing {int((leads['channel'] == channel).sum()):,} leads")
@@ -141,7 +119,7 @@ def train_lead_scores(
         data = labelled_channel(leads, labelled.outcomes, channel, target, spec)
         try:
             # The spec may only shrink from here; `data` keeps every column it read.
-            spec, unused, leakage = _checked_spec(
+            spec, unused, leakage = checked_spec(
                 spec, data, config, say, undecided=labelled.undecided(channel)
             )
         except NotEnoughDataError as error:
@@ -153,73 +131,9 @@ def train_lead_scores(
         with mlflow.start_run(run_name=f"{registered_name(channel)}") as run:
             _log_data_checks(labelled, leakage, unused, config, notes)
             fitted = fit_channel(data, spec, config, progress(channel) if progress else None)
-            report = _log_and_register(
-                client, fitted, config, policy, run.info.run_id, say, drift_report
-            )
+            report = _log_and_register(fitted, config, run.info.run_id, registration)
         reports.append(replace(report, leakage=leakage, unused_fields=tuple(unused), notes=notes))
     return reports
-
-
-def _checked_spec(
-    spec: FeatureSpec,
-    data: ChannelData,
-    config: TrainingConfig,
-    say: Callable[[str], None],
-    undecided: pd.DataFrame | None = None,
-) -> tuple[FeatureSpec, list[str], LeakageReport]:
-    """`spec` less what this data cannot support: fields with no values, calendar
-    features the dates cannot carry (`time_feature_plan`), and columns the leakage guard
-    drops. Refuses too few outcomes first."""
-    channel = data.channel
-    if len(data.y) == 0:  # a young store: splitting nothing by time would be an IndexError
-        raise NotEnoughDataError(
-            f"{channel}: 0 converted and 0 other leads, every outcome still undecided; at "
-            f"least {config.min_positives} of each are needed in each period for a "
-            "trustworthy model"
-        )
-    split = make_split(data, config)
-    check_enough(data.y, split, channel, config.min_positives)
-    spec, unused = _without_empty_fields(spec, data)
-    if unused:
-        say(f"{channel}: no values for {', '.join(unused)}; not used")
-    learning = data.leads.iloc[split.earlier]
-    dropped, time_notes = time_feature_plan(learning["created_at"], config)
-    spec = without_calendar(spec, dropped)
-    for note in time_notes:
-        say(f"{channel}: {note}")
-    leakage = check_leakage(
-        learning,
-        data.y[split.earlier],
-        spec.input_fields,
-        keep=config.keep_columns,
-        max_auc=config.leakage_auc,
-        seed=config.seed,
-        undecided=undecided,
-        held_out=data.leads.iloc[split.validation],
-        dates=config.dated,
-    )
-    for check in leakage.suspicious:
-        verdict = "DROPPED" if check.decision == "dropped" else "kept (--keep-column)"
-        say(f"{channel}: leakage guard: {check.column} {verdict}: {check.reason}")
-    return spec.without(leakage.dropped), unused, leakage
-
-
-def _without_empty_fields(spec: FeatureSpec, data: ChannelData) -> tuple[FeatureSpec, list[str]]:
-    """Drop features whose fields never hold a value here (an export has few of the contract's)."""
-    empty = [
-        name
-        for name, values in data.columns.items()
-        if name != "created_at" and _all_missing(values)
-    ]
-    return (spec.without(empty), empty) if empty else (spec, [])
-
-
-def _all_missing(values: np.ndarray) -> bool:
-    if values.dtype == object:
-        return bool(all(v is None for v in values))
-    if values.dtype.kind == "M":
-        return bool(np.isnat(values).all())
-    return bool(np.isnan(values).all())
 
 
 def _log_data_checks(
@@ -252,29 +166,6 @@ def _log_data_checks(
         mlflow.set_tag(f"warning_{i}", note[:5000])
 
 
-def baseline_model(
-    pipeline: Any, spec: FeatureSpec, columns: Columns, channel: str, target: str
-) -> LeadScoreModel:
-    """The logistic baseline as a servable lead-score model (scored, graded, explained).
-
-    Its probabilities are the regression's own (it is fitted on log-loss, so no
-    further calibration); the score scale comes from the rows it was fitted on.
-    """
-    matrix = spec.transform(columns)
-    booster = LinearBooster(pipeline, matrix)
-    identity = PlattCalibration(slope=1.0, intercept=0.0)
-    probability = identity.probability(booster.predict(matrix, raw_score=True))
-    return LeadScoreModel(
-        channel=channel,
-        spec=spec,
-        booster=booster,
-        calibration=identity,
-        scale=ScoreScale.fit(probability),
-        target=target,
-        metadata={"algorithm": "logistic regression"},
-    )
-
-
 def gain_columns(model: LeadScoreModel, columns: Columns, y: np.ndarray) -> tuple[str, ...]:
     """The fields whose removal costs the most validation AUC, largest first, with the cost."""
     fields, grouped, raw = model.field_contributions(columns)
@@ -288,14 +179,9 @@ def gain_columns(model: LeadScoreModel, columns: Columns, y: np.ndarray) -> tupl
 
 
 def _log_and_register(
-    client: Any,
-    fitted: FittedChannel,
-    config: TrainingConfig,
-    policy: GatePolicy,
-    run_id: str,
-    say: Callable[[str], None],
-    drift_report: Path | None = None,
+    fitted: FittedChannel, config: TrainingConfig, run_id: str, registration: Registration
 ) -> ChannelReport:
+    say = registration.say
     data, split = fitted.data, fitted.split
     name = registered_name(data.channel)
     validation = take(data.columns, split.validation)
@@ -305,8 +191,7 @@ def _log_and_register(
     p_base = fitted.evaluated_baseline.predict_proba(evaluated.spec.transform(validation))[:, 1]
     judged = judge(y_val, p_model, p_base, seed=config.seed)
     served, candidate, serve = _choose(judged, fitted, config, say)
-    rows = {"train": len(split.earlier), "validation": len(split.validation),
-            "refit": len(data.y)}  # fmt: skip
+    rows = {"train": len(split.earlier), "validation": len(split.validation), "refit": len(data.y)}
     _log_run(fitted, config, judged, rows, y_val, p_model, p_base, served, serve)
     say(f"{data.channel}: logging and registering {name}")
     # The rows the production model learnt from: what its drift is measured against.
@@ -317,14 +202,14 @@ def _log_and_register(
     validation_leads = data.leads.iloc[split.validation]
     window = DataWindow.of(data.leads["created_at"]) if config.dated else DataWindow(len(data.y))
     gate, lineage = register_and_gate(
-        client,
+        registration.client,
         name,
         version,
         judged.evidence(served),
         y_val,
         candidate,
         _champion_scorer(validation_leads),
-        policy,
+        registration.policy,
         created_at=validation_leads["created_at"].to_numpy() if config.dated else None,
         gain_columns=lambda: gain_columns(
             evaluated if served == MODEL else _evaluated_baseline(fitted, config),
@@ -334,7 +219,7 @@ def _log_and_register(
         tags=_version_tags(data, config, served),
         seed=config.seed,
         data=window,
-        drift_report=drift_report,
+        drift_report=registration.drift_report,
     )
     return ChannelReport(
         channel=data.channel,
@@ -376,8 +261,10 @@ def _choose(
 
 def _evaluated_baseline(fitted: FittedChannel, config: TrainingConfig) -> LeadScoreModel:
     earlier = take(fitted.data.columns, fitted.split.earlier)
-    return baseline_model(fitted.evaluated_baseline, fitted.evaluated.spec, earlier,
-                          fitted.data.channel, config.target)  # fmt: skip
+    channel = fitted.data.channel
+    return baseline_model(
+        fitted.evaluated_baseline, fitted.evaluated.spec, earlier, channel, config.target
+    )
 
 
 def _champion_scorer(validation_leads: pd.DataFrame) -> Callable[[str], np.ndarray]:

@@ -18,9 +18,10 @@ import pandas as pd
 from data.contract import segment_of
 from features.rep_features import RepFeatureSpec
 from models.rep_fit import RepFitModel
-from training.lead_score import TimeSplit, TrainingConfig
 from training.rep_data import RepData
-from training.rep_fit import FittedRep, fit_rep_model
+from training.role_fit import FittedRep, fit_rep_model
+from training.splits import TimeSplit
+from training.training_config import TrainingConfig
 
 UNKNOWN = "unknown"
 """A missing region or segment is a stratum of its own, not a wildcard."""

@@ -14,7 +14,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from training.metrics import calibration_table, cumulative_gains
+from training.evaluation_metrics import calibration_table, cumulative_gains
 
 
 def _new_figure(title: str, height: float = 5.0) -> tuple[Figure, Axes]:

@@ -6,7 +6,7 @@ the share per category, the most frequent first, the rest as "other"; each
 with its missing rate), with the model's score distribution (share per score
 decile, 1-10 ... 91-99) and grade shares on the same rows. The summary is
 small JSON: it travels inside the model (`metadata["reference"]`) and is
-logged beside it as `drift_reference.json`, and `data.insights.drift` bins the
+logged beside it as `drift_reference.json`, and `serving.insights.drift` bins the
 leads scored in production with the same edges.
 
 Time fields are left out: a creation date moves with the calendar, so its

@@ -1,6 +1,6 @@
 """Train, evaluate, log and register the rep-fit models: one MLflow run per role.
 
-The edge where files and MLflow meet `training.rep_fit`; the lead-score
+The edge where files and MLflow meet `training.role_fit`; the lead-score
 twin is `training.pipeline`, and both share the champion gate.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import mlflow
 import numpy as np
@@ -21,22 +20,18 @@ from data.tables import MissingTableError
 from features.rep_features import RepFeatureSpec, account_manager_spec, closer_spec
 from models.rep_packaging import load_rep_model, log_rep_model, rep_registered_name
 from training.flow import (
-    BASELINE,
     DataWindow,
     GatePolicy,
     Judged,
-    Lineage,
-    Skipped,
-    judge,
+    Registration,
     log_judged,
     register_and_gate,
 )
-from training.gate import GATE_METRIC, Evidence, GateDecision, OwnerClaim
-from training.lead_score import NotEnoughDataError, TrainingConfig
-from training.metrics import Intervals
 from training.placebo import STRATA, with_placebo
 from training.rep_data import RepData, account_manager_data, closer_data
-from training.rep_fit import FittedRep, check_rep_data, fit_rep, rep_training_config
+from training.rep_evidence import judge_fit, log_placebo
+from training.reports import Skipped, TrainedReport
+from training.role_fit import FittedRep, check_rep_data, fit_rep, rep_training_config
 from training.routing_evaluation.doubly_robust import RoutingEstimate, estimate_routing
 from training.routing_evaluation.doubly_robust_summary import (
     log_routing_ope,
@@ -55,32 +50,18 @@ from training.routing_evaluation.simulated_summary import (
 )
 from training.run_logging import log_validation
 from training.tracking import TrackingTarget, use_tracking
+from training.training_config import NotEnoughDataError, TrainingConfig
 
 DECISIONS_FILE = "decisions.parquet"
 """The service's decision log in a store export (`data.store.export`), with logged propensities."""
 
-CLAIMS = {
-    Role.closer: OwnerClaim("closer", "the win rate"),
-    Role.account_manager: OwnerClaim("account manager", "retention"),
-}
-"""What each fit model claims, in the words its gate reasons use."""
 
-
-@dataclass(frozen=True)
-class RepReport:
+@dataclass(frozen=True, kw_only=True)
+class RepReport(TrainedReport):
     """What one role's training produced, for the console and the tests."""
 
     role: str
-    model_name: str
-    version: str
-    run_id: str
-    metrics: dict[str, float]
-    baseline: dict[str, float]
-    roc_auc_interval: tuple[float, float]
     expansion: dict[str, float]
-    gate: GateDecision
-    rows: dict[str, int]
-    intervals: Intervals | None = None
     placebo: dict[str, float] = field(default_factory=dict)
     """Metrics of the same model trained with owners shuffled within territory and segment."""
     placebo_gain: tuple[float, float] | None = None
@@ -91,7 +72,6 @@ class RepReport:
     routing_estimate: RoutingEstimate | None = None
     """Closers only: the doubly robust estimate from the history alone
     (`training.routing_evaluation.doubly_robust`)."""
-    lineage: Lineage | None = None
 
 
 def role_data(
@@ -126,7 +106,10 @@ def train_rep_fits(
     there and the others go on; without it, the error stops the run.
     """
     config = config or rep_training_config()
-    client = use_tracking(tracking)
+    # Routing has a fallback (weighted round-robin): a fit that does not beat the
+    # same model without rep features must not drive it.
+    policy = GatePolicy(alias=alias, baseline_rule="must_beat")
+    registration = Registration(use_tracking(tracking), policy, say, drift_report)
     reports = []
     for role in (Role(r) for r in roles):
         spec = closer_spec() if role is Role.closer else account_manager_spec()
@@ -143,9 +126,7 @@ def train_rep_fits(
         with mlflow.start_run(run_name=rep_registered_name(role)) as run:
             say(f"{role.value}: fitting the model, its lead-only baseline and its placebo")
             fitted = with_placebo(fit_rep(data, spec, config), spec, config)
-            report = _log_and_register(
-                client, fitted, config, alias, run.info.run_id, say, drift_report
-            )
+            report = _log_and_register(fitted, config, run.info.run_id, registration)
             if role is Role.closer:
                 estimate, simulated = evaluate_routing(data_dir, fitted, config.seed, say)
                 report = replace(report, policy_evaluation=simulated, routing_estimate=estimate)
@@ -172,10 +153,10 @@ def estimate_from_history(
     model (it was fitted before that period). `truth`, when given, only checks the estimate."""
     rows = fitted.data.rows
     logged = None if decisions is None else logged_propensities(rows, decisions)
+    validation = fitted.split.validation
     return estimate_routing(
-        rows, fitted.split.validation, reps, fitted.model, seed=seed, truth=truth,
-        logged_propensity=logged,
-    )  # fmt: skip
+        rows, validation, reps, fitted.model, seed=seed, truth=truth, logged_propensity=logged
+    )
 
 
 def logged_propensities(rows: pd.DataFrame, decisions: pd.DataFrame) -> np.ndarray:
@@ -198,8 +179,8 @@ def evaluate_routing(
     reaches the model, and the truth never reaches the estimate (it is read to check it)."""
     truth = load_truth(data_dir)
     reps = read_fit_table(data_dir, "reps")
-    say(f"closer: doubly robust routing estimate on {len(fitted.split.validation):,} "
-        "validation deals")  # fmt: skip
+    deals = len(fitted.split.validation)
+    say(f"closer: doubly robust routing estimate on {deals:,} validation deals")
     estimate: RoutingEstimate | None = None
     try:
         decisions_path = data_dir / DECISIONS_FILE
@@ -249,13 +230,7 @@ def expansion_metrics(fitted: FittedRep, given: np.ndarray | None) -> dict[str, 
 
 
 def _log_and_register(
-    client: Any,
-    fitted: FittedRep,
-    config: TrainingConfig,
-    alias: str,
-    run_id: str,
-    say: Callable[[str], None],
-    drift_report: Path | None = None,
+    fitted: FittedRep, config: TrainingConfig, run_id: str, registration: Registration
 ) -> RepReport:
     data, split, model = fitted.data, fitted.split, fitted.model
     name = rep_registered_name(data.role)
@@ -275,8 +250,8 @@ def _log_and_register(
         predictions["placebo"] = placebo_scores.probability
     _log_run(fitted, config, metrics, judged, expansion, rows, y_val, predictions)
     if placebo is not None:
-        _log_placebo(placebo)
-    say(f"{data.role.value}: logging and registering {name}")
+        log_placebo(placebo)
+    registration.say(f"{data.role.value}: logging and registering {name}")
     info = log_rep_model(model, validation_rows, registered_model_name=name)
     version = str(info.registered_model_version)
 
@@ -284,20 +259,18 @@ def _log_and_register(
         return load_rep_model(uri).score_frame(validation_rows).probability
 
     gate, lineage = register_and_gate(
-        client,
+        registration.client,
         name,
         version,
         evidence,
         y_val,
         scores.probability,
         champion_probability,
-        # Routing has a fallback (weighted round-robin): a fit that does not beat the
-        # same model without rep features must not drive it.
-        GatePolicy(alias=alias, baseline_rule="must_beat"),
+        registration.policy,
         tags={"algorithm": "lightgbm"},
         seed=config.seed,
         data=DataWindow.of(data.at),
-        drift_report=drift_report,
+        drift_report=registration.drift_report,
     )
     return RepReport(
         role=data.role.value,
@@ -315,43 +288,6 @@ def _log_and_register(
         placebo_gain=None if placebo is None else placebo.intervals.roc_auc_difference,
         lineage=lineage,
     )
-
-
-def judge_fit(fitted: FittedRep, seed: int) -> tuple[Judged, Judged | None, Evidence]:
-    """The model against its lead-only baseline and against its placebo (None if not
-    fitted) on the validation rows, and the gate's evidence from both.
-
-    The placebo's figures are the second `Judged`'s `baseline`. Same seed and rows, so
-    both gains come from the same bootstrap resamples, pair for pair.
-    """
-    y_val = fitted.data.y[fitted.split.validation]
-    scores, base_scores = fitted.validation_scores()
-    judged = judge(y_val, scores.probability, base_scores.probability, seed=seed)
-    evidence = replace(judged.evidence("lightgbm"), claim=CLAIMS[fitted.data.role])
-    placebo_scores = fitted.placebo_scores()
-    if placebo_scores is None:
-        return judged, None, evidence
-    placebo = judge(y_val, scores.probability, placebo_scores.probability, seed=seed)
-    evidence = replace(
-        evidence,
-        placebo=placebo.baseline[GATE_METRIC],
-        placebo_gain=placebo.intervals.roc_auc_difference,
-    )
-    return judged, placebo, evidence
-
-
-def _log_placebo(placebo: Judged) -> None:
-    """placebo_val_* metrics, their intervals, and the paired interval of the gain over it."""
-    mlflow.log_metrics({f"placebo_val_{k}": v for k, v in placebo.baseline.items()})
-    for metric, (low, high) in placebo.intervals.by_model[BASELINE].items():
-        mlflow.log_metrics(
-            {f"placebo_val_{metric}_ci_low": low, f"placebo_val_{metric}_ci_high": high}
-        )
-    if placebo.intervals.roc_auc_difference is not None:
-        low, high = placebo.intervals.roc_auc_difference
-        mlflow.log_metrics(
-            {"val_roc_auc_placebo_gain_ci_low": low, "val_roc_auc_placebo_gain_ci_high": high}
-        )
 
 
 def _log_run(

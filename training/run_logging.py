@@ -43,8 +43,12 @@ def log_validation(
 
 def log_gate(gate: GateDecision) -> None:
     """The promotion decision, its reason and the champion's figure on the same rows."""
-    mlflow.log_params({"gate_decision": "promoted" if gate.promote else "kept champion",
-                       "gate_reason": gate.reason[:500]})  # fmt: skip
+    mlflow.log_params(
+        {
+            "gate_decision": "promoted" if gate.promote else "kept champion",
+            "gate_reason": gate.reason[:500],
+        }
+    )
     if gate.champion is not None:
         mlflow.log_metric(f"champion_val_{gate.metric}", gate.champion)
     mlflow.log_dict(

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from data.contract import Lead, columns
 from features.rules import required_columns
-from serving.batch.errors import InputError
+from serving.batch.job_errors import InputError
 
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 CSV_SUFFIXES = (".csv", ".csv.gz")

@@ -22,8 +22,8 @@ from features.rep_features import Roster
 from models.packaging import load_lead_model, registered_name
 from models.rep_fit import RepFitModel
 from models.rep_packaging import load_rep_model, rep_registered_name
-from serving.batch.errors import InputError, MissingModelError
 from serving.batch.io import LeadSource, channel_counts, open_source
+from serving.batch.job_errors import InputError, MissingModelError
 from serving.batch.local import Progress, run_local
 from serving.batch.output import rejects_path
 from serving.batch.scoring import BatchTask, ChannelModel, ScoringTask, frame_rules

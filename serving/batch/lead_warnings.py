@@ -55,9 +55,13 @@ class LeadWarnings:
         self._unseen: dict[int, list[str]] = {}
 
     def add(
-        self, rows: np.ndarray, model: LeadScoreModel, reader: str, columns: Columns,
+        self,
+        rows: np.ndarray,
+        model: LeadScoreModel,
+        reader: str,
+        columns: Columns,
         matrix: np.ndarray,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """The warnings of the leads at `rows`, scored by `model` ("name vN" in `reader`)
         from `columns` (their normalised values) through `matrix` (`spec.transform`)."""
         self._lacking(rows, list(model.custom_fields), reader, columns)

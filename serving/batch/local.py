@@ -16,12 +16,13 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
-from serving.batch.errors import InputError
 from serving.batch.io import LeadSource, read_frames
-from serving.batch.output import sinks
+from serving.batch.job_errors import InputError
+from serving.batch.output import TableSink, sinks
 from serving.batch.scoring import BatchTask, Models
 from serving.batch.summary import Tally
 
@@ -96,6 +97,22 @@ class _Stages:
         for thread in self._threads:
             thread.join()
 
+    def run_here(self, work: Callable[[], None]) -> None:
+        """Run `work` in this thread too, so Ctrl-C lands in a stage that stops the rest;
+        then wait for every stage and raise the first error."""
+        finished = False
+        try:
+            work()
+            finished = True
+        except _StoppedError:
+            pass  # a stage failed: its error is raised below
+        finally:
+            if not finished:
+                self.stop.set()
+            self.join()
+        if self.errors:
+            raise self.errors[0]
+
 
 def run_local(
     source: LeadSource,
@@ -111,53 +128,55 @@ def run_local(
     with sinks(output, task.schema) as (scores_sink, rejects_sink):
         stages = _Stages()
         frames, results = _Pipe(stages.stop), _Pipe(stages.stop)
-
-        def read() -> None:
-            for number, frame in enumerate(read_frames(source, batch_size)):
-                frames.put((number, frame))
-            for _ in range(workers):
-                frames.put(_END)
-
-        def score() -> None:
-            for number, frame in frames:
-                results.put((number, len(frame), *task(frame, models)))
-            results.put(_END)
-
-        def write() -> None:
-            pending: dict[int, tuple[int, Any, Any]] = {}
-            following, running = 0, workers
-            while running:
-                item = results.get()
-                if item is _END:
-                    running -= 1
-                    continue
-                number, *done = item
-                pending[number] = done
-                while following in pending:  # back in input order
-                    rows, scores, rejects = pending.pop(following)
-                    scores_sink.write(scores)  # the schema's columns: not the tally's LACKING
-                    rejects_sink.write(rejects)
-                    tally.add(rows, scores, rejects)
-                    if progress is not None:
-                        progress.advance(rows)
-                    following += 1
-
-        stages.start("reader", read)
+        score = partial(_score, frames, results, task, models)
+        stages.start("reader", partial(_read, source, batch_size, frames, workers))
         for worker in range(1, workers):
             stages.start(f"scorer-{worker}", score)
-        stages.start("writer", write)
-        finished = False
-        try:
-            score()  # this thread scores too, so Ctrl-C lands in a stage that stops the rest
-            finished = True
-        except _StoppedError:
-            pass  # a stage failed: its error is raised below
-        finally:
-            if not finished:
-                stages.stop.set()
-            stages.join()
-        if stages.errors:
-            raise stages.errors[0]
+        sinking = (results, workers, scores_sink, rejects_sink, tally, progress)
+        stages.start("writer", partial(_write_in_order, *sinking))
+        stages.run_here(score)
         if tally.rows == 0:
             raise InputError(f"{source.path} has no rows")
     return tally
+
+
+def _read(source: LeadSource, batch_size: int, frames: _Pipe, workers: int) -> None:
+    """Numbered batches of the input, then one end mark per scorer."""
+    for number, frame in enumerate(read_frames(source, batch_size)):
+        frames.put((number, frame))
+    for _ in range(workers):
+        frames.put(_END)
+
+
+def _score(frames: _Pipe, results: _Pipe, task: BatchTask, models: Models) -> None:
+    for number, frame in frames:
+        results.put((number, len(frame), *task(frame, models)))
+    results.put(_END)
+
+
+def _write_in_order(
+    results: _Pipe,
+    workers: int,
+    scores_sink: TableSink,
+    rejects_sink: TableSink,
+    tally: Tally,
+    progress: Progress | None,
+) -> None:
+    """Write the scored batches back in input order, until every scorer has ended."""
+    pending: dict[int, tuple[int, Any, Any]] = {}
+    following, running = 0, workers
+    while running:
+        item = results.get()
+        if item is _END:
+            running -= 1
+            continue
+        number, *done = item
+        pending[number] = done
+        while following in pending:  # back in input order
+            rows, scores, rejects = pending.pop(following)
+            scores_sink.write(scores)  # the schema's columns: not the tally's LACKING
+            rejects_sink.write(rejects)
+            tally.add(rows, scores, rejects)
+            if progress is not None:
+                progress.advance(rows)
+            following += 1

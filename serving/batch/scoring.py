@@ -25,7 +25,7 @@ from features.checks import check_leads
 from features.columns import FieldType, from_frame, take
 from features.rules import FieldRule, custom_rules, lead_rules
 from models.lead_score import LeadScoreModel, ScoredLeads
-from serving.batch.errors import InputError, MissingModelError
+from serving.batch.job_errors import InputError, MissingModelError
 from serving.batch.lead_warnings import LeadWarnings
 
 REASONS = 3

@@ -20,8 +20,8 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from serving.batch.errors import InputError, MissingModelError, RescoreError
 from serving.batch.io import LeadSource, is_csv
+from serving.batch.job_errors import InputError, MissingModelError, RescoreError
 from serving.batch.output import rejects_path, remove, replace, temporary_path
 from serving.batch.scoring import LACKING, BatchTask, Models
 from serving.batch.summary import Tally

@@ -1,6 +1,6 @@
 """Analytics for the dashboard: funnel, speed-to-lead, workload, score backtest, routing log.
 
-The answers are computed by `data.insights` on the operational store; this
+The answers are computed by `serving.insights` on the operational store; this
 module only reads the query parameters and translates errors.
 """
 
@@ -12,11 +12,13 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 
-from data import insights
 from data.input_rules import IsoTime
-from data.insights.backtest import DEFAULT_HORIZON_DAYS
-from data.insights.drift import DEFAULT_DAYS as DRIFT_DAYS
-from data.insights.schemas import (
+from data.store.store_records import utc_now
+from serving import insights
+from serving.auth import READ
+from serving.deps import HistoryDep, ModelStoreDep, StoreDep
+from serving.insights.drift import DEFAULT_DAYS as DRIFT_DAYS
+from serving.insights.responses import (
     Backtest,
     Breakdown,
     Drift,
@@ -26,10 +28,8 @@ from data.insights.schemas import (
     SpeedToLead,
     Workload,
 )
-from data.store.store_records import utc_now
-from serving.auth import READ
-from serving.deps import HistoryDep, ModelStoreDep, StoreDep
-from serving.drift import live_references
+from serving.insights.score_backtest import DEFAULT_HORIZON_DAYS
+from serving.live_drift import live_references
 
 router = APIRouter(prefix="/v1/insights", tags=["insights"], dependencies=[READ])
 
@@ -46,9 +46,15 @@ async def get_period(
         return insights.resolve_period(start, end, utc_now())
     except insights.PeriodError as error:
         raise RequestValidationError(
-            [{"type": "value_error", "loc": ("query", error.field), "msg": str(error),
-              "input": None if start is None else start.isoformat()}]
-        ) from error  # fmt: skip
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("query", error.field),
+                    "msg": str(error),
+                    "input": None if start is None else start.isoformat(),
+                }
+            ]
+        ) from error
 
 
 PeriodDep = Annotated[Period, Depends(get_period)]
@@ -65,9 +71,15 @@ async def get_drift_period(
         return insights.resolve_period(start, end, utc_now(), days=DRIFT_DAYS)
     except insights.PeriodError as error:
         raise RequestValidationError(
-            [{"type": "value_error", "loc": ("query", error.field), "msg": str(error),
-              "input": None if start is None else start.isoformat()}]
-        ) from error  # fmt: skip
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("query", error.field),
+                    "msg": str(error),
+                    "input": None if start is None else start.isoformat(),
+                }
+            ]
+        ) from error
 
 
 async def _flushed(history: HistoryDep) -> None:
@@ -83,10 +95,12 @@ async def funnel(
     history: HistoryDep,
     by: Annotated[
         Breakdown,
-        Query(description="channel, source, segment and grade (of the first score) come "
-              "from the lead; rep and role from who owned each stage transition."),
+        Query(
+            description="channel, source, segment and grade (of the first score) come "
+            "from the lead; rep and role from who owned each stage transition."
+        ),
     ] = "channel",
-) -> Funnel:  # fmt: skip
+) -> Funnel:
     """The leads created in the period, with every stage they reached since."""
     await _flushed(history)
     return await run_in_threadpool(insights.funnel, store, period, by)

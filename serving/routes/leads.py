@@ -10,18 +10,18 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
-from data import insights
 from data.contract import Lead
-from data.insights.schemas import Timeline
 from data.store import ScoreIn, ScoreRecord
 from data.store.store_records import utc_now
+from serving import insights
 from serving.auth import READ, SCORE
 from serving.deps import HistoryDep, LeadBatchDep, ModelsDep, RuleScoreDep, StoreDep
+from serving.insights.responses import Timeline
 from serving.journal import JournalError
-from serving.metrics import Metrics
+from serving.online_scoring import CustomFieldError, ModelUnavailableError, score_leads
 from serving.openapi import LEADS_BODY
+from serving.prometheus import Metrics
 from serving.schemas import LeadScore
-from serving.scoring import CustomFieldError, ModelUnavailableError, score_leads
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 

@@ -7,7 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 from serving.auth import READ
 from serving.deps import MetricsDep
-from serving.metrics import CONTENT_TYPE
+from serving.prometheus import CONTENT_TYPE
 
 router = APIRouter(tags=["health"])
 

@@ -46,7 +46,12 @@ async def put_rep(store: StoreDep, rep_id: RepId, rep: Annotated[RepIn, Body()])
     if rep.rep_id != rep_id:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
-            [{"loc": ["body", "rep_id"], "type": "value_error",
-              "msg": f"rep_id '{rep.rep_id}' does not match the path's '{rep_id}'"}],
-        )  # fmt: skip
+            [
+                {
+                    "loc": ["body", "rep_id"],
+                    "type": "value_error",
+                    "msg": f"rep_id '{rep.rep_id}' does not match the path's '{rep_id}'",
+                }
+            ],
+        )
     return await run_in_threadpool(store.put_rep, rep)

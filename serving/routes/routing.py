@@ -13,8 +13,8 @@ from data.store import Store
 from models.assignment.types import PolicyConfig
 from serving.auth import ROUTE
 from serving.deps import ConfigDep, FitModelsDep, HistoryDep, MetricsDep, StoreDep
-from serving.metrics import Metrics
 from serving.model_store import FitModelSet
+from serving.prometheus import Metrics
 from serving.routing.bodies import Assignment, CustomerToAssign
 from serving.routing.online import (
     AlreadyAssignedError,

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from models.rep_fit import RepFitModel
 
 from data.contract import Role, segment_of
 from data.json_rows import to_records
@@ -29,7 +30,6 @@ from models.assignment.optimal_batch import assign_batch
 from models.assignment.policy import record_assignments
 from models.assignment.roster_rows import policy_rep
 from models.assignment.types import Candidate, Decision, Item, PolicyConfig, Rep
-from models.rep_fit import RepFitModel
 
 CHUNK = 1000
 FloatArray = npt.NDArray[np.float64]

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from data.insights.report import gather_report
 from data.store import Store, upgrade
 from leadscore.cli import app
 from leadscore.settings import get_settings
-from tests.data.insights.history import PERIOD, build
+from serving.insights.report_data import gather_report
+from tests.serving.insights.history import PERIOD, build
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "200"}
@@ -123,7 +123,7 @@ def test_the_report_prints_the_drift_of_the_models_in_the_registry(
     v3 without one (trained before drift monitoring)."""
     from mlflow import MlflowClient
 
-    from tests.data.insights.test_drift import REFERENCE
+    from tests.serving.insights.test_drift import REFERENCE
 
     uri = f"sqlite:///{home / 'mlflow.db'}"
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)

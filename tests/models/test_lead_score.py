@@ -9,7 +9,7 @@ import pytest
 
 from data.contract import Lead
 from features.columns import take
-from training.lead_score import FittedChannel
+from training.channel_fit import FittedChannel
 
 
 @pytest.fixture(scope="module")

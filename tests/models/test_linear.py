@@ -6,7 +6,7 @@ import numpy as np
 
 from features.lead_features import default_spec
 from models.linear import LinearBooster
-from training.lead_score import fit_baseline
+from training.baseline import fit_baseline
 
 
 def _data(rng: np.random.Generator, n: int, width: int, categorical: list[int]) -> np.ndarray:

@@ -12,7 +12,7 @@ from data.contract import Role
 from data.json_rows import to_records
 from features.columns import from_records, take
 from models.rep_fit import RepFitModel
-from training.rep_fit import FittedRep
+from training.role_fit import FittedRep
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +63,17 @@ def test_candidates_can_be_ids_or_roster_rows_including_new_reps(
     )
     roster = rep_tables["reps"]
     np.testing.assert_array_equal(model.fit(rows, roster), full)
-    newcomer = pd.DataFrame([{"rep_id": "CL999", "role": "closer", "region": "emea",
-                              "segment": None, "industries": ["software"]}])  # fmt: skip
+    newcomer = pd.DataFrame(
+        [
+            {
+                "rep_id": "CL999",
+                "role": "closer",
+                "region": "emea",
+                "segment": None,
+                "industries": ["software"],
+            }
+        ]
+    )
     fresh = model.fit(rows, newcomer)
     unknown = model.fit(rows, ["NOBODY"])
     assert fresh.shape == unknown.shape == (30, 1)
@@ -87,8 +96,9 @@ def test_a_closer_gains_on_leads_of_his_own_region(closer: FittedRep) -> None:
 
 def test_lead_id_and_company_name_do_not_change_the_fit(closer: FittedRep) -> None:
     rows = _rows(closer)
-    renamed = rows.assign(lead_id=[f"other-{i}" for i in range(len(rows))],
-                          company_name="Renamed Corp")  # fmt: skip
+    renamed = rows.assign(
+        lead_id=[f"other-{i}" for i in range(len(rows))], company_name="Renamed Corp"
+    )
     np.testing.assert_array_equal(closer.model.fit(rows), closer.model.fit(renamed))
 
 

@@ -26,9 +26,11 @@ from models.packaging import log_lead_model, registered_name
 from serving.app import create_app
 from serving.config import ServingConfig
 from tests.serving.helpers import mlflow_tracking
-from training.lead_score import TrainingConfig, channel_data, fit_channel
+from training.channel_data import channel_data
+from training.channel_fit import fit_channel
 from training.rep_pipeline import train_rep_fits
 from training.tracking import TrackingTarget
+from training.training_config import TrainingConfig
 
 CHANNELS = ("inbound", "outbound")
 CHAMPION = "champion"
@@ -126,8 +128,9 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def fit_registry(registry: Registry, history: Path) -> Registry:
     """The serving registry, now also holding closer-fit and account-manager-fit champions."""
-    target = TrackingTarget(registry.tracking_uri, "serving-fit-tests",
-                            (registry.home / "fit-artifacts").as_uri())  # fmt: skip
+    target = TrackingTarget(
+        registry.tracking_uri, "serving-fit-tests", (registry.home / "fit-artifacts").as_uri()
+    )
     for report in train_rep_fits(history, target):
         if not report.gate.promote:
             # On 60,000 leads the account-manager gain is not significant, so the gate

@@ -81,8 +81,10 @@ def start_server(
     out = subprocess.DEVNULL if quiet else subprocess.PIPE
     return subprocess.Popen(
         [sys.executable, "-c", SERVE_SCRIPT, config.model_dump_json()],
-        cwd=str(cwd), stdout=out, stderr=subprocess.STDOUT if not quiet else subprocess.DEVNULL,
-    )  # fmt: skip
+        cwd=str(cwd),
+        stdout=out,
+        stderr=subprocess.STDOUT if not quiet else subprocess.DEVNULL,
+    )
 
 
 def wait_ready(server: subprocess.Popen[bytes], base: str, seconds: float = 60) -> None:

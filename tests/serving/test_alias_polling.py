@@ -94,8 +94,10 @@ def test_get_models_says_when_the_champion_was_promoted_and_what_it_replaced(
     ) as app:
         new = registry.register("outbound", alias)
         # What the gate writes when it moves the alias (training.flow.record_lineage).
-        for key, value in {"promoted_at": "2026-12-03T06:00:00+00:00",
-                           "replaced_version": before["outbound"]}.items():  # fmt: skip
+        for key, value in {
+            "promoted_at": "2026-12-03T06:00:00+00:00",
+            "replaced_version": before["outbound"],
+        }.items():
             registry.client.set_model_version_tag("lead-score-outbound", new, key, value)
         deadline = time.monotonic() + 10
         while True:
@@ -140,8 +142,9 @@ def test_a_new_champion_is_switched_in_under_load_with_no_failed_request(
 ) -> None:
     alias, poll, clients = "poll_switch", 1.0, 4
     old = alias_on_champions(registry, alias)["inbound"]
-    config = registry.settings(port=free_port(), model_alias=alias, model_poll_seconds=poll,
-                               journal=False)  # fmt: skip
+    config = registry.settings(
+        port=free_port(), model_alias=alias, model_poll_seconds=poll, journal=False
+    )
     server = start_server(config, tmp_path)
     base = f"http://127.0.0.1:{config.port}"
     leads = leads_json(rows_of(sample, "inbound").iloc[:8])

@@ -26,8 +26,10 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="module")
 def tokens(database: str) -> dict[str, str]:
     with Store(database) as store:
-        return {scope: store.create_api_key(f"{scope}-key", [scope])[1]
-                for scope in ("score", "route", "outcomes", "read", "admin")}  # fmt: skip
+        return {
+            scope: store.create_api_key(f"{scope}-key", [scope])[1]
+            for scope in ("score", "route", "outcomes", "read", "admin")
+        }
 
 
 @pytest.fixture(scope="module")
@@ -73,19 +75,22 @@ def test_a_key_without_the_scope_is_told_which_it_lacks(
     assert "it has: read" in response.json()["detail"]
 
 
-@pytest.mark.parametrize(("method", "path", "scope"), [
-    ("get", "/v1/models", "read"),
-    ("get", "/metrics", "read"),
-    ("get", "/v1/reps", "read"),
-    ("get", "/v1/insights/workload", "read"),
-    ("get", "/v1/leads/nobody/timeline", "read"),
-    ("get", "/v1/leads/nobody/scores", "score"),
-    ("post", "/v1/outcomes", "outcomes"),
-    ("post", "/v1/leads/route", "route"),
-    ("post", "/v1/customers/assign", "route"),
-    ("put", "/v1/reps/CL-1", "admin"),
-    ("post", "/v1/models/reload", "admin"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("method", "path", "scope"),
+    [
+        ("get", "/v1/models", "read"),
+        ("get", "/metrics", "read"),
+        ("get", "/v1/reps", "read"),
+        ("get", "/v1/insights/workload", "read"),
+        ("get", "/v1/leads/nobody/timeline", "read"),
+        ("get", "/v1/leads/nobody/scores", "score"),
+        ("post", "/v1/outcomes", "outcomes"),
+        ("post", "/v1/leads/route", "route"),
+        ("post", "/v1/customers/assign", "route"),
+        ("put", "/v1/reps/CL-1", "admin"),
+        ("post", "/v1/models/reload", "admin"),
+    ],
+)
 def test_every_route_asks_for_its_scope(
     api: TestClient, tokens: dict[str, str], method: str, path: str, scope: str
 ) -> None:

@@ -8,8 +8,8 @@ import pytest
 
 from data.contract import Lead
 from features.columns import FieldType
+from serving.online_scoring import CustomFieldError, with_custom_fields
 from serving.schemas import ModelRef
-from serving.scoring import CustomFieldError, with_custom_fields
 
 READS = {"Plan": FieldType.text, "Score": FieldType.number, "LastLogin": FieldType.time}
 MODEL = ModelRef(name="lead-score-inbound", version="3")

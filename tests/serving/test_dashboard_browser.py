@@ -34,12 +34,26 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = Path(__file__).resolve().parents[2] / ".leadscore" / "test-artifacts"
-SECTIONS = ("funnel-channel", "funnel-role", "speed", "workload", "backtest", "drift", "routed",
-            "models")  # fmt: skip
+SECTIONS = (
+    "funnel-channel",
+    "funnel-role",
+    "speed",
+    "workload",
+    "backtest",
+    "drift",
+    "routed",
+    "models",
+)
 
 """Sections that only /v1/insights endpoints feed (workload falls back to the roster)."""
 
@@ -165,9 +179,18 @@ def test_the_report_draws_every_chart_from_its_embedded_data(
 def test_a_report_without_data_shows_empty_states(
     visit: Callable[[str], Visit], tmp_path: Path
 ) -> None:
-    empty_funnel = {"period": expected.PERIOD, "by": "channel", "stages": expected.STAGES,
-                    "overall": {"key": "all", "counts": dict.fromkeys(expected.STAGES, 0),
-                                "conversions": [], "small": True}, "groups": []}  # fmt: skip
+    empty_funnel = {
+        "period": expected.PERIOD,
+        "by": "channel",
+        "stages": expected.STAGES,
+        "overall": {
+            "key": "all",
+            "counts": dict.fromkeys(expected.STAGES, 0),
+            "conversions": [],
+            "small": True,
+        },
+        "groups": [],
+    }
     data = {
         "funnel_by_channel": empty_funnel,
         "speed": {"by_channel": [], "by_rep": []},

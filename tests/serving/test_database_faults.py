@@ -73,13 +73,18 @@ def test_a_database_restart_under_load_loses_nothing_acknowledged(
                     lead_id = f"W{worker}-{i}"
                     try:
                         answer = client.post(
-                            "/v1/leads/score", json=dict(template, lead_id=lead_id),
+                            "/v1/leads/score",
+                            json=dict(template, lead_id=lead_id),
                             params={"reasons": 0},
-                        )  # fmt: skip
+                        )
                         event_id = f"E{worker}-{i}"
                         subject = known[(worker * 40 + i) % len(known)]["lead_id"]
-                        event = {"event_id": event_id, "type": "contacted", "lead_id": subject,
-                                 "occurred_at": "2026-11-20T09:42:00Z"}  # fmt: skip
+                        event = {
+                            "event_id": event_id,
+                            "type": "contacted",
+                            "lead_id": subject,
+                            "occurred_at": "2026-11-20T09:42:00Z",
+                        }
                         told = client.post("/v1/outcomes", json=event)
                     except httpx.TransportError as error:
                         with lock:

@@ -52,15 +52,16 @@ def _registry_with_reference(registry: Registry, home: Path) -> str:
     experiment = client.create_experiment("drift", artifact_location=(home / "art").as_uri())
     for channel in ("inbound", "outbound"):
         model = registry.models[channel]
-        model = replace(model, metadata={k: v for k, v in model.metadata.items()
-                                         if k != "reference"})  # fmt: skip
+        model = replace(
+            model, metadata={k: v for k, v in model.metadata.items() if k != "reference"}
+        )
         if channel == "inbound":
             learnt = rows_of(registry.leads, channel)
-            with_reference(model, from_frame(learnt, model.spec.input_fields),
-                           learnt["created_at"])  # fmt: skip
+            with_reference(model, from_frame(learnt, model.spec.input_fields), learnt["created_at"])
         with mlflow_tracking(uri), mlflow.start_run(experiment_id=experiment):
-            info = log_lead_model(model, registry.examples[channel],
-                                  registered_model_name=registered_name(channel))  # fmt: skip
+            info = log_lead_model(
+                model, registry.examples[channel], registered_model_name=registered_name(channel)
+            )
         client.set_registered_model_alias(
             registered_name(channel), "champion", str(info.registered_model_version)
         )
@@ -171,8 +172,9 @@ def test_the_gauges_carry_the_psi_for_an_alert_rule(watched: Watched) -> None:
     assert line is not None, page
     # half the week's leads are shifted: still far beyond 0.25
     assert float(line.group(1)) > 0.25
-    assert re.search(r'^leadscore_score_psi\{model="lead-score-inbound",version="1"\} ', page,
-                     re.MULTILINE)  # fmt: skip
+    assert re.search(
+        r'^leadscore_score_psi\{model="lead-score-inbound",version="1"\} ', page, re.MULTILINE
+    )
     assert 'leadscore_drift_leads{model="lead-score-inbound",version="1"} 600.0' in page
     assert 'leadscore_feature_psi{feature="company_size",model="lead-score-outbound"' not in page
 

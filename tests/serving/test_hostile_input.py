@@ -75,8 +75,12 @@ def test_nul_in_a_custom_field_name_an_outcome_a_rep_or_a_path_is_a_422(
 ) -> None:
     lead = dict(leads[0], custom_fields={"page\u0000": "x"})
     assert only_error(api.post("/v1/leads/score", json=lead))["loc"] == ["body", "custom_fields"]
-    event = {"event_id": "E\u00001", "type": "contacted", "lead_id": "L-1",
-             "occurred_at": "2026-11-20T09:42:00Z"}  # fmt: skip
+    event = {
+        "event_id": "E\u00001",
+        "type": "contacted",
+        "lead_id": "L-1",
+        "occurred_at": "2026-11-20T09:42:00Z",
+    }
     assert only_error(api.post("/v1/outcomes", json=event))["loc"] == ["body", "event_id"]
     rep = {"rep_id": "CL-1", "name": "A\u0000", "role": "closer", "capacity": 3}
     assert only_error(api.put("/v1/reps/CL-1", json=rep))["loc"] == ["body", "name"]
@@ -105,8 +109,12 @@ def test_times_outside_sane_years_are_refused_everywhere(
     error = only_error(api.post("/v1/leads/score", json=dict(leads[0], created_at="0001-01-01")))
     assert error["loc"] == ["body", "created_at"]
     assert "between the years 1900 and 2199" in error["msg"]
-    event = {"event_id": "E-9999", "type": "contacted", "lead_id": leads[0]["lead_id"],
-             "occurred_at": "9999-01-01T00:00:00Z"}  # fmt: skip
+    event = {
+        "event_id": "E-9999",
+        "type": "contacted",
+        "lead_id": leads[0]["lead_id"],
+        "occurred_at": "9999-01-01T00:00:00Z",
+    }
     assert only_error(api.post("/v1/outcomes", json=event))["loc"] == ["body", "occurred_at"]
     for start in ("0.5", "1700000000", "0298-04-11T00:00:00Z"):
         error = only_error(api.get("/v1/insights/funnel", params={"start": start}))
@@ -165,8 +173,12 @@ def test_odd_times_stored_before_the_checks_never_fail_a_read(
 ) -> None:
     lead = dict(leads[3], lead_id="OLD-9999")
     assert api.post("/v1/leads/score", json=lead).status_code == 200
-    event = {"event_id": "E-OLD", "type": "contacted", "lead_id": "OLD-9999",
-             "occurred_at": "2026-11-20T09:42:00Z"}  # fmt: skip
+    event = {
+        "event_id": "E-OLD",
+        "type": "contacted",
+        "lead_id": "OLD-9999",
+        "occurred_at": "2026-11-20T09:42:00Z",
+    }
     assert api.post("/v1/outcomes", json=event).status_code == 201
     engine = create_engine(database_url)
     with engine.begin() as connection:  # as an older version would have stored it
@@ -175,8 +187,11 @@ def test_odd_times_stored_before_the_checks_never_fail_a_read(
             {"odd": datetime(9999, 1, 1, tzinfo=UTC)},
         )
     engine.dispose()
-    for path in ("/v1/insights/funnel", "/v1/insights/speed-to-lead",
-                 "/v1/leads/OLD-9999/timeline"):  # fmt: skip
+    for path in (
+        "/v1/insights/funnel",
+        "/v1/insights/speed-to-lead",
+        "/v1/leads/OLD-9999/timeline",
+    ):
         assert api.get(path).status_code == 200, path
 
 

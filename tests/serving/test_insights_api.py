@@ -1,6 +1,6 @@
 """The insights endpoints and the lead timeline over HTTP, on SQLite and PostgreSQL.
 
-The store holds the hand-built history of `tests/data/insights/history.py`
+The store holds the hand-built history of `tests/serving/insights/history.py`
 (January 2026), whose figures the data tests check one by one; here the
 answers' shapes, the defaults, the empty store and every bad input.
 """
@@ -19,9 +19,9 @@ from fastapi.testclient import TestClient
 from data.store import Store
 from serving.app import create_app
 from serving.config import ServingConfig
-from tests.data.insights.history import build
 from tests.postgres import fresh_schema
 from tests.serving.helpers import error_locs
+from tests.serving.insights.history import build
 
 JANUARY = {"start": "2026-01-01T00:00:00Z", "end": "2026-02-01T00:00:00Z"}
 PERIOD_ENDPOINTS = ["funnel", "speed-to-lead", "workload", "backtest", "routed"]
@@ -44,8 +44,10 @@ def urls(
         folder = tmp_path_factory.mktemp("insights")
         return f"sqlite:///{folder / 'full.db'}", f"sqlite:///{folder / 'empty.db'}"
     server = request.getfixturevalue("postgres_url")
-    return (fresh_schema(server, f"insights_{os.getpid()}"),
-            fresh_schema(server, f"insights_empty_{os.getpid()}"))  # fmt: skip
+    return (
+        fresh_schema(server, f"insights_{os.getpid()}"),
+        fresh_schema(server, f"insights_empty_{os.getpid()}"),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +74,13 @@ def test_the_timeline_of_a_lead(api: TestClient) -> None:
     t = get(api, "/v1/leads/L1/timeline")
     assert t["lead_id"] == "L1" and t["channel"] == "inbound"
     assert [e["stage"] for e in t["events"]][:6] == [
-        "created", "scored", "contacted", "contacted", "qualified", "routed",
-    ]  # fmt: skip
+        "created",
+        "scored",
+        "contacted",
+        "contacted",
+        "qualified",
+        "routed",
+    ]
     sides = [(h["from_rep_id"], h["to_rep_id"]) for h in t["handoffs"]]
     assert sides == [("IS1", "CL1"), ("CL1", "AM1")]
     assert t["events"][0]["at"] == "2026-01-05T09:00:00Z"
@@ -90,8 +97,14 @@ def test_the_funnel_of_a_period(api: TestClient) -> None:
     f = get(api, "/v1/insights/funnel", **JANUARY)
     assert f["by"] == "channel"
     assert f["period"] == JANUARY
-    assert f["overall"]["counts"] == {"created": 5, "contacted": 4, "qualified": 3,
-                                      "routed": 3, "won": 2, "retained": 1}  # fmt: skip
+    assert f["overall"]["counts"] == {
+        "created": 5,
+        "contacted": 4,
+        "qualified": 3,
+        "routed": 3,
+        "won": 2,
+        "retained": 1,
+    }
     assert [g["key"] for g in f["groups"]] == ["inbound", "outbound"]
     first = f["groups"][0]["conversions"][0]
     assert set(first) == {"from", "to", "rate", "low", "high", "shrunk_rate", "small"}
@@ -120,8 +133,12 @@ def test_speed_workload_backtest_and_routed(api: TestClient) -> None:
     assert speed["by_channel"][0]["first_touch_minutes"] == {"p50": 35.0, "p90": 55.0, "n": 2}
     work = get(api, "/v1/insights/workload")
     assert {r["rep_id"] for r in work["reps"]} == {"IS1", "PR1", "CL1", "CL2", "AM1"}
-    assert {r["role"] for r in work["by_role"]} == {"inbound_specialist", "prospector",
-                                                    "closer", "account_manager"}  # fmt: skip
+    assert {r["role"] for r in work["by_role"]} == {
+        "inbound_specialist",
+        "prospector",
+        "closer",
+        "account_manager",
+    }
     back = get(api, "/v1/insights/backtest", horizon_days=30, **JANUARY)
     assert back["horizon_days"] == 30
     versions = {(v["model"], v["version"]): v["leads"] for v in back["versions"]}
@@ -170,8 +187,13 @@ def test_bad_limits_are_422_naming_them(api: TestClient) -> None:
 
 
 def test_outcomes_take_contacted_and_a_rep_of_the_roster(api: TestClient) -> None:
-    touch = {"event_id": "api-touch-1", "type": "contacted", "lead_id": "L3",
-             "occurred_at": "2026-01-07T10:00:00Z", "rep_id": "IS1"}  # fmt: skip
+    touch = {
+        "event_id": "api-touch-1",
+        "type": "contacted",
+        "lead_id": "L3",
+        "occurred_at": "2026-01-07T10:00:00Z",
+        "rep_id": "IS1",
+    }
     response = api.post("/v1/outcomes", json=touch)
     assert response.status_code == 201, response.text
     assert response.json()["event"]["rep_id"] == "IS1"

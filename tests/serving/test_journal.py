@@ -19,7 +19,7 @@ from data.contract import Lead
 from data.store import Store
 from data.store.migrate import upgrade
 from data.store.store_records import ScoreIn
-from serving.history import HistoryWriter
+from serving.history_writer import HistoryWriter
 from serving.journal import SUFFIX, ScoreJournal, replay_orphans
 from tests.serving.conftest import Registry
 from tests.serving.helpers import free_port, lead_json, start_server, wait_ready
@@ -39,10 +39,15 @@ def score_row(lead: dict[str, Any], probability: float = 0.3) -> ScoreIn:
     # Built like the API builds them: no validation, so a value the database refuses
     # (a probability above 1) reaches it.
     return ScoreIn.model_construct(
-        lead=Lead.model_validate(lead), model_name="lead-score-inbound", model_version="1",
-        probability=probability, score=30, grade="C", reasons=[],
+        lead=Lead.model_validate(lead),
+        model_name="lead-score-inbound",
+        model_version="1",
+        probability=probability,
+        score=30,
+        grade="C",
+        reasons=[],
         scored_at=datetime(2026, 12, 1, 9, tzinfo=UTC),
-    )  # fmt: skip
+    )
 
 
 def leads_like(sample: pd.DataFrame, count: int, prefix: str) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from data.json_rows import to_records
 from data.tables import read_table
 from serving.app import create_app
-from serving.metrics import CONTENT_TYPE
+from serving.prometheus import CONTENT_TYPE
 from tests.serving.conftest import CHAMPION, CHANNELS, Registry
 from tests.serving.helpers import free_port, lead_json, rows_of, score, wait_ready
 
@@ -135,8 +135,13 @@ def test_routing_decisions_and_outcomes_are_counted(api: TestClient, history: Pa
     assert routed.status_code == 200, routed.text
     assigned = api.post("/v1/customers/assign", json=customer)
     assert assigned.status_code == 200, assigned.text
-    event = {"event_id": f"won-{lead['lead_id']}", "type": "won", "lead_id": lead["lead_id"],
-             "occurred_at": "2026-11-20T10:00:00Z", "value": 15000}  # fmt: skip
+    event = {
+        "event_id": f"won-{lead['lead_id']}",
+        "type": "won",
+        "lead_id": lead["lead_id"],
+        "occurred_at": "2026-11-20T10:00:00Z",
+        "value": 15000,
+    }
     assert api.post("/v1/outcomes", json=event).status_code == 201
     assert api.post("/v1/outcomes", json=event).status_code == 200  # sent again
     after = scrape(api)
@@ -194,8 +199,9 @@ def test_after_a_reload_the_info_follows_and_failures_are_counted(
         assert client.post("/v1/models/reload").status_code == 200
         samples = scrape(client)
         inbound = [s for s in series(samples, "leadscore_model_info") if s["slot"] == "inbound"]
-        assert inbound == [{"slot": "inbound", "name": "lead-score-inbound", "version": new,
-                            "alias": alias}]  # fmt: skip
+        assert inbound == [
+            {"slot": "inbound", "name": "lead-score-inbound", "version": new, "alias": alias}
+        ]
         ages = [s for s in series(samples, "leadscore_model_age_seconds") if s["slot"] == "inbound"]
         assert [s["version"] for s in ages] == [new]
         failures = "leadscore_model_load_failures_total"
@@ -208,8 +214,9 @@ def test_after_a_reload_the_info_follows_and_failures_are_counted(
         assert client.post("/v1/models/reload").json()["errors"]
         samples = scrape(client)
         assert value(samples, failures, slot="inbound") == 1
-        info = [s["version"] for s in series(samples, "leadscore_model_info")
-                if s["slot"] == "inbound"]  # fmt: skip
+        info = [
+            s["version"] for s in series(samples, "leadscore_model_info") if s["slot"] == "inbound"
+        ]
         assert info == [new]
 
 
@@ -261,8 +268,9 @@ def test_two_workers_add_up_in_one_page_and_their_folder_goes_at_exit(
             assert response.headers["content-type"] == CONTENT_TYPE
             samples = _parse(response.text)
             assert value(samples, "leadscore_http_requests_total", **labels) == len(leads)
-            scored = sum(v for (name, _), v in samples.items()
-                         if name == "leadscore_leads_scored_total")  # fmt: skip
+            scored = sum(
+                v for (name, _), v in samples.items() if name == "leadscore_leads_scored_total"
+            )
             assert scored == len(leads)
             info = series(samples, "leadscore_model_info")
             slots = [s["slot"] for s in info]  # (the rep fits too, once another test made them)

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from models.rule_score import DEFAULT_RULES
 from serving.app import create_app
-from serving.scoring import RULE_SCORE_WARNING
+from serving.online_scoring import RULE_SCORE_WARNING
 from tests.serving.conftest import CHAMPION, Registry
 from tests.serving.helpers import lead_json, rows_of, score
 

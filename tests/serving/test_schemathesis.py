@@ -54,9 +54,13 @@ def test_no_operation_fails_or_breaks_its_schema(
     operations = [result.ok() for result in api_schema.get_all_operations()]  # type: ignore[union-attr]
     # Every route of the API is in the document, and so gets fuzzed.
     assert {f"{o.method.upper()} {o.path}" for o in operations} >= {
-        "POST /v1/leads/score", "POST /v1/outcomes", "PUT /v1/reps/{rep_id}",
-        "GET /v1/insights/funnel", "GET /v1/leads/{lead_id}/timeline", "GET /readyz",
-    }  # fmt: skip
+        "POST /v1/leads/score",
+        "POST /v1/outcomes",
+        "PUT /v1/reps/{rep_id}",
+        "GET /v1/insights/funnel",
+        "GET /v1/leads/{lead_id}/timeline",
+        "GET /readyz",
+    }
     for operation in operations:
 
         @given(case=operation.as_strategy())

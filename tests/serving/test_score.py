@@ -22,8 +22,15 @@ LEAD_FIELDS = set(table_fields(Lead))
 
 def check_score(body: dict[str, object], lead: dict[str, object]) -> None:
     assert set(body) == {
-        "lead_id", "channel", "probability", "score", "grade", "reasons", "model", "warnings",
-    }  # fmt: skip
+        "lead_id",
+        "channel",
+        "probability",
+        "score",
+        "grade",
+        "reasons",
+        "model",
+        "warnings",
+    }
     assert body["lead_id"] == lead["lead_id"]
     assert body["channel"] == lead["channel"]
     assert isinstance(body["probability"], float) and 0.0 < body["probability"] < 1.0

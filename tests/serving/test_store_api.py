@@ -16,8 +16,14 @@ from tests.postgres import fresh_schema
 from tests.serving.conftest import Registry
 from tests.serving.helpers import lead_json, score
 
-CLOSER = {"rep_id": "CL-9", "name": "Ana Silva", "role": "closer", "region": "emea",
-          "capacity": 12, "industries": ["software"]}  # fmt: skip
+CLOSER = {
+    "rep_id": "CL-9",
+    "name": "Ana Silva",
+    "role": "closer",
+    "region": "emea",
+    "capacity": 12,
+    "industries": ["software"],
+}
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -46,8 +52,10 @@ def test_every_score_served_is_in_the_history_newest_first(
     response = api.get(f"/v1/leads/{first['lead_id']}/scores")
     assert response.status_code == 200
     history = response.json()
-    assert [h["probability"] for h in history] == [answers[1]["probability"],
-                                                   answers[0]["probability"]]  # fmt: skip
+    assert [h["probability"] for h in history] == [
+        answers[1]["probability"],
+        answers[0]["probability"],
+    ]
     assert history[0]["model_version"] == answers[1]["model"]["version"]
     assert history[0]["grade"] == answers[1]["grade"]
     assert history[0]["reasons"] == answers[1]["reasons"]
@@ -98,8 +106,13 @@ def test_bad_roster_input_is_422_naming_the_field_and_stores_nothing(
 
 
 def _event(event_id: str, kind: str, lead_id: object, **extra: object) -> dict[str, object]:
-    return {"event_id": event_id, "type": kind, "lead_id": lead_id,
-            "occurred_at": "2026-11-20T10:00:00Z", **extra}  # fmt: skip
+    return {
+        "event_id": event_id,
+        "type": kind,
+        "lead_id": lead_id,
+        "occurred_at": "2026-11-20T10:00:00Z",
+        **extra,
+    }
 
 
 def test_outcomes_are_idempotent_by_event_id(api: TestClient, lead: dict[str, object]) -> None:
@@ -139,10 +152,13 @@ def test_won_after_lost_is_refused_and_not_stored(api: TestClient, sample: pd.Da
         (_event("E-6", "won", None), 422, "lead_id"),
         (_event("E-7", "promoted", "X"), 422, "type"),
         (_event("E-8", "won", "X", value=-5), 422, "value"),
-        ({k: v for k, v in _event("E-9", "won", "X").items() if k != "occurred_at"}, 422,
-         "occurred_at"),
+        (
+            {k: v for k, v in _event("E-9", "won", "X").items() if k != "occurred_at"},
+            422,
+            "occurred_at",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_outcomes_name_the_problem(
     api: TestClient, body: dict[str, object], status: int, names: str
 ) -> None:

@@ -24,7 +24,8 @@ from training.backtest import (
     legacy_fit,
     origins_of,
 )
-from training.lead_score import ChannelData, TrainingConfig, channel_data
+from training.channel_data import ChannelData, channel_data
+from training.training_config import TrainingConfig
 
 
 def test_origins_step_back_from_the_last_full_window() -> None:

@@ -24,8 +24,8 @@ from models.rep_packaging import load_rep_model, rep_registered_name
 from serving.model_store import MissingModel
 from serving.registry import FIT_FALLBACK, FIT_TRAIN_HINT, RegistryLoader
 from tests.conftest import tracking_in
-from training.rep_fit import rep_training_config
 from training.rep_pipeline import train_rep_fits
+from training.role_fit import rep_training_config
 
 pytestmark = pytest.mark.slow
 

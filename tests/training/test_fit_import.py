@@ -15,7 +15,8 @@ from data.importing.fit_tables import read_fit_table
 from data.tables import MissingTableError
 from leadscore.cli import app
 from leadscore.settings import get_settings
-from training.lead_score import NotEnoughDataError, TrainingConfig, time_split
+from training.splits import time_split
+from training.training_config import NotEnoughDataError, TrainingConfig
 
 pytestmark = pytest.mark.slow
 
@@ -33,9 +34,19 @@ def exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A generated history and its Salesforce exports: leads, opportunities, accounts, users."""
     folder = tmp_path_factory.mktemp("crm")
     result = runner.invoke(
-        app, ["generate", "--out", str(folder), "--leads", "20000", "--seed", "3",
-              "--export", "salesforce"],
-    )  # fmt: skip
+        app,
+        [
+            "generate",
+            "--out",
+            str(folder),
+            "--leads",
+            "20000",
+            "--seed",
+            "3",
+            "--export",
+            "salesforce",
+        ],
+    )
     assert result.exit_code == 0, result.output
     return folder
 
@@ -53,9 +64,19 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def import_tables(exports: Path, out: Path, tables: list[str]) -> None:
     for table in tables:
         result = runner.invoke(
-            app, ["import", "--input", str(exports / EXPORTS[table]), "--table", table,
-                  "--mapping", "salesforce", "--out", str(out)],
-        )  # fmt: skip
+            app,
+            [
+                "import",
+                "--input",
+                str(exports / EXPORTS[table]),
+                "--table",
+                table,
+                "--mapping",
+                "salesforce",
+                "--out",
+                str(out),
+            ],
+        )
         assert result.exit_code == 0, result.output
 
 
@@ -117,8 +138,12 @@ def test_a_missing_table_skips_its_model_with_the_reason(
     assert result.exit_code == 0, result.output
     rows = outcome_rows(result.output)
     assert set(rows.values()) == {"skipped"}
-    assert set(rows) == {"lead-score-inbound", "lead-score-outbound", "closer-fit",
-                         "account-manager-fit"}  # fmt: skip
+    assert set(rows) == {
+        "lead-score-inbound",
+        "lead-score-outbound",
+        "closer-fit",
+        "account-manager-fit",
+    }
     assert "no users imported" in result.output
     assert "no leads imported" in result.output
     with pytest.raises(MissingTableError, match="--table users"):

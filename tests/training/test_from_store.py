@@ -44,8 +44,15 @@ def _missing(value: object) -> bool:
 
 
 def scoring(lead: Lead, at: pd.Timestamp) -> ScoreIn:
-    return ScoreIn(lead=lead, model_name="lead-score-" + lead.channel, model_version="1",
-                   probability=0.1, score=10, grade="D", scored_at=at)  # fmt: skip
+    return ScoreIn(
+        lead=lead,
+        model_name="lead-score-" + lead.channel,
+        model_version="1",
+        probability=0.1,
+        score=10,
+        grade="D",
+        scored_at=at,
+    )
 
 
 def live_through(store: Store, tables: dict[str, pd.DataFrame]) -> None:
@@ -72,9 +79,16 @@ def live_through(store: Store, tables: dict[str, pd.DataFrame]) -> None:
     )
     closers = int((tables["reps"]["role"] == "closer").sum())
     for deal in records(tables["opportunities"]):
-        decision = AssignmentIn(kind="lead", subject_id=deal["lead_id"], rep_id=deal["closer_id"],
-                                policy="historical", propensity=1 / closers, objective=0.0,
-                                explored=False, assigned_at=deal["opened_at"])  # fmt: skip
+        decision = AssignmentIn(
+            kind="lead",
+            subject_id=deal["lead_id"],
+            rep_id=deal["closer_id"],
+            policy="historical",
+            propensity=1 / closers,
+            objective=0.0,
+            explored=False,
+            assigned_at=deal["opened_at"],
+        )
         assert store.reserve_and_record(decision) is not None
         if deal["won"] is not None:
             store.record_outcome(
@@ -101,12 +115,18 @@ def live_through(store: Store, tables: dict[str, pd.DataFrame]) -> None:
                 )
             )
     for customer in records(tables["customers"]):
-        store.put_customer(CustomerIn(customer_id=customer["customer_id"],
-                                      lead_id=customer["lead_id"]))  # fmt: skip
-        decision = AssignmentIn(kind="customer", subject_id=customer["customer_id"],
-                                rep_id=customer["account_manager_id"], policy="historical",
-                                propensity=0.5, objective=0.0,
-                                assigned_at=customer["start_date"])  # fmt: skip
+        store.put_customer(
+            CustomerIn(customer_id=customer["customer_id"], lead_id=customer["lead_id"])
+        )
+        decision = AssignmentIn(
+            kind="customer",
+            subject_id=customer["customer_id"],
+            rep_id=customer["account_manager_id"],
+            policy="historical",
+            propensity=0.5,
+            objective=0.0,
+            assigned_at=customer["start_date"],
+        )
         assert store.reserve_and_record(decision) is not None
         if customer["retained_12m"] is not None:
             ended = "renewed" if customer["retained_12m"] else "churned"

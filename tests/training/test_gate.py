@@ -50,8 +50,16 @@ CLOSER = OwnerClaim("closer", "the win rate")
 def test_a_fit_model_that_only_beats_its_baseline_through_territory_is_not_promoted() -> None:
     """Owners assigned by territory: rep features beat the lead-only model, but the same
     model with closers shuffled within territory and segment does as well."""
-    territory = evidence(0.612, 0.59, 0.63, baseline=0.590, baseline_gain=(0.008, 0.036),
-                         placebo=0.609, placebo_gain=(-0.008, 0.014), claim=CLOSER)  # fmt: skip
+    territory = evidence(
+        0.612,
+        0.59,
+        0.63,
+        baseline=0.590,
+        baseline_gain=(0.008, 0.036),
+        placebo=0.609,
+        placebo_gain=(-0.008, 0.014),
+        claim=CLOSER,
+    )
     gate = decide(territory, None, baseline_rule="must_beat")
     assert not gate.promote
     assert gate.reason == (
@@ -63,8 +71,16 @@ def test_a_fit_model_that_only_beats_its_baseline_through_territory_is_not_promo
 
 
 def test_a_fit_model_beating_baseline_and_placebo_is_promoted_with_both_in_its_checks() -> None:
-    real = evidence(0.664, 0.635, 0.688, baseline=0.618, baseline_gain=(0.03, 0.06),
-                    placebo=0.620, placebo_gain=(0.028, 0.061), claim=CLOSER)  # fmt: skip
+    real = evidence(
+        0.664,
+        0.635,
+        0.688,
+        baseline=0.618,
+        baseline_gain=(0.03, 0.06),
+        placebo=0.620,
+        placebo_gain=(0.028, 0.061),
+        claim=CLOSER,
+    )
     gate = decide(real, None, baseline_rule="must_beat")
     assert gate.promote
     assert gate.checks[2] == (
@@ -75,8 +91,16 @@ def test_a_fit_model_beating_baseline_and_placebo_is_promoted_with_both_in_its_c
 
 def test_a_fit_model_not_beating_its_baseline_says_the_owner_shows_no_effect() -> None:
     manager = OwnerClaim("account manager", "retention")
-    noise = evidence(0.601, 0.57, 0.63, baseline=0.604, baseline_gain=(-0.02, 0.01),
-                     placebo=0.598, placebo_gain=(-0.01, 0.02), claim=manager)  # fmt: skip
+    noise = evidence(
+        0.601,
+        0.57,
+        0.63,
+        baseline=0.604,
+        baseline_gain=(-0.02, 0.01),
+        placebo=0.598,
+        placebo_gain=(-0.01, 0.02),
+        claim=manager,
+    )
     gate = decide(noise, None, baseline_rule="must_beat")
     assert not gate.promote
     assert gate.reason == (
@@ -86,8 +110,9 @@ def test_a_fit_model_not_beating_its_baseline_says_the_owner_shows_no_effect() -
         "model with account managers shuffled within territory and segment (0.598; gain "
         "+0.003, 95% CI -0.010 to +0.020)"
     )
-    worse = evidence(0.590, 0.56, 0.62, baseline=0.604, baseline_gain=(-0.025, -0.003),
-                     claim=manager)  # fmt: skip
+    worse = evidence(
+        0.590, 0.56, 0.62, baseline=0.604, baseline_gain=(-0.025, -0.003), claim=manager
+    )
     assert decide(worse, None, baseline_rule="must_beat").reason == (
         "no evidence that the account manager changes retention on this history: the model "
         "with real account managers (AUC 0.590) does not beat the same model without "
@@ -96,8 +121,14 @@ def test_a_fit_model_not_beating_its_baseline_says_the_owner_shows_no_effect() -
 
 
 def test_a_fit_model_ranking_no_better_than_chance_says_the_owner_shows_no_effect() -> None:
-    small = evidence(0.526, 0.486, 0.565, baseline=0.544, baseline_gain=(-0.05, 0.018),
-                     claim=OwnerClaim("account manager", "retention"))  # fmt: skip
+    small = evidence(
+        0.526,
+        0.486,
+        0.565,
+        baseline=0.544,
+        baseline_gain=(-0.05, 0.018),
+        claim=OwnerClaim("account manager", "retention"),
+    )
     assert decide(small, None, baseline_rule="must_beat").reason == (
         "no evidence that the account manager changes retention on this history: the model "
         "with real account managers ranks no better than chance (roc_auc 0.526 (95% CI "

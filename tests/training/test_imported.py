@@ -24,14 +24,14 @@ from data.labels import lead_outcomes
 from data.tables import read_table
 from leadscore.cli import app as cli
 from serving.app import create_app
-from serving.batch.errors import InputError
 from serving.batch.job import Engine, RescoreOptions, rescore
+from serving.batch.job_errors import InputError
 from serving.config import ServingConfig
 from tests.conftest import tracking_in
 from training.labelled import load_labelled
-from training.lead_score import NotEnoughDataError, TrainingConfig
 from training.pipeline import ChannelReport, train_lead_scores
 from training.tracking import TrackingTarget
+from training.training_config import NotEnoughDataError, TrainingConfig
 
 pytestmark = pytest.mark.slow
 

@@ -8,8 +8,8 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from features.columns import from_frame, take
-from training.lead_score import FittedChannel
-from training.metrics import evaluate
+from training.channel_fit import FittedChannel
+from training.evaluation_metrics import evaluate
 
 CHANNELS = ("inbound", "outbound")
 
@@ -58,9 +58,14 @@ def _probability(channel: FittedChannel, leads: pd.DataFrame) -> np.ndarray:
     return model.score(from_frame(leads, model.spec.input_fields)).probability
 
 
-@pytest.mark.parametrize(("name", "signal"), [("inbound", "demo_requested"),
-                                              ("inbound", "webinar_attended"),
-                                              ("outbound", "meeting_booked")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "signal"),
+    [
+        ("inbound", "demo_requested"),
+        ("inbound", "webinar_attended"),
+        ("outbound", "meeting_booked"),
+    ],
+)
 def test_a_buying_signal_never_lowers_a_score(
     fitted: dict[str, FittedChannel], name: str, signal: str
 ) -> None:
@@ -83,8 +88,9 @@ def test_lead_id_and_company_name_do_not_change_the_score(
     fitted: dict[str, FittedChannel], name: str
 ) -> None:
     leads = _leads(fitted[name])
-    renamed = leads.assign(lead_id=[f"other-{i}" for i in range(len(leads))],
-                           company_name="Renamed Corp")  # fmt: skip
+    renamed = leads.assign(
+        lead_id=[f"other-{i}" for i in range(len(leads))], company_name="Renamed Corp"
+    )
     np.testing.assert_array_equal(
         _probability(fitted[name], leads), _probability(fitted[name], renamed)
     )

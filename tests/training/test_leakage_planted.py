@@ -33,10 +33,12 @@ from data.importing.mapping import load_mapping
 from features.lead_features import default_spec, with_custom_columns
 from leadscore.tables import leakage_table
 from tests.conftest import tracking_in
+from training.channel_data import labelled_channel
 from training.labelled import LabelledLeads, load_labelled
-from training.lead_score import TrainingConfig, labelled_channel, time_split
 from training.leakage import LeakageReport, check_leakage
 from training.pipeline import train_lead_scores
+from training.splits import time_split
+from training.training_config import TrainingConfig
 
 pytestmark = pytest.mark.slow
 

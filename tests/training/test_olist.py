@@ -16,8 +16,8 @@ import pytest
 from data.importing.importer import import_export
 from data.importing.mapping import load_mapping
 from tests.conftest import tracking_in
-from training.lead_score import TrainingConfig
 from training.pipeline import ChannelReport, train_lead_scores
+from training.training_config import TrainingConfig
 
 pytestmark = pytest.mark.slow
 

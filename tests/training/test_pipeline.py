@@ -18,9 +18,9 @@ from data.tables import MissingTableError
 from features.columns import from_frame
 from models.packaging import load_lead_model
 from tests.conftest import tracking_in
-from training.lead_score import DEFAULT_LGBM_PARAMS, NotEnoughDataError, TrainingConfig
 from training.pipeline import ChannelReport, train_lead_scores
 from training.tracking import TrackingTarget
+from training.training_config import DEFAULT_LGBM_PARAMS, NotEnoughDataError, TrainingConfig
 
 pytestmark = pytest.mark.slow
 
@@ -59,8 +59,11 @@ def test_the_run_holds_metrics_for_model_and_baseline_and_the_plots(
         assert run.data.metrics["val_roc_auc_ci_low"] < run.data.metrics["val_roc_auc"]
         assert run.data.params["channel"] == report.channel
         artifacts = {a.path for a in client.list_artifacts(report.run_id, "plots")}
-        assert artifacts == {"plots/calibration.png", "plots/cumulative_gains.png",
-                             "plots/feature_importance.png"}  # fmt: skip
+        assert artifacts == {
+            "plots/calibration.png",
+            "plots/cumulative_gains.png",
+            "plots/feature_importance.png",
+        }
         assert "model_card.json" in {a.path for a in client.list_artifacts(report.run_id)}
 
 

@@ -11,10 +11,10 @@ from data.contract import Role
 from data.generator.generator_config import GeneratorConfig
 from data.generator.synthesis import write_history
 from features.rep_features import closer_spec
-from training.lead_score import time_split
 from training.placebo import placebo_data, strata
-from training.rep_fit import rep_training_config
 from training.rep_pipeline import role_data
+from training.role_fit import rep_training_config
+from training.splits import time_split
 
 
 def test_owners_move_only_within_region_and_segment_and_validation_keeps_its_own(

@@ -10,12 +10,14 @@ import pytest
 from data.generator.generator_config import GeneratorConfig
 from data.generator.history_drift import NEW_SOURCE_FROM
 from data.generator.synthesis import generate
-from data.insights.drift import model_drift
 from data.json_rows import to_records
 from features.columns import from_frame
 from features.lead_features import default_spec
-from training.lead_score import TrainingConfig, channel_data, fit_channel
+from serving.insights.drift import model_drift
+from training.channel_data import channel_data
+from training.channel_fit import fit_channel
 from training.reference import training_reference
+from training.training_config import TrainingConfig
 
 
 def test_late_leads_of_a_drifting_history_shift_only_the_source() -> None:

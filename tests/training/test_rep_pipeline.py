@@ -18,8 +18,8 @@ from data.generator.synthesis import write_history
 from features.rep_features import account_manager_spec, closer_spec
 from models.rep_packaging import load_rep_model, rep_input_columns
 from tests.conftest import tracking_in
-from training.rep_fit import REP_LGBM_PARAMS, rep_training_config
 from training.rep_pipeline import RepReport, role_data, train_rep_fits
+from training.role_fit import REP_LGBM_PARAMS, rep_training_config
 from training.tracking import TrackingTarget
 
 pytestmark = pytest.mark.slow

@@ -41,9 +41,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
+from models.rep_fit import RepFitModel
 
 from models.assignment.types import PolicyConfig
-from models.rep_fit import RepFitModel
 from training.routing_evaluation.lifts import (
     Interval,
     Verdict,

@@ -28,13 +28,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from models.rep_fit import RepFitModel
 
 from data.generator.historical_routing import HISTORICAL_REGION_LOYALTY, historical_closer_weights
 from data.generator.truth import true_closer_win_probability
 from data.tables import read_table
 from models.assignment.balance import LoadBalance, load_balance
 from models.assignment.types import PolicyConfig, Rep
-from models.rep_fit import RepFitModel
 from training.routing_evaluation.lifts import Interval, bootstrap_means
 from training.routing_evaluation.off_policy import (
     LoggedDecisions,

@@ -36,8 +36,8 @@ from serving.config import ServingConfig
 from tests.conftest import tracking_in
 from tests.serving.batch.conftest import read
 from tests.serving.helpers import mlflow_tracking
-from training.lead_score import TrainingConfig
 from training.pipeline import train_lead_scores
+from training.training_config import TrainingConfig
 
 pytestmark = pytest.mark.slow
 

@@ -131,13 +131,28 @@ def test_a_terminated_job_removes_its_temporary_files(registry: Registry, tmp_pa
     source, out = tmp_path / "big.parquet", tmp_path / "out"
     big.to_parquet(source)
     out.mkdir()
-    env = {**os.environ, "LEADSCORE_MLFLOW_TRACKING_URI": registry.tracking_uri,
-           "LEADSCORE_HOME": str(tmp_path / "home")}  # fmt: skip
+    env = {
+        **os.environ,
+        "LEADSCORE_MLFLOW_TRACKING_URI": registry.tracking_uri,
+        "LEADSCORE_HOME": str(tmp_path / "home"),
+    }
     job = subprocess.Popen(
-        [sys.executable, "-m", "leadscore", "rescore", "--input", str(source),
-         "--output", str(out / "scores.parquet"), "--batch-size", "5000"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "leadscore",
+            "rescore",
+            "--input",
+            str(source),
+            "--output",
+            str(out / "scores.parquet"),
+            "--batch-size",
+            "5000",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 120
     while not list(out.iterdir()) and job.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)

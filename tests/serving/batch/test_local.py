@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from serving.batch.errors import InputError
 from serving.batch.job import RescoreOptions, rescore
+from serving.batch.job_errors import InputError
 from tests.serving.batch.conftest import BROKEN_FIELDS, read, run, same_scores
 from tests.serving.conftest import Registry
 

@@ -20,7 +20,7 @@ from features.columns import FieldType, from_frame, from_records
 from features.lead_features import LEAD_FIELD_TYPES
 from features.rules import custom_rules, lead_rules, required_columns
 from models.lead_score import LeadScoreModel
-from serving.batch.errors import InputError
+from serving.batch.job_errors import InputError
 from serving.batch.scoring import ChannelModel, frame_rules
 
 GOOD: dict[str, Any] = {
@@ -38,18 +38,38 @@ GOOD: dict[str, Any] = {
 
 # One field changed per case; None removes the field.
 CASES: list[tuple[str, Any]] = [
-    ("lead_id", None), ("lead_id", ""), ("lead_id", "x" * 128), ("lead_id", "x" * 129),
-    ("channel", "outbound"), ("channel", "partner"), ("channel", "Inbound"), ("channel", None),
-    ("created_at", "2026-11-20"), ("created_at", "2026-11-20 09:30:00"),
-    ("created_at", "2026-11-20T09:30:00+02:00"), ("created_at", "yesterday"),
+    ("lead_id", None),
+    ("lead_id", ""),
+    ("lead_id", "x" * 128),
+    ("lead_id", "x" * 129),
+    ("channel", "outbound"),
+    ("channel", "partner"),
+    ("channel", "Inbound"),
+    ("channel", None),
+    ("created_at", "2026-11-20"),
+    ("created_at", "2026-11-20 09:30:00"),
+    ("created_at", "2026-11-20T09:30:00+02:00"),
+    ("created_at", "yesterday"),
     ("created_at", None),
-    ("company_size", 0), ("company_size", -1), ("company_size", "12"), ("company_size", 2.5),
-    ("company_size", "many"), ("company_revenue", -0.5), ("company_revenue", 0.0),
-    ("company_region", "latam"), ("company_region", "mars"), ("contact_seniority", "intern"),
-    ("demo_requested", False), ("demo_requested", "yes"), ("demo_requested", "maybe"),
-    ("demo_requested", 1), ("demo_requested", 2), ("source", "s" * 129),
-    ("company_country", "DE"), ("contact_title", "t" * 257),
-]  # fmt: skip
+    ("company_size", 0),
+    ("company_size", -1),
+    ("company_size", "12"),
+    ("company_size", 2.5),
+    ("company_size", "many"),
+    ("company_revenue", -0.5),
+    ("company_revenue", 0.0),
+    ("company_region", "latam"),
+    ("company_region", "mars"),
+    ("contact_seniority", "intern"),
+    ("demo_requested", False),
+    ("demo_requested", "yes"),
+    ("demo_requested", "maybe"),
+    ("demo_requested", 1),
+    ("demo_requested", 2),
+    ("source", "s" * 129),
+    ("company_country", "DE"),
+    ("contact_title", "t" * 257),
+]
 
 
 def _record(field: str, value: Any) -> dict[str, Any]:

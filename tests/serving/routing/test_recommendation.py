@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from features.columns import from_frame
-from serving.batch.errors import InputError
 from serving.batch.job import load_route_source
+from serving.batch.job_errors import InputError
 from tests.serving.batch.conftest import read, run
 from tests.serving.conftest import Registry
 

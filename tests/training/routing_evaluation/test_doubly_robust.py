@@ -24,7 +24,7 @@ from data.generator.synthesis import generate
 from features.rep_features import closer_spec
 from models.assignment.types import PolicyConfig
 from training.rep_data import closer_data
-from training.rep_fit import FittedRep, fit_rep, rep_training_config
+from training.role_fit import FittedRep, fit_rep, rep_training_config
 from training.routing_evaluation.doubly_robust import (
     RoutingEstimate,
     dr_terms,

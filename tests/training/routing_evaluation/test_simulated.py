@@ -24,8 +24,8 @@ from leadscore.settings import get_settings
 from leadscore.tables import measured_lift_lines
 from models.assignment.types import PolicyConfig
 from tests.conftest import tracking_in
-from training.rep_fit import fit_rep, rep_training_config
 from training.rep_pipeline import RepReport, role_data, train_rep_fits
+from training.role_fit import fit_rep, rep_training_config
 from training.routing_evaluation.replay import ReplaySettings, replay_roster
 from training.routing_evaluation.simulated import RoutingEvaluation, load_truth, simulate_routing
 from training.routing_evaluation.simulated_summary import (

@@ -1,0 +1,208 @@
+"""Score history written off the request path.
+
+Every score the API serves is recorded (lead, time, model version,
+probability, grade, reasons), but a database round trip per request would
+cost more than the scoring itself. Requests append their rows to the score
+journal (`serving.journal`, on local disk before the answer) and enqueue
+them; one thread writes them in batches, with the journal's progress in the
+same transaction. Reading the history flushes first, so a client that scores
+a lead and then asks for its history sees that score.
+
+A batch the database refuses is retried row by row, so one bad row never
+takes the others with it; a database that is away is waited for (the rows
+stay queued and journalled), never dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterable
+from typing import Protocol
+
+from data.store import Store
+from data.store.errors import database_away
+from data.store.store_records import ScoreIn
+from serving.journal import Entry, ScoreJournal
+
+logger = logging.getLogger(__name__)
+
+BATCH = 500
+POLL = 0.01
+"""How often a gathering writer checks whether a reader is waiting (seconds)."""
+FLUSH_SECONDS = 2.0
+"""How long a reader waits for the history to catch up before reading what is there."""
+RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
+"""Waits between attempts while the database is away (the last one repeats)."""
+_STOP = object()
+
+
+class HistoryMetrics(Protocol):
+    """Told how many rows were queued, then written or dropped (`serving.prometheus`)."""
+
+    def queued(self, rows: int) -> None: ...
+    def written(self, rows: int) -> None: ...
+    def dropped(self, rows: int) -> None: ...
+
+
+class HistoryWriter:
+    """A background writer of `ScoreIn` rows into the store."""
+
+    def __init__(
+        self,
+        store: Store,
+        interval: float = 0.2,
+        metrics: HistoryMetrics | None = None,
+        journal: ScoreJournal | None = None,
+    ) -> None:
+        self._store = store
+        self._metrics = metrics
+        self._interval = interval
+        self._journal = journal
+        self._queue: queue.Queue[object] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="score-history", daemon=True)
+        self._hurry = threading.Event()
+        self._stopping = threading.Event()
+        self._settled = threading.Condition()
+        self._added = self._done = 0
+        self.written = 0
+        self.failed = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def add(self, rows: Iterable[ScoreIn]) -> None:
+        """Journal and enqueue `rows`; raises `serving.journal.JournalError` when the
+        journal cannot be written (the caller must not answer with those scores)."""
+        rows = rows if isinstance(rows, list) else list(rows)
+        if self._journal is not None:
+            self._journal.append(rows, self._enqueue)
+        else:
+            self._enqueue([Entry(row, None) for row in rows])
+
+    def _enqueue(self, entries: list[Entry]) -> None:
+        if self._metrics is not None:  # before the writer can take them: the count never dips
+            self._metrics.queued(len(entries))
+        with self._settled:
+            self._added += len(entries)
+        for entry in entries:
+            self._queue.put(entry)
+
+    def flush(self, timeout: float | None = FLUSH_SECONDS) -> bool:
+        """Wait until everything added so far is written (or has failed); False if that
+        took longer than `timeout` (the database is away: the reader goes on, and its own
+        query answers 503 or reads what is there).
+
+        Cuts the current batch window short, so a reader waits for one write only.
+        """
+        with self._settled:
+            target = self._added
+        self._hurry.set()
+        try:
+            with self._settled:
+                return self._settled.wait_for(lambda: self._done >= target, timeout)
+        finally:
+            self._hurry.clear()
+
+    def close(self) -> None:
+        """Write what is pending (one more try if the database is away), then stop."""
+        self._stopping.set()
+        self._queue.put(_STOP)
+        self._thread.join()
+        if self._journal is not None:
+            self._journal.close(self._store)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            batch: list[Entry] = []
+            stop = first is _STOP
+            if not stop:
+                batch.append(first)  # type: ignore[arg-type]
+            # Gather for up to `interval` after the first row: one transaction per batch,
+            # not per request, is what keeps the history cheap.
+            deadline = time.monotonic() + self._interval
+            while not stop and len(batch) < BATCH:
+                remaining = deadline - time.monotonic()
+                try:
+                    item = (
+                        self._queue.get(timeout=max(remaining, 0.0))
+                        if remaining > 0
+                        else (self._queue.get_nowait())
+                    )
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stop = True
+                    break
+                batch.append(item)  # type: ignore[arg-type]
+            self._write_until_done(batch)
+            with self._settled:
+                self._done += len(batch)
+                self._settled.notify_all()
+            for _ in range(len(batch) + (1 if stop else 0)):
+                self._queue.task_done()
+            if stop:
+                return
+
+    def _write_until_done(self, batch: list[Entry]) -> None:
+        """Write `batch`, waiting out a database that is away (until the service stops:
+        the journal keeps the rows for the next start)."""
+        attempt = 0
+        while batch:
+            try:
+                self._write(batch)
+                return
+            except Exception as error:
+                if not database_away(error):
+                    raise
+                if self._stopping.is_set():
+                    logger.warning(
+                        "the database is away at shutdown: %d scores stay in the journal "
+                        "for the next start",
+                        len(batch),
+                    )
+                    return
+                wait = RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)]
+                if attempt == 0:
+                    logger.warning("the database is away; retrying the score history: %s", error)
+                attempt += 1
+                time.sleep(wait)
+
+    def _write(self, batch: list[Entry]) -> None:
+        try:
+            self._commit(batch)
+        except Exception as error:
+            if database_away(error) or len(batch) == 1:
+                if not database_away(error):
+                    self._drop(batch, error)
+                    return
+                raise
+            for entry in batch:  # one bad row must not take the others with it
+                self._write([entry])
+
+    def _commit(self, batch: list[Entry]) -> None:
+        progress: dict[str, int] = {}
+        for entry in batch:
+            if entry.journal is not None:
+                progress[entry.journal] = max(entry.end, progress.get(entry.journal, 0))
+        self.written += self._store.record_scores([e.row for e in batch], journal=progress)
+        if self._journal is not None:
+            self._journal.written(self._store, progress)
+        if self._metrics is not None:
+            self._metrics.written(len(batch))
+
+    def _drop(self, batch: list[Entry], error: Exception) -> None:
+        """A row the database refuses on its own: logged, counted, and passed in the journal."""
+        self.failed += len(batch)
+        logger.error("could not record the score of lead %s: %s", batch[0].row.lead.lead_id, error)
+        if self._metrics is not None:
+            self._metrics.dropped(len(batch))
+        progress = {e.journal: e.end for e in batch if e.journal is not None}
+        if progress:
+            try:
+                self._store.record_scores([], journal=progress)
+            except Exception:
+                logger.exception("could not move the journal past a refused score")
