@@ -135,10 +135,7 @@ class LeadScoreModel:
         contrib = np.asarray(
             self.booster.predict(matrix, pred_contrib=True, num_threads=threads), dtype=np.float64
         )
-        raw = contrib.sum(axis=1)
-        scored = self._scored(self.calibration.probability(raw))
-        scored.reasons = self._reasons(lambda f, row: columns[f][row], contrib, raw, reasons)
-        return scored
+        return self._explained(contrib, lambda f, row: columns[f][row], reasons)
 
     def score_records(
         self, records: Sequence[Mapping[str, Any]], reasons: int = 0, threads: int = 0
@@ -163,13 +160,8 @@ class LeadScoreModel:
             raw = np.array([self._single_row.raw_score(matrix[0])])
             return self._scored(self.calibration.probability(raw))
         contrib = self._single_row.contributions(matrix[0])[None, :]
-        raw = contrib.sum(axis=1)
-        scored = self._scored(self.calibration.probability(raw))
         record, types = records[0], self.spec.field_types
-        scored.reasons = self._reasons(
-            lambda f, _: cell(record.get(f), types[f]), contrib, raw, reasons
-        )
-        return scored
+        return self._explained(contrib, lambda f, _: cell(record.get(f), types[f]), reasons)
 
     def field_contributions(self, columns: Columns) -> tuple[list[str], np.ndarray, np.ndarray]:
         """(fields, log-odds contribution of each field per lead, raw log-odds): what a
@@ -184,21 +176,34 @@ class LeadScoreModel:
             grade=self.scale.grade(probability),
         )
 
-    def _reasons(
-        self, value_of: Callable[[str, int], Any], contrib: np.ndarray, raw: np.ndarray, k: int
-    ) -> list[list[Reason]]:
-        """The top k fields up and down per lead; `value_of(field, row)` is its raw value."""
-        fields = list(self._reason_groups)
-        grouped = self._groups.sums(contrib)
+    def _explained(
+        self, contrib: np.ndarray, value_of: Callable[[str, int], Any], k: int
+    ) -> ScoredLeads:
+        """Scores and the top k fields up and down per lead, from SHAP contributions;
+        `value_of(field, row)` is the lead's raw value of a field."""
+        raw = contrib.sum(axis=1)
         # Effect of a field = the score with it minus the score without its contribution,
         # on the unclipped scale, so leads beyond the 1st or 99th percentile keep reasons.
-        # One pass through the scale for both: a lead's own score, then each field's absence.
-        both = np.concatenate([raw[:, None], raw[:, None] - grouped], axis=1)
-        extended = self.scale.extended(self.calibration.probability(both))
-        effects = extended[:, :1] - extended[:, 1:]
+        # One pass through calibration and scale for both: the lead as it is (column 0,
+        # which is also its score), then without each field.
+        both = np.concatenate([raw[:, None], raw[:, None] - self._groups.sums(contrib)], axis=1)
+        probability = self.calibration.probability(both)
+        extended = self.scale.extended(probability)
+        own = probability[:, 0]
+        return ScoredLeads(
+            probability=own,
+            score=np.clip(extended[:, 0], 1.0, 99.0),
+            grade=self.scale.grade(own),
+            reasons=self._reasons(value_of, extended[:, :1] - extended[:, 1:], k),
+        )
+
+    def _reasons(
+        self, value_of: Callable[[str, int], Any], effects: np.ndarray, k: int
+    ) -> list[list[Reason]]:
+        fields = list(self._reason_groups)
         out: list[list[Reason]] = []
         types = self.spec.field_types
-        for row in range(len(raw)):
+        for row in range(len(effects)):
             order = np.argsort(effects[row], kind="stable").tolist()
             effect = effects[row].tolist()
             ups = [j for j in order[::-1][:k] if effect[j] >= MIN_REASON_EFFECT]

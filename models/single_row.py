@@ -32,7 +32,7 @@ def _library() -> Any:
     try:
         from lightgbm import basic
 
-        lib = basic._LIB
+        lib = basic._LIB  # type: ignore[attr-defined]
         lib.LGBM_BoosterPredictForMatSingleRowFastInit  # noqa: B018 - present in this build?
         lib.LGBM_BoosterPredictForMatSingleRowFast  # noqa: B018
         lib.LGBM_FastConfigFree  # noqa: B018

@@ -25,7 +25,9 @@ def _columns(channel: FittedChannel) -> dict[str, np.ndarray]:
     return dict(take(channel.data.columns, channel.split.validation))
 
 
-def _records(columns: Mapping[str, np.ndarray], kinds: Mapping[str, FieldType]) -> list[dict]:
+def _records(
+    columns: Mapping[str, np.ndarray], kinds: Mapping[str, FieldType]
+) -> list[dict[str, Any]]:
     """The leads as an API body would carry them: None for missing, ISO text for times."""
 
     def plain(value: Any, kind: FieldType) -> Any:
@@ -75,7 +77,7 @@ def test_each_lead_alone_scores_exactly_as_in_a_batch(channel: FittedChannel) ->
 def test_reason_sums_equal_the_per_field_sums(channel: FittedChannel) -> None:
     model = channel.model
     columns = _columns(channel)
-    contrib = model.trees.predict(model.spec.transform(columns), pred_contrib=True)
+    contrib = np.asarray(model.trees.predict(model.spec.transform(columns), pred_contrib=True))
     fields, grouped, _ = model.field_contributions(columns)
     reference = np.stack(
         [contrib[:, idx].sum(axis=1) for idx in model._reason_groups.values()], axis=1
@@ -89,7 +91,7 @@ def test_threads_each_get_their_own_buffers(channel: FittedChannel) -> None:
     predictor = SingleRowPredictor.for_booster(model.trees)
     assert predictor is not None
     matrix = np.ascontiguousarray(model.spec.transform(_columns(channel))[:400])
-    expected = model.trees.predict(matrix, raw_score=True)
+    expected = np.asarray(model.trees.predict(matrix, raw_score=True))
 
     def work(_: int) -> list[float]:
         return [predictor.raw_score(row) for row in matrix]
