@@ -157,8 +157,13 @@ class LeadScoreModel:
         assert self._single_row is not None
         matrix = self.spec.transform_records(records)
         if not reasons:
-            raw = np.array([self._single_row.raw_score(matrix[0])])
-            return self._scored(self.calibration.probability(raw))
+            probability = self.calibration.probability_one(self._single_row.raw_score(matrix[0]))
+            score = min(max(self.scale.extended_one(probability), 1.0), 99.0)
+            return ScoredLeads(
+                probability=np.array([probability]),
+                score=np.array([score]),
+                grade=np.array([self.scale.grade_one(probability)], dtype=object),
+            )
         contrib = self._single_row.contributions(matrix[0])[None, :]
         record, types = records[0], self.spec.field_types
         return self._explained(contrib, lambda f, _: cell(record.get(f), types[f]), reasons)

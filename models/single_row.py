@@ -32,11 +32,15 @@ def _library() -> Any:
     try:
         from lightgbm import basic
 
-        lib = basic._LIB  # type: ignore[attr-defined]
+        # The library LightGBM loaded, opened again as a PyDLL: its calls keep the GIL.
+        # A call takes microseconds; releasing the GIL for it would let any other
+        # thread (the history writer, the alias watcher) hold the request up for
+        # a whole switch interval.
+        lib = ctypes.PyDLL(basic._LIB._name)  # type: ignore[attr-defined]
         lib.LGBM_BoosterPredictForMatSingleRowFastInit  # noqa: B018 - present in this build?
         lib.LGBM_BoosterPredictForMatSingleRowFast  # noqa: B018
         lib.LGBM_FastConfigFree  # noqa: B018
-    except (ImportError, AttributeError):
+    except (ImportError, AttributeError, OSError):
         return None
     return lib
 

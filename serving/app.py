@@ -171,6 +171,7 @@ def create_app(config: ServingConfig) -> FastAPI:
     app.state.rule_score = rule_score
     app.state.store = app.state.history = app.state.key_ring = None
     app.include_router(health.router)
+    app.include_router(leads.scoring_router)
     app.include_router(leads.router)
     app.include_router(models.router)
     app.include_router(reps.router)
