@@ -65,6 +65,15 @@ def normalise(value: Any, kind: FieldType) -> Any:
     return None if value is None else str(value)
 
 
+def cell(value: Any, kind: FieldType) -> Any:
+    """One raw value as it stands in `from_records`' column: what a reason shows of it."""
+    if kind is FieldType.number or kind is FieldType.boolean:
+        return np.float64(np.nan if value is None else float(value))
+    if kind is FieldType.time:
+        return _time_value(value)
+    return None if value is None else str(value)
+
+
 def from_records(records: Sequence[Mapping[str, Any]], fields: Mapping[str, FieldType]) -> Columns:
     """Columns from dict-like rows (validated API bodies): the online path."""
     columns: dict[str, np.ndarray] = {}

@@ -9,17 +9,18 @@ batch both become.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import lightgbm as lgb
 import numpy as np
 
-from features.columns import Columns, FieldType, from_records
+from features.columns import Columns, FieldType, cell, from_records
 from features.lead_features import LEAD_FIELD_TYPES
 from features.spec import FeatureSpec
 from models.scale import PlattCalibration, ScoreScale
+from models.single_row import SingleRowPredictor
 
 ROW_PATH_MAX = 16
 """Up to this many leads, features are computed row by row in plain Python."""
@@ -78,6 +79,10 @@ class LeadScoreModel:
         self.__dict__.update(state)
         self._derive()
 
+    def __getstate__(self) -> dict[str, Any]:
+        # The single-row predictor holds C handles: it is rebuilt after unpickling.
+        return {k: v for k, v in self.__dict__.items() if k != "_single_row"}
+
     @property
     def trees(self) -> lgb.Booster:
         """The LightGBM booster, for what only trees have (rounds, tree counts)."""
@@ -87,6 +92,12 @@ class LeadScoreModel:
 
     def _derive(self) -> None:
         self._reason_groups = _reason_groups(self.spec)
+        self._groups = _ReasonGroups(self._reason_groups)
+        self._single_row = (
+            SingleRowPredictor.for_booster(self.booster)
+            if isinstance(self.booster, lgb.Booster)
+            else None
+        )
         self._custom_fields = {
             name: kind
             for name, kind in self.spec.input_fields.items()
@@ -124,10 +135,7 @@ class LeadScoreModel:
         contrib = np.asarray(
             self.booster.predict(matrix, pred_contrib=True, num_threads=threads), dtype=np.float64
         )
-        raw = contrib.sum(axis=1)
-        scored = self._scored(self.calibration.probability(raw))
-        scored.reasons = self._reasons(columns, contrib, raw, reasons)
-        return scored
+        return self._explained(contrib, lambda f, row: columns[f][row], reasons)
 
     def score_records(
         self, records: Sequence[Mapping[str, Any]], reasons: int = 0, threads: int = 0
@@ -137,18 +145,34 @@ class LeadScoreModel:
         Without reasons, a handful of leads take the spec's row-by-row path;
         reasons need the columns for the leads' own values.
         """
+        if len(records) == 1 and self._single_row is not None:
+            return self._score_one(records, reasons)
         if reasons or len(records) > ROW_PATH_MAX:
             return self.score(from_records(records, self.spec.input_fields), reasons, threads)
         return self._scored(self.probability(self.spec.transform_records(records), threads))
+
+    def _score_one(self, records: Sequence[Mapping[str, Any]], reasons: int) -> ScoredLeads:
+        """One lead through LightGBM's single-row path: the same numbers as `score`, with
+        none of the per-call set-up of `Booster.predict` (the API's usual request)."""
+        assert self._single_row is not None
+        matrix = self.spec.transform_records(records)
+        if not reasons:
+            probability = self.calibration.probability_one(self._single_row.raw_score(matrix[0]))
+            score = min(max(self.scale.extended_one(probability), 1.0), 99.0)
+            return ScoredLeads(
+                probability=np.array([probability]),
+                score=np.array([score]),
+                grade=np.array([self.scale.grade_one(probability)], dtype=object),
+            )
+        contrib = self._single_row.contributions(matrix[0])[None, :]
+        record, types = records[0], self.spec.field_types
+        return self._explained(contrib, lambda f, _: cell(record.get(f), types[f]), reasons)
 
     def field_contributions(self, columns: Columns) -> tuple[list[str], np.ndarray, np.ndarray]:
         """(fields, log-odds contribution of each field per lead, raw log-odds): what a
         reason reads, for asking which fields carry the model's ranking."""
         contrib = np.asarray(self.booster.predict(self.spec.transform(columns), pred_contrib=True))
-        grouped = np.stack(
-            [contrib[:, idx].sum(axis=1) for idx in self._reason_groups.values()], axis=1
-        )
-        return list(self._reason_groups), grouped, contrib.sum(axis=1)
+        return list(self._reason_groups), self._groups.sums(contrib), contrib.sum(axis=1)
 
     def _scored(self, probability: np.ndarray) -> ScoredLeads:
         return ScoredLeads(
@@ -157,33 +181,76 @@ class LeadScoreModel:
             grade=self.scale.grade(probability),
         )
 
-    def _reasons(
-        self, columns: Columns, contrib: np.ndarray, raw: np.ndarray, k: int
-    ) -> list[list[Reason]]:
-        fields = list(self._reason_groups)
-        grouped = np.stack(
-            [contrib[:, idx].sum(axis=1) for idx in self._reason_groups.values()], axis=1
-        )
+    def _explained(
+        self, contrib: np.ndarray, value_of: Callable[[str, int], Any], k: int
+    ) -> ScoredLeads:
+        """Scores and the top k fields up and down per lead, from SHAP contributions;
+        `value_of(field, row)` is the lead's raw value of a field."""
+        raw = contrib.sum(axis=1)
         # Effect of a field = the score with it minus the score without its contribution,
         # on the unclipped scale, so leads beyond the 1st or 99th percentile keep reasons.
-        scale = self.scale
-        without = scale.extended(self.calibration.probability(raw[:, None] - grouped))
-        effects = scale.extended(self.calibration.probability(raw))[:, None] - without
+        # One pass through calibration and scale for both: the lead as it is (column 0,
+        # which is also its score), then without each field.
+        both = np.concatenate([raw[:, None], raw[:, None] - self._groups.sums(contrib)], axis=1)
+        probability = self.calibration.probability(both)
+        extended = self.scale.extended(probability)
+        own = probability[:, 0]
+        return ScoredLeads(
+            probability=own,
+            score=np.clip(extended[:, 0], 1.0, 99.0),
+            grade=self.scale.grade(own),
+            reasons=self._reasons(value_of, extended[:, :1] - extended[:, 1:], k),
+        )
+
+    def _reasons(
+        self, value_of: Callable[[str, int], Any], effects: np.ndarray, k: int
+    ) -> list[list[Reason]]:
+        fields = list(self._reason_groups)
         out: list[list[Reason]] = []
-        for row in range(len(raw)):
-            order = np.argsort(effects[row], kind="stable")
-            ups = [j for j in order[::-1][:k] if effects[row, j] >= MIN_REASON_EFFECT]
-            downs = [j for j in order[:k] if effects[row, j] <= -MIN_REASON_EFFECT]
+        types = self.spec.field_types
+        for row in range(len(effects)):
+            order = np.argsort(effects[row], kind="stable").tolist()
+            effect = effects[row].tolist()
+            ups = [j for j in order[::-1][:k] if effect[j] >= MIN_REASON_EFFECT]
+            downs = [j for j in order[:k] if effect[j] <= -MIN_REASON_EFFECT]
             out.append(
                 [
                     Reason(
                         field=fields[j],
-                        value=_plain(columns[fields[j]][row], self.spec.field_types[fields[j]]),
-                        effect=round(float(effects[row, j]), 1),
+                        value=_plain(value_of(fields[j], row), types[fields[j]]),
+                        effect=round(effect[j], 1),
                     )
                     for j in ups + downs
                 ]
             )
+        return out
+
+
+class _ReasonGroups:
+    """Sums of SHAP contributions per raw field, in a few numpy calls instead of one per field.
+
+    Each field's columns are added left to right, one column position at a time
+    across all fields: for fields of under eight columns that is exactly what
+    `contrib[:, idx].sum(axis=1)` computes, so the figures do not move. A larger
+    field (never seen in our specs) keeps the per-field sums.
+    """
+
+    def __init__(self, groups: Mapping[str, list[int]]) -> None:
+        self._groups = list(groups.values())
+        self._exact = bool(self._groups) and all(len(idx) < 8 for idx in self._groups)
+        self._first = np.array([idx[0] for idx in self._groups], dtype=np.intp)
+        self._more: list[tuple[np.ndarray, np.ndarray]] = []
+        for position in range(1, max((len(idx) for idx in self._groups), default=1)):
+            wide = [g for g, idx in enumerate(self._groups) if len(idx) > position]
+            columns = [self._groups[g][position] for g in wide]
+            self._more.append((np.array(wide, dtype=np.intp), np.array(columns, dtype=np.intp)))
+
+    def sums(self, contrib: np.ndarray) -> np.ndarray:
+        if not self._exact:
+            return np.stack([contrib[:, idx].sum(axis=1) for idx in self._groups], axis=1)
+        out = contrib[:, self._first]
+        for groups, columns in self._more:
+            out[:, groups] += contrib[:, columns]
         return out
 
 

@@ -8,6 +8,7 @@ thresholds fixed at training time from the same distribution.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -45,6 +46,11 @@ class PlattCalibration:
 
     def probability(self, raw: np.ndarray) -> np.ndarray:
         return np.asarray(1.0 / (1.0 + np.exp(-self.logit(raw))), dtype=np.float64)
+
+    def probability_one(self, raw: float) -> float:
+        """`probability` of one value, bit for bit: the same IEEE operations in the same
+        order, with numpy's own `exp` (the C library's can differ in the last bit)."""
+        return float(1.0 / (1.0 + np.exp(np.float64(-(self.slope * raw + self.intercept)))))
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,39 @@ class ScoreScale:
         out = np.interp(z, cuts, _SCORE_POINTS)
         out = np.where(z > cuts[-1], 99.0 + (z - cuts[-1]) * top, out)
         return np.asarray(np.where(z < cuts[0], 1.0 + (z - cuts[0]) * bottom, out))
+
+    @cached_property
+    def _one(self) -> tuple[list[float], list[float], float, float]:
+        """What `extended_one` reads: the cuts and slopes as Python floats."""
+        cuts = self._logit_cuts
+        slopes = [
+            float((_SCORE_POINTS[j + 1] - _SCORE_POINTS[j]) / (cuts[j + 1] - cuts[j]))
+            for j in range(cuts.size - 1)
+        ]
+        return cuts.tolist(), slopes, *self._end_slopes
+
+    def extended_one(self, probability: float) -> float:
+        """`extended` of one probability, bit for bit: `np.interp`'s arithmetic (a bisection,
+        then slope * (x - x0) + y0) in plain floats, with numpy's own `log` and `log1p`."""
+        p = min(max(probability, 1e-12), 1.0 - 1e-12)
+        z = float(np.log(np.float64(p)) - np.log1p(np.float64(-p)))
+        cuts, slopes, bottom, top = self._one
+        if z > cuts[-1]:
+            return 99.0 + (z - cuts[-1]) * top
+        if z < cuts[0]:
+            return 1.0 + (z - cuts[0]) * bottom
+        j = bisect_right(cuts, z) - 1
+        if j == len(cuts) - 1 or cuts[j] == z:
+            return float(_SCORE_POINTS[j])
+        return slopes[j] * (z - cuts[j]) + float(_SCORE_POINTS[j])
+
+    def grade_one(self, probability: float) -> str:
+        """`grade` of one probability."""
+        found = "D"
+        for grade, threshold in reversed(self.grade_thresholds):
+            if probability >= threshold:
+                found = grade
+        return found
 
     def score(self, probability: np.ndarray) -> np.ndarray:
         """Continuous 1-99 score (round it to show it)."""

@@ -208,6 +208,7 @@ async def _open_store(
 
 def _include_routes(app: FastAPI) -> None:
     app.include_router(health.router)
+    app.include_router(leads.scoring_router)
     app.include_router(leads.router)
     app.include_router(models.router)
     app.include_router(reps.router)

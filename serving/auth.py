@@ -83,36 +83,49 @@ def _unauthorized(message: str) -> HTTPException:
     )
 
 
+async def authorize(request: Request, scope: str) -> None:
+    """Raise 401 or 403 unless the request's key is active and holds `scope`."""
+    ring: KeyRing | None = request.app.state.key_ring
+    if ring is None:  # auth is off for this app
+        return
+    token = _token(request)
+    if not token:
+        raise _unauthorized(
+            f"an API key with scope '{scope}' is needed: send 'Authorization: Bearer <key>' "
+            f"(create one with `leadscore keys create --name NAME --scope {scope}`)"
+        )
+    fresh, key = ring.cached(token)
+    if not fresh:
+        key = await run_in_threadpool(ring.verify, token)
+    if key is None:
+        raise _unauthorized("the API key is unknown or revoked")
+    if not key.allows(scope):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"the API key '{key.name}' ({key.key_id}) lacks the scope '{scope}' "
+            f"({SCOPE_HELP[scope]}); it has: {', '.join(key.scopes)}",
+        )
+
+
+_SCOPE_PREFIX = "require_"
+
+
 def require(scope: str) -> Any:
     """A route dependency: the request's key must be active and hold `scope`."""
     if scope not in SCOPE_HELP:
         raise ValueError(f"unknown scope {scope!r}")
 
     async def check(request: Request) -> None:
-        ring: KeyRing | None = request.app.state.key_ring
-        if ring is None:  # auth is off for this app
-            return
-        token = _token(request)
-        if not token:
-            raise _unauthorized(
-                f"an API key with scope '{scope}' is needed: send 'Authorization: Bearer <key>' "
-                "(create one with `leadscore keys create --name NAME --scope "
-                f"{scope}`)"
-            )
-        fresh, key = ring.cached(token)
-        if not fresh:
-            key = await run_in_threadpool(ring.verify, token)
-        if key is None:
-            raise _unauthorized("the API key is unknown or revoked")
-        if not key.allows(scope):
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                f"the API key '{key.name}' ({key.key_id}) lacks the scope '{scope}' "
-                f"({SCOPE_HELP[scope]}); it has: {', '.join(key.scopes)}",
-            )
+        await authorize(request, scope)
 
-    check.__name__ = f"require_{scope}"
+    check.__name__ = f"{_SCOPE_PREFIX}{scope}"
     return Depends(check)
+
+
+def scope_of(dependency: Callable[..., Any]) -> str | None:
+    """The scope a `require` dependency checks (None for any other dependency)."""
+    name = getattr(dependency, "__name__", "")
+    return name.removeprefix(_SCOPE_PREFIX) if name.startswith(_SCOPE_PREFIX) else None
 
 
 SCORE = require("score")

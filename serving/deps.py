@@ -79,12 +79,16 @@ async def get_model_store(request: Request) -> LeadModels:
 ModelStoreDep = Annotated[LeadModels, Depends(get_model_store)]
 
 
-async def get_models(request: Request) -> LeadModelSet:
+def current_models(store: LeadModels) -> LeadModelSet:
     """The models in use, read once so the whole request sees one set."""
-    models: LeadModelSet | None = request.app.state.model_store.current
+    models = store.current
     if models is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the models are still loading")
     return models
+
+
+async def get_models(request: Request) -> LeadModelSet:
+    return current_models(request.app.state.model_store)
 
 
 ModelsDep = Annotated[LeadModelSet, Depends(get_models)]
@@ -173,6 +177,3 @@ def _invalid(kind: str, message: str, **context: Any) -> RequestValidationError:
     if context:
         error["ctx"] = context
     return RequestValidationError([error])
-
-
-LeadBatchDep = Annotated[LeadBatch, Depends(get_lead_batch)]

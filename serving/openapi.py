@@ -12,6 +12,7 @@ from fastapi.routing import APIRoute
 from pydantic import TypeAdapter
 
 from data.contract import Lead
+from serving.auth import scope_of
 
 _REF = "#/components/schemas/{model}"
 
@@ -105,9 +106,8 @@ def _api_routes(routes: Iterable[Any]) -> Iterator[Any]:
 
 def _scope_of(route: Any) -> str | None:
     for dependency in route.dependant.dependencies:
-        name = getattr(dependency.call, "__name__", "")
-        if name.startswith("require_"):
-            return name.removeprefix("require_")
+        if dependency.call is not None and (scope := scope_of(dependency.call)) is not None:
+            return scope
     return None
 
 

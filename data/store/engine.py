@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from pydantic_core import to_json
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -24,17 +25,26 @@ READ_ONLY = "leadscore_read_only"
 SQLITE_BUSY_TIMEOUT = 30
 
 
+def json_text(value: Any) -> str:
+    """JSON columns as compact text from pydantic's serialiser, several times faster than the
+    standard library's (the score history writes three JSON values per score); what is read
+    back is the same."""
+    return to_json(value).decode()
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; for a SQLite file, its folder is created if missing."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, pool_pre_ping=True)
+        return create_engine(parsed, pool_pre_ping=True, json_serializer=json_text)
     database = parsed.database or ""
     in_memory = database in ("", ":memory:") or parsed.query.get("mode") == "memory"
     if not in_memory and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
-        parsed, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT}
+        parsed,
+        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT},
+        json_serializer=json_text,
     )
     _sqlite_transactions(engine, wal=not in_memory)
     return engine

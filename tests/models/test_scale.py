@@ -63,3 +63,21 @@ def test_the_extended_scale_keeps_moving_beyond_1_and_99(reference: np.ndarray) 
     assert below[0] < below[1] < 1.0
     inside = np.quantile(reference, [0.2, 0.5, 0.8])
     np.testing.assert_allclose(scale.extended(inside), scale.score(inside))
+
+
+def test_one_value_paths_equal_the_array_paths_bit_for_bit() -> None:
+    """The API scores one lead with plain floats; a batch with arrays: same numbers."""
+    rng = np.random.default_rng(7)
+    for _ in range(5):
+        scale = ScoreScale.fit(1 / (1 + np.exp(-rng.normal(-2, 1.5, 5000))))
+        calibration = PlattCalibration(
+            slope=float(rng.uniform(0.5, 1.5)), intercept=float(rng.normal())
+        )
+        raw = np.concatenate([rng.normal(-2, 3, 20_000), [-60.0, 60.0, 0.0]])
+        probability = calibration.probability(raw)
+        cuts = np.asarray(scale.cuts)  # exactly on a cut point, and beyond both ends
+        on_cuts = np.concatenate([cuts, [0.0, 1.0, cuts[0] / 2, (1 + cuts[-1]) / 2]])
+        assert [calibration.probability_one(float(r)) for r in raw] == probability.tolist()
+        for values in (probability, on_cuts):
+            assert [scale.extended_one(float(p)) for p in values] == scale.extended(values).tolist()
+            assert [scale.grade_one(float(p)) for p in values] == scale.grade(values).tolist()
