@@ -7,7 +7,7 @@ import warnings
 import pandas as pd
 from rich.console import Console
 
-from leadscore.tables import routing_table
+from leadscore.console_tables import routing_table
 from models.assignment import PolicyConfig
 from serving.batch_routing import route_batch
 

@@ -18,7 +18,7 @@ from mlflow import MlflowClient
 from bench.fit_gate import GateRun, gate_run
 from data.contract import Role
 from data.generator import GeneratorConfig, write_history
-from leadscore.tables import rep_fit_table, rep_verdict_notes
+from leadscore.console_tables import rep_fit_table, rep_verdict_notes
 from models.rep_packaging import load_rep_model, rep_registered_name
 from serving.model_store import MissingModel
 from serving.registry import FIT_FALLBACK, FIT_TRAIN_HINT, RegistryLoader

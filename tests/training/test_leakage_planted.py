@@ -24,7 +24,7 @@ from data.crm_export import NAMES, OPEN_STATUSES, STYLES, CrmExport, Style, writ
 from data.importing.importer import import_export
 from data.importing.mapping import load_mapping
 from features.lead_features import default_spec, with_custom_columns
-from leadscore.tables import leakage_table
+from leadscore.console_tables import leakage_table
 from tests.conftest import tracking_in
 from training.labelled import LabelledLeads, load_labelled
 from training.lead_score import TrainingConfig, labelled_channel, time_split

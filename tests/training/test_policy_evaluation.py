@@ -22,7 +22,7 @@ from data.contract import Role
 from features.rep_features import closer_spec
 from leadscore.cli import app
 from leadscore.settings import get_settings
-from leadscore.tables import measured_lift_lines
+from leadscore.console_tables import measured_lift_lines
 from models.assignment import PolicyConfig
 from tests.conftest import tracking_in
 from training.policy_evaluation import RoutingEvaluation, load_truth, simulate_routing

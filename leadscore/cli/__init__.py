@@ -34,7 +34,7 @@ from data.labels import MATURITY_DAYS
 from data.store.export import StoreNotReadyError, export_store, redacted
 from data.tables import MissingTableError
 from leadscore.console import make_console
-from leadscore.jobs import (
+from leadscore.jobs.training_job import (
     TrainingOutcome,
     TrainingRequest,
     champion_lookup,
@@ -46,8 +46,8 @@ from leadscore.jobs import (
 )
 from leadscore.retrain import retrain_summary, write_summary
 from leadscore.settings import Settings, get_settings
-from leadscore.store_cli import db_app, keys_app
-from leadscore.tables import outcome_table
+from leadscore.cli.store_commands import db_app, keys_app
+from leadscore.console_tables import outcome_table
 from serving.batch.errors import RescoreError
 from serving.batch.job import Engine, RescoreOptions
 from serving.batch.scoring import REASONS
@@ -760,7 +760,7 @@ def report(
 ) -> None:
     """Print the funnel (by channel and by role), speed-to-lead, workload and the score
     backtest of the operational store."""
-    from leadscore.report import ReportError, print_report, report_data
+    from leadscore.store_report.report_data import ReportError, print_report, report_data
 
     console = make_console()
     settings = get_settings()
@@ -774,7 +774,7 @@ def report(
     else:
         print_report(console, gathered)
     if html is not None:
-        from leadscore.report_html import registry_models, write_html_report
+        from leadscore.store_report.report_html import registry_models, write_html_report
 
         try:
             written = write_html_report(
@@ -789,7 +789,7 @@ def report(
 @app.command()
 def demo() -> None:
     """Generate a CRM history, train and register the models, serve them and score fresh leads."""
-    from leadscore.demo import run_demo
+    from leadscore.demo.walkthrough import run_demo
 
     run_demo(get_settings(), make_console())
 

@@ -20,11 +20,11 @@ from rich.table import Table
 
 from data.generator import GeneratorConfig, generate
 from data.records import to_records
-from leadscore.demo_api import DemoApi, api_server, free_port
-from leadscore.demo_history import replay_history, touch_fresh_leads
-from leadscore.demo_routing import route_and_assign
-from leadscore.jobs import generate_history, train_fit_models, train_models
-from leadscore.report_tables import funnel_table
+from leadscore.demo.api_server import DemoApi, api_server, free_port
+from leadscore.demo.history_replay import replay_history, touch_fresh_leads
+from leadscore.demo.roster_routing import route_and_assign
+from leadscore.jobs.training_job import generate_history, train_fit_models, train_models
+from leadscore.store_report.report_tables import funnel_table
 from leadscore.settings import Settings
 from training.lead_score import TrainingConfig
 

@@ -23,7 +23,7 @@ from data.insights.report import gather_report
 from data.insights.schemas import Period
 from data.store import Store, current_revision, head_revision
 from data.store.records import as_utc, utc_now
-from leadscore.report_tables import (
+from leadscore.store_report.report_tables import (
     backtest_table,
     drift_table,
     funnel_table,

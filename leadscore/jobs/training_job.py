@@ -32,7 +32,7 @@ from data.importing.fit_tables import is_fit_import
 from data.summary import summarize_history
 from data.tables import MissingTableError, read_table, table_path
 from leadscore.settings import Settings
-from leadscore.tables import (
+from leadscore.console_tables import (
     leakage_table,
     measured_lift_lines,
     model_expectation_line,

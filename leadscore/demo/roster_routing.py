@@ -10,7 +10,7 @@ from rich.table import Table
 
 from data.records import to_records
 from data.tables import read_table
-from leadscore.demo_api import DemoApi
+from leadscore.demo.api_server import DemoApi
 from leadscore.settings import Settings
 
 ROUTED = 4

@@ -33,7 +33,7 @@ from data.generator import GeneratorConfig, historical_closer_weights
 from data.records import to_records
 from data.store import AssignmentIn, CustomerIn, ScoreIn, Store
 from data.tables import read_table
-from leadscore.demo_api import DemoApi
+from leadscore.demo.api_server import DemoApi
 from leadscore.settings import Settings
 from serving.batch.job import load_models
 from serving.batch.scoring import score_frame
