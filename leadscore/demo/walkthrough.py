@@ -23,9 +23,10 @@ from data.records import to_records
 from leadscore.demo.api_server import DemoApi, api_server, free_port
 from leadscore.demo.history_replay import replay_history, touch_fresh_leads
 from leadscore.demo.roster_routing import route_and_assign
-from leadscore.jobs.training_job import generate_history, train_fit_models, train_models
-from leadscore.store_report.report_tables import funnel_table
+from leadscore.jobs.generation_job import generate_history
+from leadscore.jobs.training_job import train_fit_models, train_models
 from leadscore.settings import Settings
+from leadscore.store_report.report_tables import funnel_table
 from training.lead_score import TrainingConfig
 
 DEMO_LEADS = 50_000

@@ -23,6 +23,7 @@ from data.insights.report import gather_report
 from data.insights.schemas import Period
 from data.store import Store, current_revision, head_revision
 from data.store.records import as_utc, utc_now
+from leadscore.settings import Settings
 from leadscore.store_report.report_tables import (
     backtest_table,
     drift_table,
@@ -30,7 +31,6 @@ from leadscore.store_report.report_tables import (
     speed_table,
     workload_table,
 )
-from leadscore.settings import Settings
 
 DEMO_DATABASE = "demo.db"
 """The store `make demo` fills, in LEADSCORE_HOME."""
