@@ -113,30 +113,30 @@ def train_rep_fits(
     there and the others go on; without it, the error stops the run.
     """
     config = config or rep_training_config()
-    client = use_tracking(tracking)
-    reports = []
-    for role in (Role(r) for r in roles):
-        spec = closer_spec() if role is Role.closer else account_manager_spec()
-        try:
-            data = role_data(data_dir, role, spec, say)
-            check_rep_data(data, config)
-        except (MissingTableError, NotEnoughDataError) as error:
-            if skipped is None:
-                raise
-            say(f"{role.value}: skipped: {error}")
-            skipped.append(Skipped(rep_registered_name(role), str(error)))
-            continue
-        say(f"{role.value}: fitting on {len(data.y):,} decided {role.value} assignments")
-        with mlflow.start_run(run_name=rep_registered_name(role)) as run:
-            say(f"{role.value}: fitting the model, its lead-only baseline and its placebo")
-            fitted = with_placebo(fit_rep(data, spec, config), spec, config)
-            report = _log_and_register(
-                client, fitted, config, alias, run.info.run_id, say, drift_report
-            )
-            if role is Role.closer:
-                estimate, simulated = evaluate_routing(data_dir, fitted, config.seed, say)
-                report = replace(report, policy_evaluation=simulated, routing_estimate=estimate)
-            reports.append(report)
+    with use_tracking(tracking) as client:
+        reports = []
+        for role in (Role(r) for r in roles):
+            spec = closer_spec() if role is Role.closer else account_manager_spec()
+            try:
+                data = role_data(data_dir, role, spec, say)
+                check_rep_data(data, config)
+            except (MissingTableError, NotEnoughDataError) as error:
+                if skipped is None:
+                    raise
+                say(f"{role.value}: skipped: {error}")
+                skipped.append(Skipped(rep_registered_name(role), str(error)))
+                continue
+            say(f"{role.value}: fitting on {len(data.y):,} decided {role.value} assignments")
+            with mlflow.start_run(run_name=rep_registered_name(role)) as run:
+                say(f"{role.value}: fitting the model, its lead-only baseline and its placebo")
+                fitted = with_placebo(fit_rep(data, spec, config), spec, config)
+                report = _log_and_register(
+                    client, fitted, config, alias, run.info.run_id, say, drift_report
+                )
+                if role is Role.closer:
+                    estimate, simulated = evaluate_routing(data_dir, fitted, config.seed, say)
+                    report = replace(report, policy_evaluation=simulated, routing_estimate=estimate)
+                reports.append(report)
     return reports
 
 

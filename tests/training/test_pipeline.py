@@ -17,6 +17,7 @@ from data.tables import MissingTableError
 from features.columns import from_frame
 from models.packaging import load_lead_model
 from tests.conftest import tracking_in
+from tests.serving.helpers import mlflow_tracking
 from training.lead_score import DEFAULT_LGBM_PARAMS, NotEnoughDataError, TrainingConfig
 from training.pipeline import ChannelReport, train_lead_scores
 from training.tracking import TrackingTarget
@@ -166,7 +167,8 @@ def test_a_significantly_better_baseline_is_what_gets_served(
     assert report.served == "baseline"
     assert report.gate.promote
     assert report.gate.candidate == pytest.approx(report.baseline["roc_auc"])
-    served = load_lead_model("models:/lead-score-inbound@champion")
+    with mlflow_tracking(store.uri):
+        served = load_lead_model("models:/lead-score-inbound@champion")
     assert served.metadata["algorithm"] == "logistic regression"
     leads = pd.read_parquet(history_dir / "leads.parquet")
     inbound = leads[leads["channel"] == "inbound"].tail(300)

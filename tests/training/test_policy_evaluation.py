@@ -21,8 +21,8 @@ from typer.testing import CliRunner
 from data.contract import Role
 from features.rep_features import closer_spec
 from leadscore.cli import app
-from leadscore.settings import get_settings
 from leadscore.console_tables import measured_lift_lines
+from leadscore.settings import get_settings
 from models.assignment import PolicyConfig
 from tests.conftest import tracking_in
 from training.policy_evaluation import RoutingEvaluation, load_truth, simulate_routing
