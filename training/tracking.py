@@ -68,7 +68,7 @@ def use_tracking(target: TrackingTarget) -> Iterator[MlflowClient]:
         yield _point_at(target)
     finally:
         tracking_uri, registry_uri, experiment_id, environment = saved
-        mlflow.set_tracking_uri(tracking_uri)
+        mlflow.set_tracking_uri(tracking_uri)  # type: ignore[arg-type]  # None: "unset"
         registry_utils._registry_uri = registry_uri
         fluent._active_experiment_id = experiment_id
         for name, value in environment.items():
