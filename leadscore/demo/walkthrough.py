@@ -57,10 +57,21 @@ def _reasons(reasons: list[dict[str, Any]], up: bool) -> str:
 
 def score_table(scored: list[dict[str, Any]], leads: pd.DataFrame) -> Table:
     companies = leads.set_index("lead_id")
-    table = Table(title="Fresh leads scored over HTTP (POST /v1/leads/score)",
-                  title_justify="left", show_lines=True)  # fmt: skip
-    for column in ("lead", "channel", "company", "score", "grade", "P(won)",
-                   "pushes it up", "holds it down"):  # fmt: skip
+    table = Table(
+        title="Fresh leads scored over HTTP (POST /v1/leads/score)",
+        title_justify="left",
+        show_lines=True,
+    )
+    for column in (
+        "lead",
+        "channel",
+        "company",
+        "score",
+        "grade",
+        "P(won)",
+        "pushes it up",
+        "holds it down",
+    ):
         table.add_column(column, justify="right" if column in ("score", "P(won)") else "left")
     for channel in ("inbound", "outbound"):
         for s in _spread(scored, channel):

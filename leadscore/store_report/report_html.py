@@ -20,8 +20,14 @@ from serving.dashboard.report import render_report
 from training.gate import current_holder
 
 REPORTED = (
-    "funnel_by_channel", "funnel_by_role", "speed", "workload", "backtest", "drift", "routed",
-)  # fmt: skip
+    "funnel_by_channel",
+    "funnel_by_role",
+    "speed",
+    "workload",
+    "backtest",
+    "drift",
+    "routed",
+)
 
 
 def _validation_metrics(client: MlflowClient, name: str, version: str) -> dict[str, float]:
