@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Literal
 
 from rich.table import Table
 
@@ -292,27 +294,34 @@ def measured_lift_lines(version: str | None, lifts: list[str]) -> list[str]:
 
 
 def routing_estimate_table(estimate: RoutingEstimate) -> Table:
-    table = Table(
-        title="Closer routing on the validation period, estimated from the history "
-        "alone (doubly robust)",
-        title_justify="left",
+    return _figures_table(
+        "Closer routing on the validation period, estimated from the history alone (doubly robust)",
+        "figure (95% interval), verdict",
+        routing_ope_rows(estimate),
     )
-    table.add_column("")
-    table.add_column("figure (95% interval), verdict")
-    for what, figure in routing_ope_rows(estimate):
-        table.add_row(what, figure)
-    return table
 
 
 def policy_table(evaluation: RoutingEvaluation) -> Table:
-    table = Table(
-        title="Closer routing replayed on the validation period (true win "
+    return _figures_table(
+        "Closer routing replayed on the validation period (true win "
         "probabilities from the generator)",
-        title_justify="left",
+        "figure (95% interval)",
+        summary_rows(evaluation),
+        justify="right",
     )
+
+
+def _figures_table(
+    title: str,
+    header: str,
+    rows: Iterable[tuple[str, str]],
+    justify: Literal["left", "right"] = "left",
+) -> Table:
+    """What was measured, one figure per row."""
+    table = Table(title=title, title_justify="left")
     table.add_column("")
-    table.add_column("figure (95% interval)", justify="right")
-    for what, figure in summary_rows(evaluation):
+    table.add_column(header, justify=justify)
+    for what, figure in rows:
         table.add_row(what, figure)
     return table
 
