@@ -68,6 +68,7 @@ def test_the_registered_model_round_trips_with_identical_numbers(
     first: list[ChannelReport], store: TrackingTarget, history_dir: Path
 ) -> None:
     mlflow.set_tracking_uri(store.uri)
+    mlflow.set_registry_uri(store.uri)  # training no longer leaves both pointing at its store
     leads = pd.read_parquet(history_dir / "leads.parquet")
     inbound = leads[leads["channel"] == "inbound"].head(200)
     pyfunc = mlflow.pyfunc.load_model("models:/lead-score-inbound@champion")
@@ -182,6 +183,7 @@ def test_the_training_reference_travels_with_the_model_and_as_an_artifact(
 ) -> None:
     client = MlflowClient(store.uri, store.uri)
     mlflow.set_tracking_uri(store.uri)
+    mlflow.set_registry_uri(store.uri)  # training no longer leaves both pointing at its store
     report = next(r for r in first if r.channel == "inbound")
     model = load_lead_model(f"models:/{report.model_name}/{report.version}")
     reference = model.metadata["reference"]
