@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from leadscore.jobs import TrainingOutcome, TrainingRequest
+from leadscore.jobs.training_job import TrainingOutcome, TrainingRequest
 from training.pipeline import ChannelReport
 from training.rep_pipeline import RepReport
 from training.reports import Skipped

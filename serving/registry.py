@@ -1,8 +1,12 @@
 """Pulling models from the MLflow registry by alias.
 
-Every call goes through one `MlflowClient` bound to the configured tracking
-URI; nothing touches MLflow's process-wide tracking URI, so several apps (or
-tests) with different registries can live in one process.
+`RegistryLoader` is how the API, the batch re-scoring and `leadscore route` reach
+the registry. Every call goes through one `MlflowClient` bound to an explicit
+tracking and registry URI and downloads the version's artifacts with that URI;
+nothing here reads or sets MLflow's process-wide URIs, so several apps (or tests)
+with different registries can live in one process. Training needs MLflow's fluent
+API, which reads the process-wide URIs: it sets them only for the duration of a
+training run and puts the previous ones back (`training.tracking.use_tracking`).
 """
 
 from __future__ import annotations

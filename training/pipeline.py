@@ -110,29 +110,32 @@ def train_lead_scores(
         say(f"{channel}: no leads in this data; skipped")
         if skipped is not None:
             skipped.append(Skipped(registered_name(channel), f"no {channel} leads in {data_dir}"))
-    policy = GatePolicy(alias=alias, accept_jump=accept_jump)
-    registration = Registration(use_tracking(tracking), policy, say, drift_report)
-    reports = []
-    for channel in [c for c in channels if c in present]:
-        say(f"{channel}: preparing {int((leads['channel'] == channel).sum()):,} leads")
-        spec = with_custom_columns(default_spec(channel), labelled.custom)
-        data = labelled_channel(leads, labelled.outcomes, channel, target, spec)
-        try:
-            # The spec may only shrink from here; `data` keeps every column it read.
-            spec, unused, leakage = checked_spec(
-                spec, data, config, say, undecided=labelled.undecided(channel)
+    with use_tracking(tracking) as client:
+        policy = GatePolicy(alias=alias, accept_jump=accept_jump)
+        registration = Registration(client, policy, say, drift_report)
+        reports = []
+        for channel in [c for c in channels if c in present]:
+            say(f"{channel}: preparing {int((leads['channel'] == channel).sum()):,} leads")
+            spec = with_custom_columns(default_spec(channel), labelled.custom)
+            data = labelled_channel(leads, labelled.outcomes, channel, target, spec)
+            try:
+                # The spec may only shrink from here; `data` keeps every column it read.
+                spec, unused, leakage = checked_spec(
+                    spec, data, config, say, undecided=labelled.undecided(channel)
+                )
+            except NotEnoughDataError as error:
+                if skipped is None:
+                    raise
+                say(f"{channel}: skipped: {error}")
+                skipped.append(Skipped(registered_name(channel), str(error)))
+                continue
+            with mlflow.start_run(run_name=f"{registered_name(channel)}") as run:
+                _log_data_checks(labelled, leakage, unused, config, notes)
+                fitted = fit_channel(data, spec, config, progress(channel) if progress else None)
+                report = _log_and_register(fitted, config, run.info.run_id, registration)
+            reports.append(
+                replace(report, leakage=leakage, unused_fields=tuple(unused), notes=notes)
             )
-        except NotEnoughDataError as error:
-            if skipped is None:
-                raise
-            say(f"{channel}: skipped: {error}")
-            skipped.append(Skipped(registered_name(channel), str(error)))
-            continue
-        with mlflow.start_run(run_name=f"{registered_name(channel)}") as run:
-            _log_data_checks(labelled, leakage, unused, config, notes)
-            fitted = fit_channel(data, spec, config, progress(channel) if progress else None)
-            report = _log_and_register(fitted, config, run.info.run_id, registration)
-        reports.append(replace(report, leakage=leakage, unused_fields=tuple(unused), notes=notes))
     return reports
 
 

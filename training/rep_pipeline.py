@@ -106,31 +106,32 @@ def train_rep_fits(
     there and the others go on; without it, the error stops the run.
     """
     config = config or rep_training_config()
-    # Routing has a fallback (weighted round-robin): a fit that does not beat the
-    # same model without rep features must not drive it.
-    policy = GatePolicy(alias=alias, baseline_rule="must_beat")
-    registration = Registration(use_tracking(tracking), policy, say, drift_report)
-    reports = []
-    for role in (Role(r) for r in roles):
-        spec = closer_spec() if role is Role.closer else account_manager_spec()
-        try:
-            data = role_data(data_dir, role, spec, say)
-            check_rep_data(data, config)
-        except (MissingTableError, NotEnoughDataError) as error:
-            if skipped is None:
-                raise
-            say(f"{role.value}: skipped: {error}")
-            skipped.append(Skipped(rep_registered_name(role), str(error)))
-            continue
-        say(f"{role.value}: fitting on {len(data.y):,} decided {role.value} assignments")
-        with mlflow.start_run(run_name=rep_registered_name(role)) as run:
-            say(f"{role.value}: fitting the model, its lead-only baseline and its placebo")
-            fitted = with_placebo(fit_rep(data, spec, config), spec, config)
-            report = _log_and_register(fitted, config, run.info.run_id, registration)
-            if role is Role.closer:
-                estimate, simulated = evaluate_routing(data_dir, fitted, config.seed, say)
-                report = replace(report, policy_evaluation=simulated, routing_estimate=estimate)
-            reports.append(report)
+    with use_tracking(tracking) as client:
+        # Routing has a fallback (weighted round-robin): a fit that does not beat the
+        # same model without rep features must not drive it.
+        policy = GatePolicy(alias=alias, baseline_rule="must_beat")
+        registration = Registration(client, policy, say, drift_report)
+        reports = []
+        for role in (Role(r) for r in roles):
+            spec = closer_spec() if role is Role.closer else account_manager_spec()
+            try:
+                data = role_data(data_dir, role, spec, say)
+                check_rep_data(data, config)
+            except (MissingTableError, NotEnoughDataError) as error:
+                if skipped is None:
+                    raise
+                say(f"{role.value}: skipped: {error}")
+                skipped.append(Skipped(rep_registered_name(role), str(error)))
+                continue
+            say(f"{role.value}: fitting on {len(data.y):,} decided {role.value} assignments")
+            with mlflow.start_run(run_name=rep_registered_name(role)) as run:
+                say(f"{role.value}: fitting the model, its lead-only baseline and its placebo")
+                fitted = with_placebo(fit_rep(data, spec, config), spec, config)
+                report = _log_and_register(fitted, config, run.info.run_id, registration)
+                if role is Role.closer:
+                    estimate, simulated = evaluate_routing(data_dir, fitted, config.seed, say)
+                    report = replace(report, policy_evaluation=simulated, routing_estimate=estimate)
+                reports.append(report)
     return reports
 
 

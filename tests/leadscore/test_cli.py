@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import mlflow
 import pytest
 from typer.testing import CliRunner
 
 from data.contract import TABLES
 from leadscore.cli import app
 from leadscore.settings import get_settings
+from tests.training.test_tracking import mlflow_environment
 
 runner = CliRunner()
 
@@ -64,3 +66,15 @@ def test_db_upgrade_creates_the_schema_and_is_repeatable(
     assert "schema empty ->" in first.output
     assert again.exit_code == 0
     assert (tmp_path / "leadscore.db").exists()
+
+
+def test_training_leaves_mlflow_pointing_where_it_was(home: Path, tmp_path: Path) -> None:
+    """`leadscore train` in a process (a test, the demo) does not redirect later MLflow
+    calls: the tracking and registry URIs and their environment variables are restored."""
+    data = tmp_path / "small"
+    assert runner.invoke(app, ["generate", "--out", str(data), "--leads", "300"]).exit_code == 0
+    before = (mlflow.get_tracking_uri(), mlflow.get_registry_uri(), mlflow_environment())
+    result = runner.invoke(app, ["train", "--data", str(data)])
+    assert result.exit_code == 0, result.output
+    assert "skipped" in result.output  # too few leads: it reached MLflow and stopped there
+    assert (mlflow.get_tracking_uri(), mlflow.get_registry_uri(), mlflow_environment()) == before

@@ -83,8 +83,14 @@ def outcome_events(leads: pd.DataFrame, opportunities: pd.DataFrame) -> list[dic
             kind, at = ("won" if bool(deal["won"]) else "lost"), deal["closed_at"]
         else:
             kind, at = "lost", created + pd.Timedelta(days=60)
-        events.append({"event_id": f"crm-{lead_id}", "type": kind, "lead_id": str(lead_id),
-                       "occurred_at": pd.Timestamp(at).isoformat()})  # fmt: skip
+        events.append(
+            {
+                "event_id": f"crm-{lead_id}",
+                "type": kind,
+                "lead_id": str(lead_id),
+                "occurred_at": pd.Timestamp(at).isoformat(),
+            }
+        )
     return events
 
 
@@ -104,8 +110,19 @@ def cli(home: Path, tracking_uri: str, *args: str) -> tuple[int, str]:
 
 def retrain(loop: Loop, *args: str) -> dict[str, Any]:
     """`leadscore retrain --from-store ... --json -`; the summary of the inbound model."""
-    code, out = cli(loop.home, loop.tracking_uri, "retrain", "--from-store", "--database-url",
-                    loop.database_url, "--models", "lead-score", *args, "--json", "-")  # fmt: skip
+    code, out = cli(
+        loop.home,
+        loop.tracking_uri,
+        "retrain",
+        "--from-store",
+        "--database-url",
+        loop.database_url,
+        "--models",
+        "lead-score",
+        *args,
+        "--json",
+        "-",
+    )
     summary = json.loads(out[out.index("{") :])
     assert code == 0 == summary["exit_code"], out
     (inbound,) = [m for m in summary["models"] if m["model"] == INBOUND]
@@ -152,8 +169,17 @@ def loop(
     first, last = leads["created_at"].min(), leads["created_at"].max()
     cut = first + (last - first) * EARLY
     _write_early(tables, cut, home / "early")
-    code, out = cli(home, tracking_uri, "train", "--data", str(home / "early"),
-                    "--models", "lead-score", "--min-outcomes", "15")  # fmt: skip
+    code, out = cli(
+        home,
+        tracking_uri,
+        "train",
+        "--data",
+        str(home / "early"),
+        "--models",
+        "lead-score",
+        "--min-outcomes",
+        "15",
+    )
     assert code == 0 and "promoted" in out, out
     champion = MlflowClient(tracking_uri).get_model_version_by_alias(INBOUND, "champion").version
 
@@ -161,9 +187,15 @@ def loop(
         url = f"sqlite:///{home / 'store.db'}"
     else:
         url = fresh_schema(request.getfixturevalue("postgres_url"), f"loop_{os.getpid()}")
-    config = ServingConfig(tracking_uri=tracking_uri, database_url=url, auth="none",
-                           port=free_port(), model_poll_seconds=1, drift_refresh_seconds=0,
-                           journal=False)  # fmt: skip
+    config = ServingConfig(
+        tracking_uri=tracking_uri,
+        database_url=url,
+        auth="none",
+        port=free_port(),
+        model_poll_seconds=1,
+        drift_refresh_seconds=0,
+        journal=False,
+    )
     server = start_server(config, home)
     base = f"http://127.0.0.1:{config.port}"
     later = leads.loc[leads["created_at"] >= cut]
@@ -172,14 +204,17 @@ def loop(
         with httpx.Client(base_url=base, timeout=60) as client:
             body = leads_json(later)
             for i in range(0, len(body), 200):
-                answer = client.post("/v1/leads/score", params={"reasons": 0},
-                                     json=body[i : i + 200])  # fmt: skip
+                answer = client.post(
+                    "/v1/leads/score", params={"reasons": 0}, json=body[i : i + 200]
+                )
                 assert answer.status_code == 200, answer.text
             for event in outcome_events(later, tables["opportunities"]):
                 answer = client.post("/v1/outcomes", json=event)
                 assert answer.status_code == 201, answer.text
-        probe = {**leads_json(later.loc[later["channel"] == "inbound"].tail(1))[0],
-                 "lead_id": "probe-1"}  # fmt: skip
+        probe = {
+            **leads_json(later.loc[later["channel"] == "inbound"].tail(1))[0],
+            "lead_id": "probe-1",
+        }
         yield Loop(base, url, home, tracking_uri, str(champion), probe, time.monotonic() - started)
     finally:
         server.terminate()

@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from training.channel_fit import FittedChannel
 
 from features.columns import FieldType, take
 from models.single_row import SingleRowPredictor
+from training.channel_fit import FittedChannel
 
 
 @pytest.fixture(scope="module", params=["inbound", "outbound"])

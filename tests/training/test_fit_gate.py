@@ -19,7 +19,7 @@ from bench.fit_gate import GateRun, gate_run
 from data.contract import Role
 from data.generator.generator_config import GeneratorConfig
 from data.generator.synthesis import write_history
-from leadscore.tables import rep_fit_table, rep_verdict_notes
+from leadscore.console_tables import rep_fit_table, rep_verdict_notes
 from models.rep_packaging import load_rep_model, rep_registered_name
 from serving.model_store import MissingModel
 from serving.registry import FIT_FALLBACK, FIT_TRAIN_HINT, RegistryLoader

@@ -28,6 +28,7 @@ from serving.batch.job import Engine, RescoreOptions, rescore
 from serving.batch.job_errors import InputError
 from serving.config import ServingConfig
 from tests.conftest import tracking_in
+from tests.serving.helpers import mlflow_tracking
 from training.labelled import load_labelled
 from training.pipeline import ChannelReport, train_lead_scores
 from training.tracking import TrackingTarget
@@ -137,7 +138,8 @@ def test_training_leaves_undecided_leads_out_and_shows_them_to_the_guard(
     assert report.rows["train"] + report.rows["validation"] == decided
     assert report.leakage is not None
     assert report.leakage.rows["undecided"] == unresolved
-    inputs = get_model_info(f"models:/{report.model_name}/{report.version}").signature.inputs
+    with mlflow_tracking(tracking_in(tmp_path).uri):
+        inputs = get_model_info(f"models:/{report.model_name}/{report.version}").signature.inputs
     assert "Plan" in inputs.input_names()
     assert "Status" not in inputs.input_names()
     assert labelled.post_contact_dropped == ["Status"]
@@ -169,7 +171,8 @@ def test_leaky_columns_are_dropped_and_the_custom_one_is_used(
             "Stage",
             "ClosedOn",
         }
-        info = get_model_info(f"models:/{report.model_name}/{report.version}")
+        with mlflow_tracking(store.uri):
+            info = get_model_info(f"models:/{report.model_name}/{report.version}")
         assert "Plan" in info.signature.inputs.input_names()
         assert "Stage" not in info.signature.inputs.input_names()
         assert report.metrics["roc_auc"] < 0.95  # the leak did not make it in

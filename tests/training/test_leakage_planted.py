@@ -31,8 +31,9 @@ from data.generator.crm_export import (
 from data.importing.importer import import_export
 from data.importing.mapping import load_mapping
 from features.lead_features import default_spec, with_custom_columns
-from leadscore.tables import leakage_table
+from leadscore.console_tables import leakage_table
 from tests.conftest import tracking_in
+from tests.serving.helpers import mlflow_tracking
 from training.channel_data import labelled_channel
 from training.labelled import LabelledLeads, load_labelled
 from training.leakage import LeakageReport, check_leakage
@@ -179,7 +180,8 @@ def test_training_on_the_import_drops_the_leaks_end_to_end(
     dropped = {c["column"]: c for c in logged["columns"] if c["decision"] == "dropped"}
     assert set(dropped) == set(planted.export.leaks)
     assert all(c["evidence"] and c["reason"] for c in dropped.values())
-    inputs = get_model_info(f"models:/{report.model_name}/{report.version}").signature.inputs
+    with mlflow_tracking(store.uri):
+        inputs = get_model_info(f"models:/{report.model_name}/{report.version}").signature.inputs
     assert set(planted.export.honest) <= set(inputs.input_names())
     assert not set(planted.export.leaks) & set(inputs.input_names())
     table = leakage_table([report])

@@ -18,6 +18,7 @@ from data.tables import MissingTableError
 from features.columns import from_frame
 from models.packaging import load_lead_model
 from tests.conftest import tracking_in
+from tests.serving.helpers import mlflow_tracking
 from training.pipeline import ChannelReport, train_lead_scores
 from training.tracking import TrackingTarget
 from training.training_config import DEFAULT_LGBM_PARAMS, NotEnoughDataError, TrainingConfig
@@ -71,6 +72,7 @@ def test_the_registered_model_round_trips_with_identical_numbers(
     first: list[ChannelReport], store: TrackingTarget, history_dir: Path
 ) -> None:
     mlflow.set_tracking_uri(store.uri)
+    mlflow.set_registry_uri(store.uri)  # training no longer leaves both pointing at its store
     leads = pd.read_parquet(history_dir / "leads.parquet")
     inbound = leads[leads["channel"] == "inbound"].head(200)
     pyfunc = mlflow.pyfunc.load_model("models:/lead-score-inbound@champion")
@@ -170,7 +172,8 @@ def test_a_significantly_better_baseline_is_what_gets_served(
     assert report.served == "baseline"
     assert report.gate.promote
     assert report.gate.candidate == pytest.approx(report.baseline["roc_auc"])
-    served = load_lead_model("models:/lead-score-inbound@champion")
+    with mlflow_tracking(store.uri):
+        served = load_lead_model("models:/lead-score-inbound@champion")
     assert served.metadata["algorithm"] == "logistic regression"
     leads = pd.read_parquet(history_dir / "leads.parquet")
     inbound = leads[leads["channel"] == "inbound"].tail(300)
@@ -184,6 +187,7 @@ def test_the_training_reference_travels_with_the_model_and_as_an_artifact(
 ) -> None:
     client = MlflowClient(store.uri, store.uri)
     mlflow.set_tracking_uri(store.uri)
+    mlflow.set_registry_uri(store.uri)  # training no longer leaves both pointing at its store
     report = next(r for r in first if r.channel == "inbound")
     model = load_lead_model(f"models:/{report.model_name}/{report.version}")
     reference = model.metadata["reference"]

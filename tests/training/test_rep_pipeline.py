@@ -97,6 +97,7 @@ def test_the_registered_model_round_trips_with_identical_numbers(
     first: dict[str, RepReport], store: TrackingTarget, rep_history: Path, role: str
 ) -> None:
     mlflow.set_tracking_uri(store.uri)
+    mlflow.set_registry_uri(store.uri)  # training no longer leaves both pointing at its store
     uri = f"models:/{NAMES[role]}@champion"
     rows, y = _validation_rows(rep_history, role, first[role])
     pyfunc = mlflow.pyfunc.load_model(uri)

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 from rich.console import Console
 
-from leadscore.tables import routing_table
+from leadscore.console_tables import routing_table
 from models.assignment.types import PolicyConfig
 from serving.routing.batch_assignment import route_batch
 

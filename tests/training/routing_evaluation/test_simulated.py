@@ -20,8 +20,8 @@ from typer.testing import CliRunner
 from data.contract import Role
 from features.rep_features import closer_spec
 from leadscore.cli import app
+from leadscore.console_tables import measured_lift_lines
 from leadscore.settings import get_settings
-from leadscore.tables import measured_lift_lines
 from models.assignment.types import PolicyConfig
 from tests.conftest import tracking_in
 from training.rep_pipeline import RepReport, role_data, train_rep_fits

@@ -50,9 +50,13 @@ def api_server(
 ) -> Iterator[DemoApi]:
     """`leadscore serve` in a child process on `database`; yields it once it is ready."""
     key = demo_key(database)
-    env = {**os.environ, "LEADSCORE_HOME": str(settings.home.resolve()),
-           "LEADSCORE_API__PORT": str(port), "LEADSCORE_API__HOST": "127.0.0.1",
-           "LEADSCORE_DATABASE_URL": f"sqlite:///{database.resolve()}"}  # fmt: skip
+    env = {
+        **os.environ,
+        "LEADSCORE_HOME": str(settings.home.resolve()),
+        "LEADSCORE_API__PORT": str(port),
+        "LEADSCORE_API__HOST": "127.0.0.1",
+        "LEADSCORE_DATABASE_URL": f"sqlite:///{database.resolve()}",
+    }
     if settings.mlflow_tracking_uri:
         env["LEADSCORE_MLFLOW_TRACKING_URI"] = settings.mlflow_tracking_uri
     process = subprocess.Popen(

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from data.json_rows import to_records
 from data.tables import read_table
-from leadscore.demo_api import DemoApi
+from leadscore.demo.api_server import DemoApi
 from leadscore.settings import Settings
 
 ROUTED = 4
@@ -72,9 +72,13 @@ def route_and_assign(
         for warning in dict.fromkeys(w for a in [*answers, assigned.json()] for w in a["warnings"]):
             console.print(f"[yellow]{warning}[/yellow]", soft_wrap=True)
         first = answers[0]
-        event = {"event_id": f"demo-won-{first['subject_id']}", "type": "won",
-                 "lead_id": first["subject_id"], "occurred_at": pd.Timestamp.now("UTC").isoformat(),
-                 "value": 24000}  # fmt: skip
+        event = {
+            "event_id": f"demo-won-{first['subject_id']}",
+            "type": "won",
+            "lead_id": first["subject_id"],
+            "occurred_at": pd.Timestamp.now("UTC").isoformat(),
+            "value": 24000,
+        }
         client.post("/v1/outcomes", json=event).raise_for_status()
         rep = client.get(f"/v1/reps/{first['chosen']['rep_id']}").json()
         console.print(

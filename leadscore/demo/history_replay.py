@@ -34,7 +34,7 @@ from data.generator.historical_routing import historical_closer_weights
 from data.json_rows import to_records
 from data.store import AssignmentIn, CustomerIn, ScoreIn, Store
 from data.tables import read_table
-from leadscore.demo_api import DemoApi
+from leadscore.demo.api_server import DemoApi
 from leadscore.settings import Settings
 from serving.batch.job import load_models
 from serving.batch.scoring import score_frame
@@ -96,8 +96,12 @@ def sample_history(folder: Any, now: datetime, seed: int = SEED) -> dict[str, pd
     customers = customers.loc[customers["lead_id"].isin(chosen["lead_id"])].copy()
     customers["start_date"] = customers["start_date"] + shift
     reps = read_table(folder, "reps")
-    return {"leads": chosen.reset_index(drop=True), "opportunities": opportunities,
-            "customers": customers, "reps": reps}  # fmt: skip
+    return {
+        "leads": chosen.reset_index(drop=True),
+        "opportunities": opportunities,
+        "customers": customers,
+        "reps": reps,
+    }
 
 
 def _touch_delay(rng: np.random.Generator, channel: str, rep: str | None) -> pd.Timedelta:
@@ -136,8 +140,10 @@ def plan_history(
         if opp is not None:
             opened = pd.Timestamp(opp["opened_at"])
             touched = min(touched, opened - pd.Timedelta(hours=2))
-            qualified = max(opened - pd.Timedelta(hours=float(rng.uniform(1, 24))),
-                            touched + pd.Timedelta(minutes=10))  # fmt: skip
+            qualified = max(
+                opened - pd.Timedelta(hours=float(rng.uniform(1, 24))),
+                touched + pd.Timedelta(minutes=10),
+            )
         if touched <= now_ and (opp is not None or rng.random() < 0.9):
             plan.outcomes.append(_event(lead_id, "contacted", touched, rep))
         if opp is None or opened > now_:
@@ -146,10 +152,14 @@ def plan_history(
         plan.outcomes.append(_event(lead_id, "qualified", qualified, rep))
         closer = str(opp["closer_id"])
         plan.routed = AssignmentIn(
-            kind="lead", subject_id=lead_id, rep_id=closer, policy="historical",
-            propensity=float(weights[position, closer_index[closer]]), objective=0.0,
+            kind="lead",
+            subject_id=lead_id,
+            rep_id=closer,
+            policy="historical",
+            propensity=float(weights[position, closer_index[closer]]),
+            objective=0.0,
             assigned_at=_aware(opened),
-        )  # fmt: skip
+        )
         closed = opp["closed_at"]
         if pd.notna(closed) and pd.Timestamp(closed) <= now_:
             won = bool(opp["won"])
@@ -173,9 +183,14 @@ def _customer(
     body = to_records(pd.DataFrame([row]))[0]
     plan.customer = CustomerIn(customer_id=customer_id, lead_id=str(row["lead_id"]), payload=body)
     plan.handed_over = AssignmentIn(
-        kind="customer", subject_id=customer_id, rep_id=manager, policy="historical",
-        propensity=1.0 / 8, objective=0.0, assigned_at=_aware(start),
-    )  # fmt: skip
+        kind="customer",
+        subject_id=customer_id,
+        rep_id=manager,
+        policy="historical",
+        propensity=1.0 / 8,
+        objective=0.0,
+        assigned_at=_aware(start),
+    )
     retained = row["retained_12m"]
     if pd.isna(retained):
         return
@@ -196,8 +211,14 @@ def _event(
     value: float | None = None,
     key: str = "lead_id",
 ) -> dict[str, Any]:
-    return {"event_id": f"demo-{subject}-{kind}", "type": kind, key: subject,
-            "occurred_at": _iso(at.floor("s")), "rep_id": rep, "value": value}  # fmt: skip
+    return {
+        "event_id": f"demo-{subject}-{kind}",
+        "type": kind,
+        key: subject,
+        "occurred_at": _iso(at.floor("s")),
+        "rep_id": rep,
+        "value": value,
+    }
 
 
 def backfill_scores(
@@ -214,13 +235,18 @@ def backfill_scores(
     for s in scored.to_dict("records"):
         lead = Lead.model_validate(by_id[str(s["lead_id"])])
         rows.append(
-            ScoreIn.model_validate({
-                "lead": lead, "model_name": str(s["model_name"]),
-                "model_version": str(s["model_version"]), "probability": float(s["probability"]),
-                "score": int(s["score"]), "grade": str(s["grade"]),
-                "scored_at": lead.created_at + timedelta(minutes=2),
-            })
-        )  # fmt: skip
+            ScoreIn.model_validate(
+                {
+                    "lead": lead,
+                    "model_name": str(s["model_name"]),
+                    "model_version": str(s["model_version"]),
+                    "probability": float(s["probability"]),
+                    "score": int(s["score"]),
+                    "grade": str(s["grade"]),
+                    "scored_at": lead.created_at + timedelta(minutes=2),
+                }
+            )
+        )
     return store.record_scores(rows)
 
 

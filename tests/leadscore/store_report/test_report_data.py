@@ -18,8 +18,17 @@ from tests.serving.insights.history import PERIOD, build
 runner = CliRunner()
 WIDE = {"COLUMNS": "200"}
 JANUARY = ["--start", "2026-01-01", "--end", "2026-02-01"]
-KEYS = {"period", "funnel_by_channel", "funnel_by_role", "speed", "workload", "backtest",
-        "backtest_period", "routed", "models"}  # fmt: skip
+KEYS = {
+    "period",
+    "funnel_by_channel",
+    "funnel_by_role",
+    "speed",
+    "workload",
+    "backtest",
+    "backtest_period",
+    "routed",
+    "models",
+}
 
 
 @pytest.fixture
@@ -41,8 +50,14 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def test_the_report_of_a_demo_home_prints_every_table(home: Path) -> None:
     result = runner.invoke(app, ["report", "--data", str(home), *JANUARY], env=WIDE)
     assert result.exit_code == 0, result.output
-    titles = ("Funnel by channel", "Funnel by role", "Speed-to-lead", "Workload now",
-              "Score backtest by grade", "Score backtest by decile")  # fmt: skip
+    titles = (
+        "Funnel by channel",
+        "Funnel by role",
+        "Speed-to-lead",
+        "Workload now",
+        "Score backtest by grade",
+        "Score backtest by decile",
+    )
     for title in titles:
         assert title in result.output
     assert "inbound" in result.output and "inbound_specialist" in result.output
@@ -93,8 +108,9 @@ def test_no_store_is_an_error_naming_the_folder(tmp_path: Path) -> None:
 
 
 def test_an_inverted_period_is_an_error_naming_start(home: Path) -> None:
-    result = runner.invoke(app, ["report", "--data", str(home), "--start", "2026-03-01",
-                                 "--end", "2026-02-01"])  # fmt: skip
+    result = runner.invoke(
+        app, ["report", "--data", str(home), "--start", "2026-03-01", "--end", "2026-02-01"]
+    )
     assert result.exit_code == 1
     assert "--start" in result.output
 
@@ -102,8 +118,9 @@ def test_an_inverted_period_is_an_error_naming_start(home: Path) -> None:
 def test_html_writes_one_self_contained_file_with_the_data(home: Path) -> None:
     page = home / "out" / "report.html"
     env = {**WIDE, "LEADSCORE_MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}"}
-    result = runner.invoke(app, ["report", "--data", str(home), *JANUARY, "--html", str(page)],
-                           env=env)  # fmt: skip
+    result = runner.invoke(
+        app, ["report", "--data", str(home), *JANUARY, "--html", str(page)], env=env
+    )
     assert result.exit_code == 0, result.output
     assert f"wrote {page}" in " ".join(result.output.split())
     text = page.read_text()
@@ -134,8 +151,9 @@ def test_the_report_prints_the_drift_of_the_models_in_the_registry(
             run = client.create_run(experiment)
             if reference is not None:
                 client.log_dict(run.info.run_id, reference, "drift_reference.json")
-            client.create_model_version(name, f"{run.info.artifact_uri}/model",
-                                        run_id=run.info.run_id)  # fmt: skip
+            client.create_model_version(
+                name, f"{run.info.artifact_uri}/model", run_id=run.info.run_id
+            )
         client.set_registered_model_alias(name, "champion", "3")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     get_settings.cache_clear()

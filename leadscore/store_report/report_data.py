@@ -17,14 +17,14 @@ from sqlalchemy.engine import make_url
 
 from data.store import Store, current_revision, head_revision
 from data.store.store_records import as_utc, utc_now
-from leadscore.report_tables import (
+from leadscore.settings import Settings
+from leadscore.store_report.report_tables import (
     backtest_table,
     drift_table,
     funnel_table,
     speed_table,
     workload_table,
 )
-from leadscore.settings import Settings
 from serving import insights
 from serving.insights import PeriodError
 from serving.insights.drift import DEFAULT_DAYS as DRIFT_DAYS

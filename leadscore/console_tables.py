@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Literal
 
 from rich.table import Table
 
@@ -35,10 +37,21 @@ def summary_table(summary: HistorySummary, folder: Path) -> Table:
 
 
 def training_table(reports: list[ChannelReport], alias: str) -> Table:
-    table = Table(title="Validation on the newest period (model vs logistic baseline)",
-                  title_justify="left")  # fmt: skip
-    for column in ("model", "v", "served", "AUC (95% CI)", "base AUC", "PR AUC",
-                   "log loss", "ECE", "lift@10%", alias):  # fmt: skip
+    table = Table(
+        title="Validation on the newest period (model vs logistic baseline)", title_justify="left"
+    )
+    for column in (
+        "model",
+        "v",
+        "served",
+        "AUC (95% CI)",
+        "base AUC",
+        "PR AUC",
+        "log loss",
+        "ECE",
+        "lift@10%",
+        alias,
+    ):
         table.add_column(column, justify="right" if column != "model" else "left")
     for r in reports:
         m, b = r.metrics, r.baseline
@@ -185,11 +198,22 @@ def outcome_table(trained: list[str], skipped: list[Skipped], failed: list[Skipp
 
 
 def rep_fit_table(reports: list[RepReport], alias: str) -> Table:
-    table = Table(title="Rep fit on the newest period (model vs the same model without rep "
-                  "features, and vs its placebo: owners shuffled within territory and segment)",
-                  title_justify="left")  # fmt: skip
-    for column in ("model", "v", "AUC (95% CI)", "base AUC", "placebo AUC", "log loss", "ECE",
-                   alias, "verdict"):  # fmt: skip
+    table = Table(
+        title="Rep fit on the newest period (model vs the same model without rep "
+        "features, and vs its placebo: owners shuffled within territory and segment)",
+        title_justify="left",
+    )
+    for column in (
+        "model",
+        "v",
+        "AUC (95% CI)",
+        "base AUC",
+        "placebo AUC",
+        "log loss",
+        "ECE",
+        alias,
+        "verdict",
+    ):
         table.add_column(column, justify="left" if column in ("model", "verdict") else "right")
     for r in reports:
         m, b = r.metrics, r.baseline
@@ -225,8 +249,11 @@ def _beats_both(report: RepReport) -> bool:
 
 def routing_table(result: BatchRouting) -> Table:
     assigned = result.assignments["rep_id"].notna().sum()
-    table = Table(title=f"Batch routing: {assigned:,} of {len(result.assignments):,} leads "
-                  "assigned under capacity", title_justify="left")  # fmt: skip
+    table = Table(
+        title=f"Batch routing: {assigned:,} of {len(result.assignments):,} leads "
+        "assigned under capacity",
+        title_justify="left",
+    )
     table.add_column("closer")
     table.add_column("new leads", justify="right")
     table.add_column("mean fit", justify="right")
@@ -268,21 +295,34 @@ def measured_lift_lines(version: str | None, lifts: list[str]) -> list[str]:
 
 
 def routing_estimate_table(estimate: RoutingEstimate) -> Table:
-    table = Table(title="Closer routing on the validation period, estimated from the history "
-                  "alone (doubly robust)", title_justify="left")  # fmt: skip
-    table.add_column("")
-    table.add_column("figure (95% interval), verdict")
-    for what, figure in routing_ope_rows(estimate):
-        table.add_row(what, figure)
-    return table
+    return _figures_table(
+        "Closer routing on the validation period, estimated from the history alone (doubly robust)",
+        "figure (95% interval), verdict",
+        routing_ope_rows(estimate),
+    )
 
 
 def policy_table(evaluation: RoutingEvaluation) -> Table:
-    table = Table(title="Closer routing replayed on the validation period (true win "
-                  "probabilities from the generator)", title_justify="left")  # fmt: skip
+    return _figures_table(
+        "Closer routing replayed on the validation period (true win "
+        "probabilities from the generator)",
+        "figure (95% interval)",
+        summary_rows(evaluation),
+        justify="right",
+    )
+
+
+def _figures_table(
+    title: str,
+    header: str,
+    rows: Iterable[tuple[str, str]],
+    justify: Literal["left", "right"] = "left",
+) -> Table:
+    """What was measured, one figure per row."""
+    table = Table(title=title, title_justify="left")
     table.add_column("")
-    table.add_column("figure (95% interval)", justify="right")
-    for what, figure in summary_rows(evaluation):
+    table.add_column(header, justify=justify)
+    for what, figure in rows:
         table.add_row(what, figure)
     return table
 

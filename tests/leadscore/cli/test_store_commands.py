@@ -26,8 +26,11 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 def test_create_list_revoke(home: Path) -> None:
-    created = runner.invoke(app, ["keys", "create", "--name", "crm", "--scope", "score",
-                                  "--scope", "outcomes"], env=WIDE)  # fmt: skip
+    created = runner.invoke(
+        app,
+        ["keys", "create", "--name", "crm", "--scope", "score", "--scope", "outcomes"],
+        env=WIDE,
+    )
     assert created.exit_code == 0, created.output
     token = created.output.strip().splitlines()[-1]
     with Store(get_settings().database) as store:

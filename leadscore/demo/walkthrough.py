@@ -21,12 +21,13 @@ from rich.table import Table
 from data.generator.generator_config import GeneratorConfig
 from data.generator.synthesis import generate
 from data.json_rows import to_records
-from leadscore.demo_api import DemoApi, api_server, free_port
-from leadscore.demo_history import replay_history, touch_fresh_leads
-from leadscore.demo_routing import route_and_assign
-from leadscore.jobs import generate_history, train_fit_models, train_models
-from leadscore.report_tables import funnel_table
+from leadscore.demo.api_server import DemoApi, api_server, free_port
+from leadscore.demo.history_replay import replay_history, touch_fresh_leads
+from leadscore.demo.roster_routing import route_and_assign
+from leadscore.jobs.generation_job import generate_history
+from leadscore.jobs.training_job import train_fit_models, train_models
 from leadscore.settings import Settings
+from leadscore.store_report.report_tables import funnel_table
 from training.training_config import TrainingConfig
 
 DEMO_LEADS = 50_000
@@ -57,10 +58,21 @@ def _reasons(reasons: list[dict[str, Any]], up: bool) -> str:
 
 def score_table(scored: list[dict[str, Any]], leads: pd.DataFrame) -> Table:
     companies = leads.set_index("lead_id")
-    table = Table(title="Fresh leads scored over HTTP (POST /v1/leads/score)",
-                  title_justify="left", show_lines=True)  # fmt: skip
-    for column in ("lead", "channel", "company", "score", "grade", "P(won)",
-                   "pushes it up", "holds it down"):  # fmt: skip
+    table = Table(
+        title="Fresh leads scored over HTTP (POST /v1/leads/score)",
+        title_justify="left",
+        show_lines=True,
+    )
+    for column in (
+        "lead",
+        "channel",
+        "company",
+        "score",
+        "grade",
+        "P(won)",
+        "pushes it up",
+        "holds it down",
+    ):
         table.add_column(column, justify="right" if column in ("score", "P(won)") else "left")
     for channel in ("inbound", "outbound"):
         for s in _spread(scored, channel):

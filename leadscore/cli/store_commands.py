@@ -78,8 +78,9 @@ def keys_list() -> None:
         table.add_column(column)
     for key in found:
         revoked = f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else ""
-        table.add_row(key.key_id, key.name, ", ".join(key.scopes),
-                      f"{key.created_at:%Y-%m-%d %H:%M}", revoked)  # fmt: skip
+        table.add_row(
+            key.key_id, key.name, ", ".join(key.scopes), f"{key.created_at:%Y-%m-%d %H:%M}", revoked
+        )
     make_console().print(table)
 
 

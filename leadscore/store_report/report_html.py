@@ -16,12 +16,11 @@ from data.contract import Channel, Role
 from data.store.store_records import utc_now
 from models.packaging import registered_name
 from models.rep_packaging import rep_registered_name
-from serving.dashboard.report import render_report
+from serving.dashboard.report import REPORT_KEYS, render_report
 from training.gate import current_holder
 
-REPORTED = (
-    "funnel_by_channel", "funnel_by_role", "speed", "workload", "backtest", "drift", "routed",
-)  # fmt: skip
+REPORTED = tuple(key for key in REPORT_KEYS if key != "models")
+"""The report's sections that come from the store; the models come from the registry."""
 
 
 def _validation_metrics(client: MlflowClient, name: str, version: str) -> dict[str, float]:

@@ -11,7 +11,7 @@ import pytest
 from data.generator.generator_config import GeneratorConfig
 from data.generator.synthesis import write_history
 from data.store import Store, upgrade
-from leadscore.demo_history import plan_history, sample_history
+from leadscore.demo.history_replay import plan_history, sample_history
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
 ORDER = ["contacted", "qualified", "routed", "won", "lost", "handed_over", "renewed", "churned"]

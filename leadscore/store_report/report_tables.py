@@ -55,9 +55,13 @@ def speed_table(speed: dict[str, Any]) -> Table:
         table.add_column(column, justify="right" if column not in ("by", "key") else "left")
     for by, rows in (("channel", speed["by_channel"]), ("rep", speed["by_rep"])):
         for row in rows:
-            table.add_row(by, row["key"], f"{row['leads']:,}",
-                          _spread(row["first_touch_minutes"]),
-                          _spread(row["qualification_hours"]))  # fmt: skip
+            table.add_row(
+                by,
+                row["key"],
+                f"{row['leads']:,}",
+                _spread(row["first_touch_minutes"]),
+                _spread(row["qualification_hours"]),
+            )
     return table
 
 
@@ -73,19 +77,24 @@ def workload_table(workload: dict[str, Any]) -> Table:
 
 def backtest_table(backtest: dict[str, Any], period: dict[str, str], by: str) -> Table:
     days = backtest["horizon_days"]
-    title = (f"Score backtest by {by}: scores given {period['start'][:10]} to "
-             f"{period['end'][:10]}, won within {days} days")  # fmt: skip
+    title = (
+        f"Score backtest by {by}: scores given {period['start'][:10]} to "
+        f"{period['end'][:10]}, won within {days} days"
+    )
     table = Table(title=title, title_justify="left")
     for column in ("model", "version", by, "leads", "predicted", "realised (95%)", ""):
         table.add_column(column, justify="right" if column not in ("model", "") else "left")
     for version in backtest["versions"]:
         for cell in version["by_grade" if by == "grade" else "by_decile"]:
             table.add_row(
-                version["model"], version["version"], cell["key"], f"{cell['leads']:,}",
+                version["model"],
+                version["version"],
+                cell["key"],
+                f"{cell['leads']:,}",
                 f"{cell['predicted']:.3f}",
                 f"{cell['realised']:.3f} ({cell['low']:.3f}-{cell['high']:.3f})",
                 "[yellow]outside[/yellow]" if cell["outside"] else "",
-            )  # fmt: skip
+            )
     return table
 
 
@@ -119,11 +128,16 @@ def drift_table(drift: dict[str, Any]) -> Table:
         if model["message"] and not model["fields"]:
             table.add_row(*head, model["message"], "-", "", "")
             continue
-        table.add_row(*head, "score" + (f" ({model['message']})" if model["message"] else ""),
-                      _band(model["score_psi"], model["score_band"]), "", "")  # fmt: skip
+        table.add_row(
+            *head,
+            "score" + (f" ({model['message']})" if model["message"] else ""),
+            _band(model["score_psi"], model["score_band"]),
+            "",
+            "",
+        )
         for item in model["fields"]:
-            missing = (f"{_percent(item['missing_then'])} -> "
-                       f"{_percent(item['missing_now'])}")  # fmt: skip
-            table.add_row("", "", "", item["field"], _band(item["psi"], item["band"]),
-                          missing, _new(item))  # fmt: skip
+            missing = f"{_percent(item['missing_then'])} -> {_percent(item['missing_now'])}"
+            table.add_row(
+                "", "", "", item["field"], _band(item["psi"], item["band"]), missing, _new(item)
+            )
     return table

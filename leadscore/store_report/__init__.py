@@ -1,0 +1,1 @@
+"""`leadscore report`: the operational store's funnel, speed, workload, backtest and drift."""
