@@ -34,7 +34,11 @@ def test_an_error_in_the_block_still_restores(
 ) -> None:
     outside = f"sqlite:///{tmp_path / 'outside.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", outside)
+    # An earlier test may have set the URI in code, which wins over the variable: what
+    # must come back is whatever MLflow said before the block.
+    before = mlflow.get_tracking_uri()
     with pytest.raises(RuntimeError), use_tracking(tracking_in(tmp_path)):
+        assert mlflow.get_tracking_uri() != before
         raise RuntimeError("training failed")
-    assert mlflow.get_tracking_uri() == outside
+    assert mlflow.get_tracking_uri() == before
     assert os.environ["MLFLOW_TRACKING_URI"] == outside
