@@ -61,8 +61,10 @@ def main() -> None:
             started = time.perf_counter()
             result = backtest(data, spec, config)
             seconds = time.perf_counter() - started
-            print(f"\n{history} history, {channel}: {len(data.y):,} labelled leads "
-                  f"({args.leads:,} generated, seed {args.seed}), {seconds:.0f} s")  # fmt: skip
+            print(
+                f"\n{history} history, {channel}: {len(data.y):,} labelled leads "
+                f"({args.leads:,} generated, seed {args.seed}), {seconds:.0f} s"
+            )
             print(table(result))
             for metric in METRICS:
                 print("  " + result.verdict(metric))
@@ -73,9 +75,11 @@ def main() -> None:
 
 
 def table(result: Backtest) -> str:
-    header = (f"  {'origin':<10} {'learnt':>7} {'scored':>7} {'rate':>6} | "
-              f"{'AUC legacy':>10} {'drift-aw.':>9} {'diff':>7} | "
-              f"{'logloss legacy':>14} {'drift-aw.':>9} {'diff':>7} | rounds")  # fmt: skip
+    header = (
+        f"  {'origin':<10} {'learnt':>7} {'scored':>7} {'rate':>6} | "
+        f"{'AUC legacy':>10} {'drift-aw.':>9} {'diff':>7} | "
+        f"{'logloss legacy':>14} {'drift-aw.':>9} {'diff':>7} | rounds"
+    )
     lines = [header, "  " + "-" * (len(header) - 2)]
     for o in result.origins:
         old, new = o.metrics["legacy"], o.metrics["drift_aware"]

@@ -198,14 +198,20 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> None
     bare_run, small, large = results.values()
     bare = bare_run["rows_per_second"]
     print(f"\nthreads={args.threads} batch size={args.batch_size:,} trees={bare_run['trees']}")
-    print(f"{'run':<18}{'rows':>12}{'seconds':>9}{'rows/s':>11}{'x bare':>8}"
-          f"{'CPU us/row':>12}{'peak RSS MB':>13}{'other cores':>13}")  # fmt: skip
+    print(
+        f"{'run':<18}{'rows':>12}{'seconds':>9}{'rows/s':>11}{'x bare':>8}"
+        f"{'CPU us/row':>12}{'peak RSS MB':>13}{'other cores':>13}"
+    )
     for name, r in results.items():
-        print(f"{name:<18}{r['rows']:>12,}{r['seconds']:>9.1f}{r['rows_per_second']:>11,.0f}"
-              f"{r['rows_per_second'] / bare:>8.2f}{r['cpu_per_row_us']:>12.1f}"
-              f"{r['peak_rss_mb']:>13,.0f}{r['other_cores']:>13.2f}")  # fmt: skip
-    print(f"\nend to end / bare predict: {small['rows_per_second'] / bare:.2f} (small), "
-          f"{large['rows_per_second'] / bare:.2f} (large); target >= 0.70")  # fmt: skip
+        print(
+            f"{name:<18}{r['rows']:>12,}{r['seconds']:>9.1f}{r['rows_per_second']:>11,.0f}"
+            f"{r['rows_per_second'] / bare:>8.2f}{r['cpu_per_row_us']:>12.1f}"
+            f"{r['peak_rss_mb']:>13,.0f}{r['other_cores']:>13.2f}"
+        )
+    print(
+        f"\nend to end / bare predict: {small['rows_per_second'] / bare:.2f} (small), "
+        f"{large['rows_per_second'] / bare:.2f} (large); target >= 0.70"
+    )
     rss = large["peak_rss_mb"] / small["peak_rss_mb"]
     print(
         f"peak RSS large / small: {rss:.2f} ({large['rows'] / small['rows']:g}x the rows); "

@@ -77,8 +77,9 @@ def gate_run(
     judged, placebo, evidence = judge_fit(fitted, config.seed)
     assert placebo is not None and evidence.baseline_gain and evidence.placebo_gain
     gate = decide(evidence, None, baseline_rule="must_beat")
-    old = decide(replace(evidence, placebo=None, placebo_gain=None), None,
-                 baseline_rule="must_beat")  # fmt: skip
+    old = decide(
+        replace(evidence, placebo=None, placebo_gain=None), None, baseline_rule="must_beat"
+    )
     return GateRun(
         scenario=scenario,
         role=role.value,
@@ -98,8 +99,11 @@ def gate_run(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--role", choices=[r.value for r in (Role.closer, Role.account_manager)],
-                        default=Role.closer.value)  # fmt: skip
+    parser.add_argument(
+        "--role",
+        choices=[r.value for r in (Role.closer, Role.account_manager)],
+        default=Role.closer.value,
+    )
     parser.add_argument("--leads", type=int, default=20_000)
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--first-seed", type=int, default=1)
@@ -124,8 +128,9 @@ def main() -> None:
                 f"({run.validation_rows:,} validation rows)",
                 flush=True,
             )
-    print(f"\n{role.value}, {args.leads:,} leads per history, "
-          f"{time.perf_counter() - started:.0f} s")  # fmt: skip
+    print(
+        f"\n{role.value}, {args.leads:,} leads per history, {time.perf_counter() - started:.0f} s"
+    )
     for scenario in args.scenario or list(SCENARIOS):
         mine = [r for r in runs if r.scenario == scenario]
         print(

@@ -53,12 +53,15 @@ def run_one(leads: int, seed: int, changes: dict[str, Any]) -> dict[str, Any]:
     spec = closer_spec()
     data = closer_data(tables["leads"], tables["opportunities"], tables["reps"], spec)
     fitted = fit_rep(data, spec, rep_training_config())
-    estimate = estimate_routing(data.rows, fitted.split.validation, tables["reps"], fitted.model,
-                                seed=seed)  # fmt: skip
-    truth = Truth(tables["truth_leads"], tables["truth_closer_effects"], tables["reps"],
-                  config.region_loyalty)  # fmt: skip
-    checked = estimate_routing(data.rows, fitted.split.validation, tables["reps"], fitted.model,
-                               seed=seed, truth=truth)  # fmt: skip
+    estimate = estimate_routing(
+        data.rows, fitted.split.validation, tables["reps"], fitted.model, seed=seed
+    )
+    truth = Truth(
+        tables["truth_leads"], tables["truth_closer_effects"], tables["reps"], config.region_loyalty
+    )
+    checked = estimate_routing(
+        data.rows, fitted.split.validation, tables["reps"], fitted.model, seed=seed, truth=truth
+    )
     assert checked.lifts["round_robin"].interval == estimate.lifts["round_robin"].interval
     out: dict[str, Any] = {"seed": seed, "deals": estimate.deals, "strata": list(estimate.strata)}
     # The gate's first condition for a rep fit: its AUC gain over the lead-only model is

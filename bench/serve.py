@@ -151,26 +151,60 @@ def plan(folder: Path, pool: list[dict[str, Any]]) -> dict[str, Server]:
     uvicorn += ["--log-level", "warning"]
     uri, bin_dir = store_uri(folder), Path(sys.executable).parent
     return {
-        "hello": ([*uvicorn, "bench.reference_apps:hello_app"], {},
-                  [("hello-world", "/hello", leads)]),
-        "booster": ([*uvicorn, "bench.reference_apps:booster_app"], {"MLFLOW_TRACKING_URI": uri},
-                    [("bare booster", "/predict", leads)]),
-        "ours": ([sys.executable, "-m", "leadscore", "serve", *at, "--log-level", "warning"],
-                 {"LEADSCORE_HOME": str(folder), "LEADSCORE_MLFLOW_TRACKING_URI": uri},
-                 [("ours reasons=0", "/v1/leads/score?reasons=0", leads),
-                  ("ours reasons=3", "/v1/leads/score?reasons=3", leads)]),
+        "hello": (
+            [*uvicorn, "bench.reference_apps:hello_app"],
+            {},
+            [("hello-world", "/hello", leads)],
+        ),
+        "booster": (
+            [*uvicorn, "bench.reference_apps:booster_app"],
+            {"MLFLOW_TRACKING_URI": uri},
+            [("bare booster", "/predict", leads)],
+        ),
+        "ours": (
+            [sys.executable, "-m", "leadscore", "serve", *at, "--log-level", "warning"],
+            {"LEADSCORE_HOME": str(folder), "LEADSCORE_MLFLOW_TRACKING_URI": uri},
+            [
+                ("ours reasons=0", "/v1/leads/score?reasons=0", leads),
+                ("ours reasons=3", "/v1/leads/score?reasons=3", leads),
+            ],
+        ),
         "ours-no-journal": (
             [sys.executable, "-m", "leadscore", "serve", *at, "--log-level", "warning"],
-            {"LEADSCORE_HOME": str(folder), "LEADSCORE_MLFLOW_TRACKING_URI": uri,
-             "LEADSCORE_API__JOURNAL": "false"},
-            [("ours no journal r=0", "/v1/leads/score?reasons=0", leads)]),
-        "mlflow": ([str(bin_dir / "mlflow"), "models", "serve", "-m", MODEL_URI, "--env-manager",
-                    "local", "-w", "1", "-h", HOST, "-p", "{port}"],
-                   {"MLFLOW_TRACKING_URI": uri, "UVICORN_LOG_LEVEL": "warning",
-                    "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"},
-                   [("mlflow serve", "/invocations", records),
-                    ("mlflow serve reasons=3", "/invocations", records3)]),
-    }  # fmt: skip
+            {
+                "LEADSCORE_HOME": str(folder),
+                "LEADSCORE_MLFLOW_TRACKING_URI": uri,
+                "LEADSCORE_API__JOURNAL": "false",
+            },
+            [("ours no journal r=0", "/v1/leads/score?reasons=0", leads)],
+        ),
+        "mlflow": (
+            [
+                str(bin_dir / "mlflow"),
+                "models",
+                "serve",
+                "-m",
+                MODEL_URI,
+                "--env-manager",
+                "local",
+                "-w",
+                "1",
+                "-h",
+                HOST,
+                "-p",
+                "{port}",
+            ],
+            {
+                "MLFLOW_TRACKING_URI": uri,
+                "UVICORN_LOG_LEVEL": "warning",
+                "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+            },
+            [
+                ("mlflow serve", "/invocations", records),
+                ("mlflow serve reasons=3", "/invocations", records3),
+            ],
+        ),
+    }
 
 
 def auth_headers(folder: Path) -> dict[str, str]:

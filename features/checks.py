@@ -28,8 +28,20 @@ import pyarrow.compute as pc
 from features.columns import FieldType, map_distinct
 from features.rules import FieldRule, lead_rules
 
-FLAG_WORDS = {"true": 1.0, "t": 1.0, "yes": 1.0, "y": 1.0, "on": 1.0, "1": 1.0,
-              "false": 0.0, "f": 0.0, "no": 0.0, "n": 0.0, "off": 0.0, "0": 0.0}  # fmt: skip
+FLAG_WORDS = {
+    "true": 1.0,
+    "t": 1.0,
+    "yes": 1.0,
+    "y": 1.0,
+    "on": 1.0,
+    "1": 1.0,
+    "false": 0.0,
+    "f": 0.0,
+    "no": 0.0,
+    "n": 0.0,
+    "off": 0.0,
+    "0": 0.0,
+}
 """The texts pydantic reads as true or false."""
 
 _NOT_A_FLAG = -1.0

@@ -147,8 +147,11 @@ def days_before_created(times: np.ndarray, created_at: np.ndarray) -> np.ndarray
 def days_before_created_one(time: datetime | None, created_at: datetime | None) -> float:
     if time is None or created_at is None:
         return math.nan
-    return float(np.float64((np.datetime64(created_at, "us") - np.datetime64(time, "us"))
-                            / np.timedelta64(1, "D")))  # fmt: skip
+    return float(
+        np.float64(
+            (np.datetime64(created_at, "us") - np.datetime64(time, "us")) / np.timedelta64(1, "D")
+        )
+    )
 
 
 def month_one(time: datetime | None) -> float:

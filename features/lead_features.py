@@ -24,34 +24,58 @@ COMMON: tuple[dict[str, Any], ...] = (
     {"name": "company_industry", "kind": "categorical"},
     {"name": "company_size", "kind": "numeric"},
     {"name": "company_revenue", "kind": "numeric"},
-    {"name": "revenue_per_employee", "kind": "numeric", "derive": "ratio",
-     "fields": ["company_revenue", "company_size"]},
+    {
+        "name": "revenue_per_employee",
+        "kind": "numeric",
+        "derive": "ratio",
+        "fields": ["company_revenue", "company_size"],
+    },
     {"name": "company_region", "kind": "categorical"},
     {"name": "company_country", "kind": "categorical"},
-    {"name": "contact_seniority_rank", "kind": "numeric", "derive": "seniority_rank",
-     "fields": ["contact_seniority"]},
-    {"name": "contact_function", "kind": "categorical", "derive": "title_function",
-     "fields": ["contact_title"]},
+    {
+        "name": "contact_seniority_rank",
+        "kind": "numeric",
+        "derive": "seniority_rank",
+        "fields": ["contact_seniority"],
+    },
+    {
+        "name": "contact_function",
+        "kind": "categorical",
+        "derive": "title_function",
+        "fields": ["contact_title"],
+    },
     {"name": "created_month", "kind": "numeric", "derive": "month", "fields": ["created_at"]},
-    {"name": "created_month_in_quarter", "kind": "numeric", "derive": "month_in_quarter",
-     "fields": ["created_at"]},
+    {
+        "name": "created_month_in_quarter",
+        "kind": "numeric",
+        "derive": "month_in_quarter",
+        "fields": ["created_at"],
+    },
     {"name": "created_weekday", "kind": "numeric", "derive": "weekday", "fields": ["created_at"]},
     {"name": "created_hour", "kind": "numeric", "derive": "hour", "fields": ["created_at"]},
-)  # fmt: skip
+)
 
 INBOUND: tuple[dict[str, Any], ...] = (
     {"name": "web_visits", "kind": "numeric"},
     {"name": "time_on_site_sec", "kind": "numeric"},
     {"name": "pages_viewed", "kind": "numeric"},
-    {"name": "pages_per_visit", "kind": "numeric", "derive": "ratio",
-     "fields": ["pages_viewed", "web_visits"]},
-    {"name": "minutes_per_visit", "kind": "numeric", "derive": "per_minute_ratio",
-     "fields": ["time_on_site_sec", "web_visits"]},
+    {
+        "name": "pages_per_visit",
+        "kind": "numeric",
+        "derive": "ratio",
+        "fields": ["pages_viewed", "web_visits"],
+    },
+    {
+        "name": "minutes_per_visit",
+        "kind": "numeric",
+        "derive": "per_minute_ratio",
+        "fields": ["time_on_site_sec", "web_visits"],
+    },
     {"name": "content_downloads", "kind": "numeric"},
     {"name": "webinar_attended", "kind": "boolean", "monotone": 1},
     {"name": "demo_requested", "kind": "boolean", "monotone": 1},
     {"name": "form_fills", "kind": "numeric"},
-)  # fmt: skip
+)
 
 OUTBOUND: tuple[dict[str, Any], ...] = (
     {"name": "touches", "kind": "numeric"},
@@ -61,7 +85,7 @@ OUTBOUND: tuple[dict[str, Any], ...] = (
     {"name": "reply_rate", "kind": "numeric", "derive": "ratio", "fields": ["replies", "touches"]},
     {"name": "call_share", "kind": "numeric", "derive": "ratio", "fields": ["calls", "touches"]},
     {"name": "meeting_booked", "kind": "boolean", "monotone": 1},
-)  # fmt: skip
+)
 
 
 def _field_type(annotation: Any) -> FieldType:

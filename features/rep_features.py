@@ -31,12 +31,20 @@ REP_FIELD_TYPES: dict[str, FieldType] = {
 }
 
 _SEGMENT: dict[str, Any] = {
-    "name": "segment", "kind": "categorical", "derive": "segment", "fields": ["company_size"],
-}  # fmt: skip
+    "name": "segment",
+    "kind": "categorical",
+    "derive": "segment",
+    "fields": ["company_size"],
+}
 _FROM_LEAD_SPEC = (
-    "source", "company_industry", "company_size", "company_revenue", "company_region",
-    "contact_seniority_rank", "created_month_in_quarter",
-)  # fmt: skip
+    "source",
+    "company_industry",
+    "company_size",
+    "company_revenue",
+    "company_region",
+    "contact_seniority_rank",
+    "created_month_in_quarter",
+)
 
 CLOSER_LEAD: tuple[dict[str, Any], ...] = (
     *(f for f in COMMON if f["name"] in _FROM_LEAD_SPEC),
@@ -48,17 +56,33 @@ CLOSER_LEAD: tuple[dict[str, Any], ...] = (
 CLOSER: tuple[dict[str, Any], ...] = (
     {"name": "closer_id", "kind": "categorical", "fields": ["rep_id"]},
     {"name": "closer_region", "kind": "categorical", "fields": ["rep_region"]},
-    {"name": "closer_focus_industries", "kind": "numeric", "derive": "count_items",
-     "fields": ["rep_industries"]},
-)  # fmt: skip
+    {
+        "name": "closer_focus_industries",
+        "kind": "numeric",
+        "derive": "count_items",
+        "fields": ["rep_industries"],
+    },
+)
 MATCH: tuple[dict[str, Any], ...] = (
-    {"name": "industry_in_focus", "kind": "boolean", "derive": "contains",
-     "fields": ["company_industry", "rep_industries"]},
-    {"name": "region_match", "kind": "boolean", "derive": "same",
-     "fields": ["company_region", "rep_region"]},
-    {"name": "segment_match", "kind": "boolean", "derive": "same_segment",
-     "fields": ["company_size", "rep_segment"]},
-)  # fmt: skip
+    {
+        "name": "industry_in_focus",
+        "kind": "boolean",
+        "derive": "contains",
+        "fields": ["company_industry", "rep_industries"],
+    },
+    {
+        "name": "region_match",
+        "kind": "boolean",
+        "derive": "same",
+        "fields": ["company_region", "rep_region"],
+    },
+    {
+        "name": "segment_match",
+        "kind": "boolean",
+        "derive": "same_segment",
+        "fields": ["company_size", "rep_segment"],
+    },
+)
 CLOSER_RATES: tuple[dict[str, Any], ...] = (
     {"name": "closer_win_rate"},
     {"name": "closer_segment_win_rate", "by": _SEGMENT},
@@ -130,9 +154,12 @@ class Roster:
     def columns(self, positions: np.ndarray) -> dict[str, np.ndarray]:
         """The rep fields of a pair row for each roster position."""
         out = {}
-        for name, values in ((REP_FIELD, self.rep_ids), ("rep_region", self.region),
-                             ("rep_segment", self.segment),
-                             ("rep_industries", self.industries)):  # fmt: skip
+        for name, values in (
+            (REP_FIELD, self.rep_ids),
+            ("rep_region", self.region),
+            ("rep_segment", self.segment),
+            ("rep_industries", self.industries),
+        ):
             column = np.empty(len(values), dtype=object)
             for i, value in enumerate(values):  # element-wise: tuples must not broadcast
                 column[i] = value
@@ -208,8 +235,9 @@ class RepFeatureSpec:
             field_types=self.features.field_types,
             vocabularies={k: v for k, v in self.features.vocabularies.items() if k in names},
         )
-        rates = RateFeatures(rates=(), strength=self.rates.strength, prior=self.rates.prior,
-                             as_of=self.rates.as_of)  # fmt: skip
+        rates = RateFeatures(
+            rates=(), strength=self.rates.strength, prior=self.rates.prior, as_of=self.rates.as_of
+        )
         return replace(self, features=features, rates=rates)
 
 
@@ -240,11 +268,23 @@ def _spec(
 
 def closer_spec(prior_strength: float = 20.0) -> RepFeatureSpec:
     """The unfitted default spec of the closer-fit model (lead fields + `closer_id`)."""
-    return _spec(Role.closer, "closer_id", CLOSER_LEAD + CLOSER + MATCH, CLOSER_RATES,
-                 contract_field_types(Lead), prior_strength)  # fmt: skip
+    return _spec(
+        Role.closer,
+        "closer_id",
+        CLOSER_LEAD + CLOSER + MATCH,
+        CLOSER_RATES,
+        contract_field_types(Lead),
+        prior_strength,
+    )
 
 
 def account_manager_spec(prior_strength: float = 20.0) -> RepFeatureSpec:
     """The unfitted default spec of the account-manager-fit model (customer fields + AM id)."""
-    return _spec(Role.account_manager, "account_manager_id", CUSTOMER + ACCOUNT_MANAGER + MATCH,
-                 ACCOUNT_MANAGER_RATES, contract_field_types(Customer), prior_strength)  # fmt: skip
+    return _spec(
+        Role.account_manager,
+        "account_manager_id",
+        CUSTOMER + ACCOUNT_MANAGER + MATCH,
+        ACCOUNT_MANAGER_RATES,
+        contract_field_types(Customer),
+        prior_strength,
+    )

@@ -188,7 +188,7 @@ def report(
 ) -> None:
     """Print the funnel (by channel and by role), speed-to-lead, workload and the score
     backtest of the operational store."""
-    from leadscore.store_report.report_data import ReportError, print_report, report_data
+    from leadscore.store_report.console_report import ReportError, print_report, report_data
 
     console = make_console()
     settings = get_settings()

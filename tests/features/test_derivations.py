@@ -23,11 +23,17 @@ def test_segment_boundaries_follow_the_contract() -> None:
 
 
 def test_title_function_reads_common_titles() -> None:
-    titles = np.array(["CEO", "VP Sales", "Director of IT", "Head of Marketing", "Chef", None],
-                      dtype=object)  # fmt: skip
+    titles = np.array(
+        ["CEO", "VP Sales", "Director of IT", "Head of Marketing", "Chef", None], dtype=object
+    )
     assert d.title_function(titles).tolist() == [
-        "executive", "sales", "it", "marketing", None, None,
-    ]  # fmt: skip
+        "executive",
+        "sales",
+        "it",
+        "marketing",
+        None,
+        None,
+    ]
 
 
 def test_calendar_features_and_missing_times() -> None:

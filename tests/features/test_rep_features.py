@@ -25,11 +25,12 @@ RATES = RateFeatures(
     rates=(
         Rate.from_dict({"name": "win_rate"}),
         Rate.from_dict({"name": "segment_win_rate", "by": SEGMENT}),
-        Rate.from_dict({"name": "industry_win_rate",
-                        "by": {"name": "company_industry", "kind": "categorical"}}),
+        Rate.from_dict(
+            {"name": "industry_win_rate", "by": {"name": "company_industry", "kind": "categorical"}}
+        ),
     ),
     strength=20.0,
-)  # fmt: skip
+)
 
 
 def day(n: float) -> np.datetime64:
@@ -61,8 +62,11 @@ PAST = [
     ("A", "software", 5000, 3, 1),
     ("B", "software", 50, 1, 0),
 ]
-EXPECTED_A = {"win_rate": (2 + 8) / 23, "segment_win_rate": (1 + 8) / 22,
-              "industry_win_rate": (2 + 8) / 22}  # fmt: skip
+EXPECTED_A = {
+    "win_rate": (2 + 8) / 23,
+    "segment_win_rate": (1 + 8) / 22,
+    "industry_win_rate": (2 + 8) / 22,
+}
 QUERY = _columns([("A", "software", 60)])
 
 
@@ -72,8 +76,9 @@ def _fitted(history: Outcomes, as_of: float = 5) -> RateFeatures:
 
 def test_smoothing_pulls_toward_the_prior_with_twenty_pseudo_deals() -> None:
     rates = _fitted(_history(PAST))
-    np.testing.assert_allclose(rates.smooth(np.array([10.0, 0.0]), np.array([7.0, 0.0])),
-                               [(7 + 20 * PRIOR) / 30, PRIOR])  # fmt: skip
+    np.testing.assert_allclose(
+        rates.smooth(np.array([10.0, 0.0]), np.array([7.0, 0.0])), [(7 + 20 * PRIOR) / 30, PRIOR]
+    )
 
 
 def test_point_in_time_rates_match_the_hand_computed_numbers() -> None:
@@ -84,8 +89,12 @@ def test_point_in_time_rates_match_the_hand_computed_numbers() -> None:
 
 
 def test_deals_closing_later_never_change_an_earlier_rows_rates() -> None:
-    later = [("A", "software", 60, 5, 0), ("A", "software", 60, 5.5, 0),
-             ("A", "finance", 70, 40, 1), ("A", "retail", 3000, 90, 0)]  # fmt: skip
+    later = [
+        ("A", "software", 60, 5, 0),
+        ("A", "software", 60, 5.5, 0),
+        ("A", "finance", 70, 40, 1),
+        ("A", "retail", 3000, 90, 0),
+    ]
     before = _history(PAST)
     after = _history([*PAST, *later])
     at = np.array([day(5)])
@@ -149,11 +158,18 @@ def test_match_derivations_treat_unknown_as_missing() -> None:
 
 
 def test_roster_reads_parquet_style_arrays_and_selects_unknown_ids() -> None:
-    reps = pd.DataFrame({
-        "rep_id": ["CL001", "AM001"], "role": ["closer", "account_manager"],
-        "region": ["emea", "apac"], "segment": [None, None],
-        "industries": [np.array(["finance", "retail"], dtype=object), np.array([], dtype=object)],
-    })  # fmt: skip
+    reps = pd.DataFrame(
+        {
+            "rep_id": ["CL001", "AM001"],
+            "role": ["closer", "account_manager"],
+            "region": ["emea", "apac"],
+            "segment": [None, None],
+            "industries": [
+                np.array(["finance", "retail"], dtype=object),
+                np.array([], dtype=object),
+            ],
+        }
+    )
     roster = Roster.from_frame(reps, Role.closer)
     assert roster.rep_ids == ("CL001",)
     assert roster.industries == (("finance", "retail"),)
@@ -165,17 +181,25 @@ def test_roster_reads_parquet_style_arrays_and_selects_unknown_ids() -> None:
 
 
 def _leads() -> pd.DataFrame:
-    return pd.DataFrame({
-        "lead_id": ["L1", "L2"], "company_industry": ["software", "retail"],
-        "company_size": [60, 5000], "company_region": ["emea", "apac"],
-        "created_at": pd.to_datetime(["2025-01-02", "2025-01-03"]),
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "lead_id": ["L1", "L2"],
+            "company_industry": ["software", "retail"],
+            "company_size": [60, 5000],
+            "company_region": ["emea", "apac"],
+            "created_at": pd.to_datetime(["2025-01-02", "2025-01-03"]),
+        }
+    )
 
 
 def test_the_closer_spec_puts_the_point_in_time_rates_into_the_matrix() -> None:
     spec = closer_spec()
-    roster = Roster.from_records([{"rep_id": "A", "region": "emea", "industries": ["software"]},
-                                  {"rep_id": "B", "region": "apac", "industries": []}])  # fmt: skip
+    roster = Roster.from_records(
+        [
+            {"rep_id": "A", "region": "emea", "industries": ["software"]},
+            {"rep_id": "B", "region": "apac", "industries": []},
+        ]
+    )
     leads = from_frame(_leads(), spec.lead_fields)
     pairs = spec.pair_columns(leads, np.array([0, 1]), roster, np.array([0, 1]))
     fitted = spec.fit(pairs, _history(PAST), day(5), PRIOR, roster)

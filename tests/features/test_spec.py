@@ -65,8 +65,13 @@ def test_the_row_path_gives_the_batch_numbers_bit_for_bit(
 def test_unknown_categories_and_missing_fields_never_raise(leads: pd.DataFrame) -> None:
     spec = default_spec("inbound")
     fitted = spec.fit(from_frame(leads, spec.input_fields))
-    odd = {"lead_id": "x", "channel": "inbound", "created_at": "2025-03-01T10:00:00",
-           "company_industry": "aerospace", "company_country": "ZZ"}  # fmt: skip
+    odd = {
+        "lead_id": "x",
+        "channel": "inbound",
+        "created_at": "2025-03-01T10:00:00",
+        "company_industry": "aerospace",
+        "company_country": "ZZ",
+    }
     columns = from_records([odd], spec.input_fields)
     row = fitted.transform(columns)[0]
     names = fitted.names

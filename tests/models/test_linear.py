@@ -28,8 +28,9 @@ def test_probabilities_and_contributions_equal_the_fitted_pipeline() -> None:
     booster = LinearBooster(pipeline, train)
     # Unseen categories (codes 6 and more) and missing values in the rows scored.
     rows = _data(rng, 500, len(spec.features), categorical)
-    rows[:, categorical] = np.where(rng.random((500, len(categorical))) < 0.2, 9.0,
-                                    rows[:, categorical])  # fmt: skip
+    rows[:, categorical] = np.where(
+        rng.random((500, len(categorical))) < 0.2, 9.0, rows[:, categorical]
+    )
     np.testing.assert_allclose(
         booster.predict(rows), pipeline.predict_proba(rows)[:, 1], rtol=0, atol=1e-12
     )

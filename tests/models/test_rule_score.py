@@ -50,8 +50,7 @@ def test_rules_fire_as_configured(rules: RuleScore) -> None:
 
 
 def test_the_score_is_clipped_and_the_probability_is_score_over_100(rules: RuleScore) -> None:
-    high = lead(demo_requested=True, content_downloads=5, contact_seniority="c_level",
-                web_visits=4)  # fmt: skip
+    high = lead(demo_requested=True, content_downloads=5, contact_seniority="c_level", web_visits=4)
     low = lead(company_size=1, contact_title=None)
     scored = rules.score_records([high, low])
     assert scored.score.tolist() == [69, 1]  # 10+30+10+15+4; 10-10-5 -> 1
@@ -79,8 +78,14 @@ def test_grades_follow_the_points_total(rules: RuleScore) -> None:
 
 
 def test_reasons_are_the_fired_rules_ups_first_then_downs(rules: RuleScore) -> None:
-    record = lead(demo_requested=True, contact_seniority="vp", content_downloads=3,
-                  web_visits=4, company_size=3, contact_title=None)  # fmt: skip
+    record = lead(
+        demo_requested=True,
+        contact_seniority="vp",
+        content_downloads=3,
+        web_visits=4,
+        company_size=3,
+        contact_title=None,
+    )
     scored = rules.score_records([record], reasons=3)
     assert scored.reasons is not None
     got = [(r.field, r.value, r.effect) for r in scored.reasons[0]]
