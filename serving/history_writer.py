@@ -16,7 +16,6 @@ stay queued and journalled), never dropped.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from collections.abc import Iterable
@@ -30,13 +29,11 @@ from serving.journal import Entry, ScoreJournal
 logger = logging.getLogger(__name__)
 
 BATCH = 500
-POLL = 0.01
-"""How often a gathering writer checks whether a reader is waiting (seconds)."""
+"""Rows per transaction at most; a full batch wakes the writer before its interval ends."""
 FLUSH_SECONDS = 2.0
 """How long a reader waits for the history to catch up before reading what is there."""
 RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
 """Waits between attempts while the database is away (the last one repeats)."""
-_STOP = object()
 
 
 class HistoryMetrics(Protocol):
@@ -48,7 +45,14 @@ class HistoryMetrics(Protocol):
 
 
 class HistoryWriter:
-    """A background writer of `ScoreIn` rows into the store."""
+    """A background writer of `ScoreIn` rows into the store.
+
+    A request only appends to a list under a lock: it never wakes the writer
+    thread, which would then contend with the event loop for the GIL on every
+    request. The writer wakes when the first row of a batch arrives, gathers
+    for `interval`, and takes everything pending at once (sooner when a
+    reader flushes or a batch is full).
+    """
 
     def __init__(
         self,
@@ -61,9 +65,13 @@ class HistoryWriter:
         self._metrics = metrics
         self._interval = interval
         self._journal = journal
-        self._queue: queue.Queue[object] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="score-history", daemon=True)
+        self._pending: list[Entry] = []
+        self._lock = threading.Lock()
+        self._arrived = threading.Event()
+        """Set by the first row of a batch (and by stop): the writer starts gathering."""
         self._hurry = threading.Event()
+        """Set by a full batch, a reader's flush or stop: write now, not at the interval's end."""
         self._stopping = threading.Event()
         self._settled = threading.Condition()
         self._added = self._done = 0
@@ -87,8 +95,14 @@ class HistoryWriter:
             self._metrics.queued(len(entries))
         with self._settled:
             self._added += len(entries)
-        for entry in entries:
-            self._queue.put(entry)
+        with self._lock:
+            first = not self._pending
+            self._pending.extend(entries)
+            full = len(self._pending) >= BATCH
+        if first:
+            self._arrived.set()
+        if full:
+            self._hurry.set()
 
     def flush(self, timeout: float | None = FLUSH_SECONDS) -> bool:
         """Wait until everything added so far is written (or has failed); False if that
@@ -99,53 +113,42 @@ class HistoryWriter:
         """
         with self._settled:
             target = self._added
+            if self._done >= target:
+                return True
         self._hurry.set()
-        try:
-            with self._settled:
-                return self._settled.wait_for(lambda: self._done >= target, timeout)
-        finally:
-            self._hurry.clear()
+        with self._settled:
+            return self._settled.wait_for(lambda: self._done >= target, timeout)
 
     def close(self) -> None:
         """Write what is pending (one more try if the database is away), then stop."""
         self._stopping.set()
-        self._queue.put(_STOP)
+        self._arrived.set()
+        self._hurry.set()
         self._thread.join()
         if self._journal is not None:
             self._journal.close(self._store)
 
     def _run(self) -> None:
         while True:
-            first = self._queue.get()
-            batch: list[Entry] = []
-            stop = first is _STOP
-            if not stop:
-                batch.append(first)  # type: ignore[arg-type]
+            self._arrived.wait()
             # Gather for up to `interval` after the first row: one transaction per batch,
             # not per request, is what keeps the history cheap.
-            deadline = time.monotonic() + self._interval
-            while not stop and len(batch) < BATCH:
-                remaining = deadline - time.monotonic()
-                try:
-                    item = (
-                        self._queue.get(timeout=max(remaining, 0.0))
-                        if remaining > 0
-                        else (self._queue.get_nowait())
-                    )
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    stop = True
-                    break
-                batch.append(item)  # type: ignore[arg-type]
-            self._write_until_done(batch)
-            with self._settled:
-                self._done += len(batch)
-                self._settled.notify_all()
-            for _ in range(len(batch) + (1 if stop else 0)):
-                self._queue.task_done()
-            if stop:
-                return
+            self._hurry.wait(self._interval)
+            self._hurry.clear()
+            with self._lock:
+                self._arrived.clear()
+                pending, self._pending = self._pending, []
+            for start in range(0, len(pending), BATCH):
+                batch = pending[start : start + BATCH]
+                self._write_until_done(batch)
+                with self._settled:
+                    self._done += len(batch)
+                    self._settled.notify_all()
+            if self._stopping.is_set():
+                with self._lock:
+                    if not self._pending:
+                        return
+                self._arrived.set()
 
     def _write_until_done(self, batch: list[Entry]) -> None:
         """Write `batch`, waiting out a database that is away (until the service stops:

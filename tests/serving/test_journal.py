@@ -20,7 +20,7 @@ from data.store import Store
 from data.store.migrate import upgrade
 from data.store.store_records import ScoreIn
 from serving.history_writer import HistoryWriter
-from serving.journal import SUFFIX, ScoreJournal, replay_orphans
+from serving.journal import SUFFIX, JournalError, ScoreJournal, replay_orphans
 from tests.serving.conftest import Registry
 from tests.serving.helpers import free_port, lead_json, start_server, wait_ready
 
@@ -148,3 +148,34 @@ def test_a_killed_server_loses_no_answered_score(
     with Store(url) as opened:
         missing = [lead for lead in answered if len(opened.score_history(lead, 5)) != 1]
     assert missing == [], f"{len(missing)} answered scores lost ({before} were in before)"
+
+
+def test_a_full_disk_refuses_the_score_and_promises_nothing(
+    store: Store, tmp_path: Path, sample: pd.DataFrame
+) -> None:
+    journal = ScoreJournal(tmp_path / "journal")
+    os.dup2(os.open("/dev/full", os.O_WRONLY), journal._fd)  # every write: ENOSPC
+    handed: list[Any] = []
+    with pytest.raises(JournalError, match="No space left on device"):
+        journal.append([score_row(leads_like(sample, 1, "full")[0])], handed.append)
+    assert handed == [] and journal._end == 0
+
+
+def test_scores_reach_the_history_in_order_whatever_the_batch_boundaries(
+    store: Store, tmp_path: Path, sample: pd.DataFrame
+) -> None:
+    journal = ScoreJournal(tmp_path / "journal")
+    writer = HistoryWriter(store, interval=0.01, journal=journal)
+    writer.start()
+    leads = leads_like(sample, 1200, "order")  # more than two full batches
+    for i, lead in enumerate(leads):
+        writer.add([score_row(lead, probability=i / 2000)])
+        if i % 400 == 0:
+            assert writer.flush(timeout=10)
+    assert writer.flush(timeout=10)
+    writer.close()
+    assert writer.written == 1200 and writer.failed == 0
+    for i in (0, 599, 1199):
+        (record,) = store.score_history(f"order-{i}")
+        assert record.probability == i / 2000
+    assert store.journal_offset(journal.name) in (0, journal._end)  # forgotten once written
