@@ -119,7 +119,7 @@ class FeatureSpec:
         needed = {f for feat in self.features for f in feat.fields}
         return {name: kind for name, kind in self.field_types.items() if name in needed}
 
-    @property
+    @cached_property
     def is_fitted(self) -> bool:
         return all(f.name in self.vocabularies for f in self.features if f.kind is Kind.categorical)
 

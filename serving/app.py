@@ -207,8 +207,8 @@ async def _open_store(
 
 
 def _include_routes(app: FastAPI) -> None:
+    app.include_router(leads.scoring_router)  # first: the hot path matches at once
     app.include_router(health.router)
-    app.include_router(leads.scoring_router)
     app.include_router(leads.router)
     app.include_router(models.router)
     app.include_router(reps.router)

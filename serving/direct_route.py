@@ -7,17 +7,22 @@ route that bookkeeping cost more than the model. A `DirectRoute` endpoint is
 FastAPI's own validator (so a bad one gets the usual 422, naming it), and
 calls the endpoint, which reads everything else from the request and app
 state. The OpenAPI document is FastAPI's, from the same declaration.
+
+Query parameters are checked by `QueryParameter`: the declared type and
+constraints as one pydantic adapter, with FastAPI's error shape (loc
+["query", name]); a repeated parameter's last value counts, as in FastAPI.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Annotated, Any
 
 from fastapi import Request, Response
-from fastapi.dependencies.utils import request_params_to_args
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from pydantic import TypeAdapter, ValidationError
+from pydantic_core import PydanticUndefined
 
 from serving.auth import authorize, scope_of
 
@@ -34,17 +39,63 @@ class DirectRoute(APIRoute):
                 "the request; it reads its body itself"
             )
         scope = scopes[0] if scopes else None
-        query = dependant.query_params
+        query = [QueryParameter(field) for field in dependant.query_params]
         endpoint = self.endpoint
         request_name = dependant.request_param_name or "request"
 
         async def handler(request: Request) -> Response:
             if scope is not None:
                 await authorize(request, scope)
-            values, errors = request_params_to_args(query, request.query_params)
+            values: dict[str, Any] = {}
+            errors: list[dict[str, Any]] = []
+            if query:
+                given = request.query_params if request.scope["query_string"] else None
+                for parameter in query:
+                    parameter.read(given, values, errors)
             if errors:
                 raise RequestValidationError(errors)
             response: Response = await endpoint(**{request_name: request}, **values)
             return response
 
         return handler
+
+
+class QueryParameter:
+    """One declared query parameter: its name, default and validator."""
+
+    def __init__(self, field: Any) -> None:
+        info = field.field_info
+        self.name: str = field.name
+        self.alias: str = field.alias
+        self.required = info.default is PydanticUndefined and info.default_factory is None
+        self.default = None if self.required else info.get_default(call_default_factory=True)
+        annotated: Any = Annotated[info.annotation, info]  # the type with its constraints
+        self._adapter: TypeAdapter[Any] = TypeAdapter(annotated)
+
+    def read(
+        self, given: Mapping[str, str] | None, values: dict[str, Any], errors: list[dict[str, Any]]
+    ) -> None:
+        """Put the parameter's value in `values`, or its errors in `errors`."""
+        raw = None if given is None else given.get(self.alias)
+        if raw is None:
+            if self.required:
+                errors.append(
+                    {
+                        "type": "missing",
+                        "loc": ("query", self.alias),
+                        "msg": "Field required",
+                        "input": None,
+                    }
+                )
+            else:
+                values[self.name] = self.default
+            return
+        if given is not None and hasattr(given, "getlist"):
+            raw = given.getlist(self.alias)[-1]
+        try:
+            values[self.name] = self._adapter.validate_python(raw)
+        except ValidationError as error:
+            errors.extend(
+                {**e, "loc": ("query", self.alias, *e["loc"])}
+                for e in error.errors(include_url=False)
+            )
