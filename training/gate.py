@@ -137,65 +137,103 @@ def decide(
 ) -> GateDecision:
     """Apply the gate's rules (module docstring) in order; the first failure decides."""
     checks: list[str] = []
-    value, (low, high) = evidence.candidate, evidence.interval
     champion_value = champion.value if champion else None
     champion_version = champion.version if champion else None
 
     def verdict(promote: bool, reason: str) -> GateDecision:
         checks.append(reason)
         return GateDecision(
-            promote, metric, value, champion_value, champion_version, reason, tuple(checks)
+            promote,
+            metric,
+            evidence.candidate,
+            champion_value,
+            champion_version,
+            reason,
+            tuple(checks),
         )
 
-    figure = f"{metric} {value:.3f} (95% CI {low:.3f}-{high:.3f})"
-    if low <= CHANCE:
-        if evidence.claim is not None:
-            return verdict(
-                False,
-                f"{evidence.claim.no_evidence}: the model with real {evidence.claim.role}s "
-                f"ranks no better than chance ({figure} reaches down to 0.5)",
-            )
-        return verdict(
-            False,
-            f"no evidence that it ranks better than chance: {figure} reaches down to 0.5",
+    rules: list[Callable[[], Check]] = [
+        lambda: _chance_rule(evidence, metric),
+        lambda: _baseline_rule(evidence, metric, baseline_rule),
+        lambda: _placebo_rule(evidence, metric),
+        lambda: _jump_rule(evidence, champion, accept_jump),
+    ]
+    for rule in rules:
+        failure, passed = rule()
+        if failure is not None:
+            return verdict(False, failure)
+        if passed is not None:
+            checks.append(passed)
+    return verdict(*_against_champion(evidence.candidate, champion))
+
+
+Check = tuple[str | None, str | None]
+"""(why the model is held back, or None; what it passed, or None when the rule did not apply)."""
+
+
+def _chance_rule(evidence: Evidence, metric: str) -> Check:
+    low, high = evidence.interval
+    figure = f"{metric} {evidence.candidate:.3f} (95% CI {low:.3f}-{high:.3f})"
+    if low > CHANCE:
+        return None, f"better than chance: {figure}"
+    if evidence.claim is not None:
+        return (
+            f"{evidence.claim.no_evidence}: the model with real {evidence.claim.role}s "
+            f"ranks no better than chance ({figure} reaches down to 0.5)",
+            None,
         )
-    checks.append(f"better than chance: {figure}")
-    if evidence.baseline_gain is not None and evidence.baseline is not None:
-        gain_low, gain_high = evidence.baseline_gain
-        gain = f"gain {value - evidence.baseline:+.3f}, {_interval(evidence.baseline_gain)}"
-        if evidence.claim is not None and baseline_rule == "must_beat" and gain_low <= 0:
-            return verdict(False, _no_owner_effect(evidence, evidence.claim, metric, gain))
-        if gain_high < 0:
-            return verdict(
-                False, f"its baseline ranks significantly better ({evidence.baseline:.3f}; {gain})"
-            )
-        if baseline_rule == "must_beat" and gain_low <= 0:
-            return verdict(
-                False,
-                f"no evidence that it beats its baseline ({evidence.baseline:.3f}; {gain}); "
-                "the fallback serves instead",
-            )
-        beats = "beats" if gain_low > 0 else "not worse than"
-        checks.append(f"{beats} its baseline ({evidence.baseline:.3f}; {gain})")
-    if evidence.placebo_gain is not None and evidence.placebo is not None:
-        placebo_failure = _placebo_failure(evidence, metric)
-        if placebo_failure:
-            return verdict(False, placebo_failure)
-        checks.append(f"beats {_placebo_words(evidence)}")
-    jump = _jump(value, champion)
-    if jump and not accept_jump:
-        carried = ", ".join(evidence.gain_columns) or "unknown columns"
-        return verdict(
-            False,
-            f"suspicious of leakage: {jump}; most of the ranking comes from {carried}. "
-            "Check that these are known before first contact, then accept with --accept-jump",
+    return f"no evidence that it ranks better than chance: {figure} reaches down to 0.5", None
+
+
+def _baseline_rule(evidence: Evidence, metric: str, rule: BaselineRule) -> Check:
+    if evidence.baseline_gain is None or evidence.baseline is None:
+        return None, None
+    gain_low, gain_high = evidence.baseline_gain
+    baseline = evidence.baseline
+    gain = f"gain {evidence.candidate - baseline:+.3f}, {_interval(evidence.baseline_gain)}"
+    if evidence.claim is not None and rule == "must_beat" and gain_low <= 0:
+        return _no_owner_effect(evidence, evidence.claim, metric, gain), None
+    if gain_high < 0:
+        return f"its baseline ranks significantly better ({baseline:.3f}; {gain})", None
+    if rule == "must_beat" and gain_low <= 0:
+        return (
+            f"no evidence that it beats its baseline ({baseline:.3f}; {gain}); "
+            "the fallback serves instead",
+            None,
         )
-    if jump:
-        checks.append(f"jump accepted on request: {jump}")
+    beats = "beats" if gain_low > 0 else "not worse than"
+    return None, f"{beats} its baseline ({baseline:.3f}; {gain})"
+
+
+def _placebo_rule(evidence: Evidence, metric: str) -> Check:
+    if evidence.placebo_gain is None or evidence.placebo is None:
+        return None, None
+    failure = _placebo_failure(evidence, metric)
+    if failure:
+        return failure, None
+    return None, f"beats {_placebo_words(evidence)}"
+
+
+def _jump_rule(evidence: Evidence, champion: ChampionComparison | None, accept_jump: bool) -> Check:
+    jump = _jump(evidence.candidate, champion)
+    if not jump:
+        return None, None
+    if accept_jump:
+        return None, f"jump accepted on request: {jump}"
+    carried = ", ".join(evidence.gain_columns) or "unknown columns"
+    return (
+        f"suspicious of leakage: {jump}; most of the ranking comes from {carried}. "
+        "Check that these are known before first contact, then accept with --accept-jump",
+        None,
+    )
+
+
+def _against_champion(value: float, champion: ChampionComparison | None) -> tuple[bool, str]:
+    """The last rule: promoted unless significantly worse than the champion on the same rows."""
     if champion is None:
-        return verdict(True, "no current champion")
+        return True, "no current champion"
     if champion.missing_columns:
-        return verdict(
+        return (
             False,
             f"champion v{champion.version} reads {', '.join(champion.missing_columns)}, which "
             "these rows lack: no comparison on the same inputs, so the alias stays (move it by "
@@ -205,17 +243,17 @@ def decide(
     gain = f"{value - champion.value:+.3f}, {_interval(champion.gain)}"
     where = f" on {champion.rows:,} rows{champion.note}"
     if champion.gain[1] < 0:
-        return verdict(
+        return (
             False,
             f"significantly worse than champion v{champion.version} "
             f"({champion.value:.3f}; gain {gain}){where}",
         )
     if champion.gain[0] > 0:
-        return verdict(
+        return (
             True,
             f"better than champion v{champion.version} ({champion.value:.3f}; gain {gain}){where}",
         )
-    return verdict(
+    return (
         True,
         f"ties champion v{champion.version} ({champion.value:.3f}; gain {gain}){where}; "
         "promoted, as it has learnt from the newest history",
