@@ -11,8 +11,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, case, delete, insert, select
+from sqlalchemy.sql.dml import Insert
 
 from data.contract import Lead
+from data.store.bulk import BulkInsert
 from data.store.engine import insert_for
 from data.store.schema import customers, journal_progress, leads, scores
 from data.store.store_records import CustomerIn, CustomerRecord, LeadRecord, ScoreIn, ScoreRecord
@@ -51,12 +53,15 @@ def upsert_leads(
             "first_seen_at": first_seen,
             "last_scored_at": last_scored,
         }
-    if not latest:
-        return
+    if latest:
+        _UPSERT_LEADS.execute(connection, list(latest.values()))
+
+
+def _upsert_leads_statement(connection: Connection) -> Insert:
     insert_ = insert_for(connection, leads)
     new = insert_.excluded.last_scored_at
     old = leads.c.last_scored_at
-    statement = insert_.on_conflict_do_update(
+    return insert_.on_conflict_do_update(
         index_elements=[leads.c.lead_id],
         set_={
             "channel": insert_.excluded.channel,
@@ -65,7 +70,10 @@ def upsert_leads(
             "last_scored_at": case((old.is_(None), new), (new > old, new), else_=old),
         },
     )
-    connection.execute(statement, list(latest.values()))
+
+
+_UPSERT_LEADS = BulkInsert(leads, _upsert_leads_statement)
+_INSERT_SCORES = BulkInsert(scores, lambda _: insert(scores))
 
 
 def put_lead(connection: Connection, lead: Lead, now: datetime) -> LeadRecord:
@@ -81,8 +89,8 @@ def record_scores(connection: Connection, rows: Sequence[ScoreIn], now: datetime
     if not rows:
         return 0
     upsert_leads(connection, [(row.lead, row.scored_at or now) for row in rows], now)
-    connection.execute(
-        insert(scores),
+    _INSERT_SCORES.execute(
+        connection,
         [
             {
                 "lead_id": row.lead.lead_id,
