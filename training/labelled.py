@@ -10,10 +10,11 @@ the leads file's metadata.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
@@ -23,6 +24,8 @@ from data.labels import LABELS, lead_outcomes
 from data.tables import read_table, table_path
 
 IMPORTED_TARGET = "converted"
+STORE_TARGETS = ("qualified",)
+"""Outcomes a store export also gives (`data.store.export`); a CSV import has only its own."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,9 @@ class LabelledLeads:
     """created_at orders the leads in time; False: split at random, use no time features."""
     dates_note: str = ""
     """Why the dates are (not) usable, to print and log."""
+    decided_by_target: dict[str, np.ndarray] = field(default_factory=dict)
+    """Targets decided on other rows than `outcomes["resolved"]` (a store export's
+    `qualified`): their own mask, which `for_target` puts in place."""
 
     @property
     def imported(self) -> bool:
@@ -50,6 +56,15 @@ class LabelledLeads:
         rows = (self.leads["channel"].to_numpy() == channel) & open_
         undecided: pd.DataFrame = self.leads[rows].reset_index(drop=True)
         return undecided
+
+    def for_target(self, target: str) -> LabelledLeads:
+        """The same leads with `resolved` meaning "this target is known"."""
+        decided = self.decided_by_target.get(target)
+        if decided is None:
+            return self
+        outcomes = self.outcomes.copy()
+        outcomes["resolved"] = decided
+        return replace(self, outcomes=outcomes)
 
     def target(self, asked: str) -> str:
         """The outcome column to learn; an import has one, whatever was asked for `won`."""
@@ -78,20 +93,25 @@ def load_labelled(folder: Path) -> LabelledLeads:
     leads = read_table(folder, "leads")
     metadata = pq.read_schema(table_path(folder, "leads")).metadata or {}
     described = json.loads(metadata.get(METADATA_KEY, b"{}"))
-    converted = pd.read_parquet(table_path(folder, "outcomes"), columns=["lead_id", "converted"])
-    outcomes = leads[["lead_id"]].merge(converted, on="lead_id", how="left", validate="one_to_one")
-    outcomes["resolved"] = outcomes["converted"].notna().to_numpy()
-    outcomes[IMPORTED_TARGET] = outcomes["converted"].fillna(0).astype("int8")
+    path = table_path(folder, "outcomes")
+    extra_targets = [t for t in STORE_TARGETS if t in pq.read_schema(path).names]
+    given = pd.read_parquet(path, columns=["lead_id", IMPORTED_TARGET, *extra_targets])
+    outcomes = leads[["lead_id"]].merge(given, on="lead_id", how="left", validate="one_to_one")
+    decided = {t: outcomes[t].notna().to_numpy() for t in (IMPORTED_TARGET, *extra_targets)}
+    outcomes["resolved"] = decided[IMPORTED_TARGET]
+    for target in (IMPORTED_TARGET, *extra_targets):
+        outcomes[target] = outcomes[target].fillna(0).astype("int8")
     known, note = _dates(leads, described)
     return LabelledLeads(
         leads,
-        outcomes[["lead_id", "resolved", IMPORTED_TARGET]],
-        (IMPORTED_TARGET,),
+        outcomes[["lead_id", "resolved", IMPORTED_TARGET, *extra_targets]],
+        (IMPORTED_TARGET, *extra_targets),
         custom=dict(described.get("extra", {})),
         post_contact_dropped=list(described.get("post_contact_dropped", [])),
         source=str(described.get("source", "import")),
         dates_known=known,
         dates_note=note,
+        decided_by_target={t: decided[t] for t in extra_targets},
     )
 
 

@@ -94,6 +94,7 @@ def train_lead_scores(
     config = config or TrainingConfig()
     labelled = load_labelled(data_dir)
     target = labelled.target(config.target)
+    labelled = labelled.for_target(target)
     config = replace(config, target=target, dated=config.dated and labelled.dates_known)
     notes: tuple[str, ...] = ()
     if not config.dated:

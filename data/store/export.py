@@ -7,7 +7,9 @@ as they read any import (`training.labelled.load_labelled`):
   of the lead **as first recorded** (`leads.first_payload`), its custom fields
   one column each (their kinds in the metadata, as an import's `extra`).
 - `outcomes.parquet`, one row per lead: `lead_id`, `converted` (Int64: 1 won,
-  0 lost, NA undecided), `created_at`.
+  0 lost, NA undecided), `qualified` (Int64: 1 it was qualified - a `qualified`
+  or `won` event, or routed to a closer - 0 it never was though old enough, NA
+  too young), `created_at`.
 - `opportunities.parquet`: a contract opportunity per lead routed to a closer
   (its last closer assignment), closed by the lead's won or lost event.
 - `customers.parquet`: a contract customer per customer given to an account
@@ -46,7 +48,12 @@ from data.contract import Customer, Lead, Opportunity, Rep, arrow_schema
 from data.importing.importer import EXTRA_TYPES, METADATA_KEY
 from data.labels import MATURITY_DAYS
 from data.store.engine import make_engine, read
-from data.store.export_leads import converted_labels, first_payloads, naive_utc
+from data.store.export_leads import (
+    converted_labels,
+    first_payloads,
+    naive_utc,
+    qualified_labels,
+)
 from data.store.export_routing import (
     store_customers,
     store_decisions,
@@ -156,6 +163,9 @@ def export_store(url: str, out: Path, decided_after_days: int = MATURITY_DAYS) -
                 {
                     "lead_id": lead_frame["lead_id"],
                     "converted": converted,
+                    "qualified": qualified_labels(
+                        lead_frame, events, raw["assignments"], decided_after_days
+                    ),
                     "created_at": lead_frame["created_at"],
                 }
             ),

@@ -58,6 +58,25 @@ def first_events(events: pd.DataFrame, types: Sequence[str], key: str) -> pd.Dat
     return chosen.drop_duplicates(key, keep="first").set_index(key)
 
 
+def qualified_labels(
+    frame: pd.DataFrame, events: pd.DataFrame, assignments: pd.DataFrame, days: int
+) -> pd.Series:
+    """1 qualified (a `qualified` or `won` event, or routed to a closer), 0 never qualified
+    though old enough (a `lost` alone is a disqualified lead), NA too young: the same
+    maturity as `converted_labels`."""
+    routed = assignments.loc[assignments["kind"] == "lead", "subject_id"]
+    reached = set(first_events(events, ("qualified", "won"), "lead_id").index) | set(routed)
+    labels = pd.Series(frame["lead_id"].isin(reached).astype(int), dtype="Int64")
+    return labels.mask(_young(frame, days)).astype("Int64")
+
+
+def _young(frame: pd.DataFrame, days: int) -> pd.Series:
+    """Leads created within `days` of the newest: too young for their outcome to be known."""
+    created = frame["created_at"]
+    young: pd.Series = created > created.max() - timedelta(days=days)
+    return young
+
+
 def converted_labels(
     frame: pd.DataFrame, events: pd.DataFrame, days: int
 ) -> tuple[pd.Series, dict[str, int]]:
@@ -66,8 +85,7 @@ def converted_labels(
     outcome = frame["lead_id"].map(decided)
     labels = pd.Series(outcome.map({"won": 1, "lost": 0}), dtype="Int64")
     still_open = labels.isna()
-    created = frame["created_at"]
-    young = created > created.max() - timedelta(days=days) if len(frame) else still_open
+    young = _young(frame, days) if len(frame) else still_open
     too_young = young & ~still_open
     labels = labels.mask(too_young)
     counts = {

@@ -274,3 +274,27 @@ def test_logged_propensities_pair_each_deal_with_its_last_decision() -> None:
     # L1: its last decision (C1, 0.25); L2: the deal went to another closer; L3: none.
     assert logged[0] == 0.25
     assert np.isnan(logged[1]) and np.isnan(logged[2])
+
+
+def test_the_qualified_target_trains_from_the_store_on_its_own_decided_leads(
+    store_url: str, history: dict[str, pd.DataFrame], home: Path
+) -> None:
+    options = ["--target", "qualified", "--models", "lead-score", "--min-outcomes", "5"]
+    result = runner.invoke(app, ["train", "--from-store", "--database-url", store_url, *options])
+    assert result.exit_code == 0, result.output
+    assert "lead-score-inbound trained" in said(result.output)
+    folder = home / "store-export"
+    outcomes = pd.read_parquet(folder / "outcomes.parquet").set_index("lead_id")
+    labels = lead_outcomes(history["leads"], history["opportunities"]).set_index("lead_id")
+    qualified = outcomes["qualified"].dropna()
+    # More leads are decided for qualification than for the sale: a lead need not close.
+    assert len(qualified) > outcomes["converted"].notna().sum()
+    # A lead that reached an opportunity is qualified, as the generator says.
+    assert (qualified == labels.loc[qualified.index, "qualified"]).mean() > 0.99
+    client = MlflowClient(get_settings().tracking_uri)
+    experiment = client.get_experiment_by_name("leadscore")
+    assert experiment is not None
+    (run,) = client.search_runs(
+        [experiment.experiment_id], "attributes.run_name = 'lead-score-inbound'"
+    )
+    assert run.data.params["target"] == "qualified"

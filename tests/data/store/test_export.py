@@ -126,6 +126,11 @@ def test_export_labels_from_won_and_lost_events(history: Store, tmp_path: Path) 
     assert all(missing(converted[lead]) for lead in ("L3", "L4", "L5"))
     assert (exported.converted, exported.not_converted) == (1, 1)
     assert (exported.open, exported.too_young, exported.undecided) == (2, 1, 3)
+    # Qualified: L1 won and L2 lost (both had an opportunity), L3 never did though old
+    # enough; L4 and L5 are too young whatever happened.
+    qualified = outcomes["qualified"].to_dict()
+    assert (qualified["L1"], qualified["L2"], qualified["L3"]) == (1, 1, 0)
+    assert missing(qualified["L4"]) and missing(qualified["L5"])
     assert exported.outcome_events == 5
     described = json.loads(pq.read_schema(tmp_path / "leads.parquet").metadata[METADATA_KEY])
     assert described["outcomes"] == {"converted": 1, "not_converted": 1, "open": 2, "too_young": 1}
@@ -140,6 +145,17 @@ def test_export_labels_from_won_and_lost_events(history: Store, tmp_path: Path) 
         "L4": False,
         "L5": False,
     }
+    assert labelled.targets == ("converted", "qualified")
+    assert labelled.target("qualified") == "qualified"
+    by_qualified = labelled.for_target("qualified").outcomes.set_index("lead_id")
+    assert by_qualified["resolved"].to_dict() == {
+        "L1": True,
+        "L2": True,
+        "L3": True,
+        "L4": False,
+        "L5": False,
+    }
+    assert by_qualified["qualified"].to_dict() == {"L1": 1, "L2": 1, "L3": 0, "L4": 0, "L5": 0}
 
 
 def test_a_shorter_maturity_decides_the_young_won_lead(history: Store, tmp_path: Path) -> None:
