@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
 
 import lightgbm as lgb
@@ -90,14 +91,17 @@ class LeadScoreModel:
             raise TypeError(f"this {self.channel} model is {self.metadata.get('algorithm')}")
         return self.booster
 
+    @cached_property
+    def _single_row(self) -> SingleRowPredictor | None:
+        """LightGBM's single-row path, prepared at the first one-lead score (training builds
+        many models that never score one lead alone); not pickled, so rebuilt after loading."""
+        if not isinstance(self.booster, lgb.Booster):
+            return None
+        return SingleRowPredictor.for_booster(self.booster)
+
     def _derive(self) -> None:
         self._reason_groups = _reason_groups(self.spec)
         self._groups = _ReasonGroups(self._reason_groups)
-        self._single_row = (
-            SingleRowPredictor.for_booster(self.booster)
-            if isinstance(self.booster, lgb.Booster)
-            else None
-        )
         self._custom_fields = {
             name: kind
             for name, kind in self.spec.input_fields.items()

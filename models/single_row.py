@@ -19,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import threading
 import weakref
+from functools import cache
 from typing import Any, Final
 
 import numpy as np
@@ -28,6 +29,7 @@ _PREDICT_CONTRIB: Final = 3
 _DTYPE_FLOAT64: Final = 1
 
 
+@cache
 def _library() -> Any:
     try:
         from lightgbm import basic

@@ -15,7 +15,7 @@ constraints as one pydantic adapter, with FastAPI's error shape (loc
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Request, Response
@@ -23,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import PydanticUndefined
+from starlette.datastructures import QueryParams
 
 from serving.auth import authorize, scope_of
 
@@ -73,11 +74,11 @@ class QueryParameter:
         self._adapter: TypeAdapter[Any] = TypeAdapter(annotated)
 
     def read(
-        self, given: Mapping[str, str] | None, values: dict[str, Any], errors: list[dict[str, Any]]
+        self, given: QueryParams | None, values: dict[str, Any], errors: list[dict[str, Any]]
     ) -> None:
         """Put the parameter's value in `values`, or its errors in `errors`."""
-        raw = None if given is None else given.get(self.alias)
-        if raw is None:
+        found = given.getlist(self.alias) if given is not None else []
+        if not found:
             if self.required:
                 errors.append(
                     {
@@ -90,10 +91,8 @@ class QueryParameter:
             else:
                 values[self.name] = self.default
             return
-        if given is not None and hasattr(given, "getlist"):
-            raw = given.getlist(self.alias)[-1]
         try:
-            values[self.name] = self._adapter.validate_python(raw)
+            values[self.name] = self._adapter.validate_python(found[-1])
         except ValidationError as error:
             errors.extend(
                 {**e, "loc": ("query", self.alias, *e["loc"])}

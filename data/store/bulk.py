@@ -23,17 +23,20 @@ Processor = Callable[[Any], Any] | None
 class BulkInsert:
     """An INSERT (or upsert) of fixed columns, compiled once per dialect."""
 
-    def __init__(self, table: Table, build: Callable[[Connection], Insert]) -> None:
+    def __init__(
+        self, table: Table, columns: Sequence[str], build: Callable[[Connection], Insert]
+    ) -> None:
         self._table = table
+        self._columns = list(columns)
         self._build = build
         self._plans: WeakKeyDictionary[Dialect, tuple[str, list[tuple[str, Processor]], bool]]
         self._plans = WeakKeyDictionary()
 
     def execute(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Write `rows` (column name -> Python value, the same keys in every row)."""
+        """Write `rows` (column name -> Python value, for every column given at construction)."""
         if not rows:
             return
-        sql, plan, positional = self._plan(connection, list(rows[0]))
+        sql, plan, positional = self._plan(connection)
         if positional:
             params: list[Any] = [
                 tuple(row[key] if process is None else process(row[key]) for key, process in plan)
@@ -46,13 +49,12 @@ class BulkInsert:
             ]
         connection.exec_driver_sql(sql, params)
 
-    def _plan(
-        self, connection: Connection, columns: list[str]
-    ) -> tuple[str, list[tuple[str, Processor]], bool]:
+    def _plan(self, connection: Connection) -> tuple[str, list[tuple[str, Processor]], bool]:
         dialect = connection.dialect
         cached = self._plans.get(dialect)
         if cached is not None:
             return cached
+        columns = self._columns
         compiled = self._build(connection).compile(dialect=dialect, column_keys=columns)
         order = list(compiled.positiontup) if compiled.positional and compiled.positiontup else []
         names = order or columns

@@ -65,7 +65,8 @@ def qualified_labels(
     though old enough (a `lost` alone is a disqualified lead), NA too young: the same
     maturity as `converted_labels`."""
     routed = assignments.loc[assignments["kind"] == "lead", "subject_id"]
-    reached = set(first_events(events, ("qualified", "won"), "lead_id").index) | set(routed)
+    qualifying = events.loc[events["type"].isin(("qualified", "won")), "lead_id"]
+    reached = set(qualifying.dropna()) | set(routed)
     labels = pd.Series(frame["lead_id"].isin(reached).astype(int), dtype="Int64")
     return labels.mask(_young(frame, days)).astype("Int64")
 

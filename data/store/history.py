@@ -72,8 +72,33 @@ def _upsert_leads_statement(connection: Connection) -> Insert:
     )
 
 
-_UPSERT_LEADS = BulkInsert(leads, _upsert_leads_statement)
-_INSERT_SCORES = BulkInsert(scores, lambda _: insert(scores))
+_UPSERT_LEADS = BulkInsert(
+    leads,
+    (
+        "lead_id",
+        "channel",
+        "created_at",
+        "payload",
+        "first_payload",
+        "first_seen_at",
+        "last_scored_at",
+    ),
+    _upsert_leads_statement,
+)
+_INSERT_SCORES = BulkInsert(
+    scores,
+    (
+        "lead_id",
+        "scored_at",
+        "model_name",
+        "model_version",
+        "probability",
+        "score",
+        "grade",
+        "reasons",
+    ),
+    lambda _: insert(scores),
+)
 
 
 def put_lead(connection: Connection, lead: Lead, now: datetime) -> LeadRecord:

@@ -6,6 +6,7 @@ module only reads the query parameters and translates errors.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -42,19 +43,7 @@ async def get_period(
     end: Annotated[IsoTime | None, END] = None,
 ) -> Period:
     """[start, end), the last 90 days by default; an empty or inverted one is a 422 on start."""
-    try:
-        return insights.resolve_period(start, end, utc_now())
-    except insights.PeriodError as error:
-        raise RequestValidationError(
-            [
-                {
-                    "type": "value_error",
-                    "loc": ("query", error.field),
-                    "msg": str(error),
-                    "input": None if start is None else start.isoformat(),
-                }
-            ]
-        ) from error
+    return _resolved(start, end, insights.DEFAULT_DAYS)
 
 
 PeriodDep = Annotated[Period, Depends(get_period)]
@@ -67,8 +56,12 @@ async def get_drift_period(
     end: Annotated[IsoTime | None, END] = None,
 ) -> Period:
     """`get_period` with the drift's default window, the last 7 days."""
+    return _resolved(start, end, DRIFT_DAYS)
+
+
+def _resolved(start: datetime | None, end: datetime | None, days: int) -> Period:
     try:
-        return insights.resolve_period(start, end, utc_now(), days=DRIFT_DAYS)
+        return insights.resolve_period(start, end, utc_now(), days=days)
     except insights.PeriodError as error:
         raise RequestValidationError(
             [

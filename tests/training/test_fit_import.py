@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -49,16 +48,6 @@ def exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert result.exit_code == 0, result.output
     return folder
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("LEADSCORE_HOME", str(tmp_path / "home"))
-    # mlflow.set_tracking_uri leaves the last test's store in MLFLOW_TRACKING_URI
-    monkeypatch.setenv("LEADSCORE_MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    get_settings.cache_clear()
-    yield tmp_path / "home"
-    get_settings.cache_clear()
 
 
 def import_tables(exports: Path, out: Path, tables: list[str]) -> None:

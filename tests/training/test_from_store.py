@@ -8,7 +8,6 @@ training then reads only the store.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -152,16 +151,6 @@ def store_url(history: dict[str, pd.DataFrame], tmp_path_factory: pytest.TempPat
     with Store(url) as store:
         live_through(store, history)
     return url
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("LEADSCORE_HOME", str(tmp_path / "home"))
-    # mlflow.set_tracking_uri leaves the last test's store in MLFLOW_TRACKING_URI
-    monkeypatch.setenv("LEADSCORE_MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    get_settings.cache_clear()
-    yield tmp_path / "home"
-    get_settings.cache_clear()
 
 
 def said(output: str) -> str:

@@ -23,6 +23,7 @@ from sklearn.metrics import roc_auc_score
 from data.contract import TABLES, Role, arrow_schema
 from data.generator.generator_config import GeneratorConfig
 from data.generator.history_drift import DRIFT_FLIP, NEW_SOURCE_FROM, NEW_SOURCES
+from data.generator.leads import INBOUND_ONLY, OUTBOUND_ONLY
 from data.generator.synthesis import generate, write_history
 from data.generator.world import INDUSTRIES
 from data.labels import lead_outcomes
@@ -35,17 +36,6 @@ ID_COLUMNS = {
     "opportunities": "opportunity_id",
     "customers": "customer_id",
 }
-INBOUND_SIGNALS = (
-    "web_visits",
-    "time_on_site_sec",
-    "pages_viewed",
-    "content_downloads",
-    "webinar_attended",
-    "demo_requested",
-    "form_fills",
-    "specialist_id",
-)
-OUTBOUND_SIGNALS = ("touches", "calls", "emails_sent", "replies", "meeting_booked", "prospector_id")
 # Fields CRMs often leave empty; the models must have seen blanks in training.
 SOMETIMES_BLANK = (
     "source",
@@ -166,10 +156,10 @@ def test_channels_carry_only_their_own_signals(history: dict[str, pd.DataFrame])
     inbound = leads[leads["channel"] == "inbound"]
     outbound = leads[leads["channel"] == "outbound"]
     assert 0.4 < len(inbound) / len(leads) < 0.7
-    for column in OUTBOUND_SIGNALS:
+    for column in OUTBOUND_ONLY:
         assert inbound[column].isna().all(), column
         assert outbound[column].notna().mean() > 0.8, column
-    for column in INBOUND_SIGNALS:
+    for column in INBOUND_ONLY:
         assert outbound[column].isna().all(), column
         assert inbound[column].notna().mean() > 0.8, column
 
