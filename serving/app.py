@@ -30,7 +30,8 @@ from serving.database import open_store
 from serving.error_bodies import conflict, database_error, validation_error
 from serving.guards import RequestGuard
 from serving.history_writer import HistoryWriter
-from serving.http_metrics import MetricsMiddleware
+from serving.hot_path import HotPathAPI
+from serving.http_metrics import MetricsMiddleware, RequestMetrics
 from serving.journal import ScoreJournal, replay_orphans
 from serving.live_drift import DriftGauges
 from serving.model_store import FitModels, LeadModels, ModelStore
@@ -90,7 +91,7 @@ def create_app(config: ServingConfig) -> FastAPI:
     # Under several workers, each one's values go to the shared folder `leadscore serve` made.
     app_metrics = Metrics(multiprocess_dir())
     model_store, fit_models, watchers = _model_stores(config, app_metrics)
-    app = FastAPI(
+    app = HotPathAPI(
         title="leadscore",
         summary="Lead scores, grades and the reasons behind them.",
         version=version("leadscore"),
@@ -109,8 +110,11 @@ def create_app(config: ServingConfig) -> FastAPI:
     app.state.store = app.state.history = app.state.key_ring = None
     _include_routes(app)
     _add_error_handlers(app)
+    request_metrics = RequestMetrics(app_metrics)
     app.add_middleware(RequestGuard, max_body_bytes=config.max_body_bytes)
-    app.add_middleware(MetricsMiddleware, metrics=app_metrics)
+    app.add_middleware(MetricsMiddleware, metrics=request_metrics)
+    for route in leads.scoring_router.routes:
+        app.serve_directly(route, request_metrics, config.max_body_bytes)
     return app
 
 

@@ -24,6 +24,7 @@ from fastapi.routing import APIRoute
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import PydanticUndefined
 from starlette.datastructures import QueryParams
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from serving.auth import authorize, scope_of
 
@@ -59,6 +60,17 @@ class DirectRoute(APIRoute):
             return response
 
         return handler
+
+    def plain_app(self) -> ASGIApp:
+        """The route as a bare ASGI app: the handler and its response, nothing around them
+        (no exit stacks, no exception wrapper: the caller maps exceptions to answers)."""
+        handler = self.get_route_handler()
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            response = await handler(Request(scope, receive, send))
+            await response(scope, receive, send)
+
+        return app
 
 
 class QueryParameter:

@@ -2,8 +2,9 @@
 NUL characters in the path or the query.
 
 An ASGI middleware rather than route code, so a 46 MB body is refused (413)
-before it is parsed, and no route can forget a check. Bodies without a
-length (chunked) are read up to the limit, then replayed to the app.
+before it is parsed, and no route can forget a check (the hot path calls the
+same `screen`). Bodies without a length (chunked) are read up to the limit,
+then replayed to the app.
 """
 
 from __future__ import annotations
@@ -40,44 +41,50 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if (problem := _nul_problem(scope)) is not None:
-            await _reply(send, 422, {"detail": [problem]})
-            return
-        if scope["method"] not in WITH_BODY:
-            await self.app(scope, receive, send)
-            return
-        headers = Headers(scope=scope)
-        length_text = headers.get("content-length")
-        chunked = "chunked" in headers.get("transfer-encoding", "").lower()
-        try:
-            length = int(length_text) if length_text is not None else None
-        except ValueError:
-            await _reply(
-                send, 400, {"detail": f"Content-Length {short_echo(length_text)!r} is not a number"}
-            )
-            return
-        if length is not None and length > self.max_body_bytes:
-            await _reply(send, 413, _too_large(length, self.max_body_bytes), close=True)
-            return
-        has_body = bool(length) or chunked
-        path: str = scope["path"]
-        if has_body and path.startswith(JSON_ROUTES) and not _is_json(headers.get("content-type")):
-            shown = short_echo(headers.get("content-type") or "none")
-            await _reply(
-                send,
-                415,
-                {"detail": f"the body must be JSON (Content-Type: application/json), not {shown}"},
-                close=True,
-            )
-            return
-        if length is None and chunked:
-            body = await _read_capped(receive, self.max_body_bytes)
-            if body is None:
-                await _reply(send, 413, _too_large(None, self.max_body_bytes), close=True)
-                return
-            await self.app(scope, _replay(body, receive), send)
-            return
-        await self.app(scope, receive, send)
+        checked = await screen(scope, receive, send, self.max_body_bytes)
+        if checked is not None:
+            await self.app(scope, checked, send)
+
+
+async def screen(scope: Scope, receive: Receive, send: Send, max_body_bytes: int) -> Receive | None:
+    """The checks on one HTTP request: None once a refusal is sent, else the `receive` the
+    app reads the body from (the client's, or a replay of a chunked body read here)."""
+    if (problem := _nul_problem(scope)) is not None:
+        await _reply(send, 422, {"detail": [problem]})
+        return None
+    if scope["method"] not in WITH_BODY:
+        return receive
+    headers = Headers(scope=scope)
+    length_text = headers.get("content-length")
+    chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+    try:
+        length = int(length_text) if length_text is not None else None
+    except ValueError:
+        await _reply(
+            send, 400, {"detail": f"Content-Length {short_echo(length_text)!r} is not a number"}
+        )
+        return None
+    if length is not None and length > max_body_bytes:
+        await _reply(send, 413, _too_large(length, max_body_bytes), close=True)
+        return None
+    has_body = bool(length) or chunked
+    path: str = scope["path"]
+    if has_body and path.startswith(JSON_ROUTES) and not _is_json(headers.get("content-type")):
+        shown = short_echo(headers.get("content-type") or "none")
+        await _reply(
+            send,
+            415,
+            {"detail": f"the body must be JSON (Content-Type: application/json), not {shown}"},
+            close=True,
+        )
+        return None
+    if length is None and chunked:
+        body = await _read_capped(receive, max_body_bytes)
+        if body is None:
+            await _reply(send, 413, _too_large(None, max_body_bytes), close=True)
+            return None
+        return _replay(body, receive)
+    return receive
 
 
 def _too_large(length: int | None, limit: int) -> dict[str, Any]:

@@ -23,11 +23,37 @@ METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 """Any other method is counted as OTHER: clients choose it, so its values are unbounded."""
 
 
-class MetricsMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
+class RequestMetrics:
+    """The request counter and duration histogram, with their labelled children cached
+    per method, route and status."""
+
+    def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
         self._children: dict[tuple[str, int, int], tuple[Any, Any]] = {}
+
+    def observe(self, method: str, route: object, status: int, elapsed: float) -> None:
+        """One answered request; `route` is the route object the router matched, or None."""
+        if method not in METHODS:
+            method = "OTHER"
+        key = (method, id(route), status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = self._labelled(method, route, status)
+        children[0].inc()
+        children[1].observe(elapsed)
+
+    def _labelled(self, method: str, route: object, status: int) -> tuple[Any, Any]:
+        template = getattr(route, "path_format", None) or UNMATCHED
+        return (
+            self.metrics.requests.labels(method, template, str(status)),
+            self.metrics.duration.labels(template),
+        )
+
+
+class MetricsMiddleware:
+    def __init__(self, app: ASGIApp, metrics: RequestMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -45,22 +71,7 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            elapsed = perf_counter() - started
-            method = scope["method"]
-            if method not in METHODS:
-                method = "OTHER"
             # The router leaves the route it matched in the scope (same dict, updated in place).
-            route = scope.get("route")
-            key = (method, id(route), status)
-            children = self._children.get(key)
-            if children is None:
-                children = self._children[key] = self._labelled(method, route, status)
-            children[0].inc()
-            children[1].observe(elapsed)
-
-    def _labelled(self, method: str, route: object, status: int) -> tuple[Any, Any]:
-        template = getattr(route, "path_format", None) or UNMATCHED
-        return (
-            self.metrics.requests.labels(method, template, str(status)),
-            self.metrics.duration.labels(template),
-        )
+            self.metrics.observe(
+                scope["method"], scope.get("route"), status, perf_counter() - started
+            )
