@@ -195,15 +195,21 @@ class FeatureSpec:
     ) -> list[tuple[int, str, str]]:
         """`unknown_categories` for dict-like leads."""
         found = []
-        for feat in self.features:
-            if feat.kind is not Kind.categorical or feat.derive is not None:
-                continue
-            known = self._lookups[feat.name]
+        for name, known in self._category_checks:
             for row, record in enumerate(records):
-                value = record.get(feat.fields[0])
+                value = record.get(name)
                 if value is not None and str(value) not in known:
-                    found.append((row, feat.fields[0], str(value)))
+                    found.append((row, name, str(value)))
         return found
+
+    @cached_property
+    def _category_checks(self) -> list[tuple[str, dict[str, float]]]:
+        """(field, its known values) for each category read straight from a field."""
+        return [
+            (feat.fields[0], self._lookups[feat.name])
+            for feat in self.features
+            if feat.kind is Kind.categorical and feat.derive is None
+        ]
 
     def unknown_categories(self, columns: Columns) -> list[tuple[int, str, str]]:
         """(row, field, value) for category values never seen in training."""

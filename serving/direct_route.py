@@ -28,6 +28,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from serving.auth import authorize, scope_of
 
+QUERIES_KEPT = 256
+"""Distinct query strings a route remembers the reading of (then it starts afresh)."""
+
 
 class DirectRoute(APIRoute):
     """An `APIRoute` whose endpoint gets the request and its validated query parameters."""
@@ -45,15 +48,25 @@ class DirectRoute(APIRoute):
         endpoint = self.endpoint
         request_name = dependant.request_param_name or "request"
 
+        # Clients send the same few query strings again and again: each is read once.
+        read: dict[bytes, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+
+        def parameters(query_string: bytes) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+            values: dict[str, Any] = {}
+            errors: list[dict[str, Any]] = []
+            given = QueryParams(query_string) if query_string else None
+            for parameter in query:
+                parameter.read(given, values, errors)
+            if len(read) >= QUERIES_KEPT:
+                read.clear()
+            read[query_string] = values, errors
+            return values, errors
+
         async def handler(request: Request) -> Response:
             if scope is not None:
                 await authorize(request, scope)
-            values: dict[str, Any] = {}
-            errors: list[dict[str, Any]] = []
-            if query:
-                given = request.query_params if request.scope["query_string"] else None
-                for parameter in query:
-                    parameter.read(given, values, errors)
+            query_string: bytes = request.scope["query_string"]
+            values, errors = read.get(query_string) or parameters(query_string)
             if errors:
                 raise RequestValidationError(errors)
             response: Response = await endpoint(**{request_name: request}, **values)

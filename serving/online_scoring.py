@@ -10,6 +10,7 @@ vectorised call. A channel without a model is scored by the rule score
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -132,10 +133,17 @@ def score_leads(
     return [by_row[i] for i in range(len(leads))]
 
 
+@lru_cache(maxsize=64)
+def model_ref(name: str, version: str) -> ModelRef:
+    """The answer's model reference, made once per model (each request would otherwise
+    validate a new one)."""
+    return ModelRef(name=name, version=version)
+
+
 def _score_group(
     entry: LoadedLeadModel, leads: Sequence[Lead], rows: Sequence[int], reasons: int
 ) -> list[LeadScore]:
-    model = ModelRef(name=entry.name, version=entry.version)
+    model = model_ref(entry.name, entry.version)
     records: Sequence[Mapping[str, Any]]
     custom = entry.model.custom_fields
     if custom or any(lead.custom_fields for lead in leads):
@@ -153,7 +161,7 @@ def _score_group(
 def _rule_group(rules: RuleScoreFile, leads: Sequence[Lead], reasons: int) -> list[LeadScore]:
     scored = rules.rules.score_records([lead.__dict__ for lead in leads], reasons=reasons)
     warnings = [[RULE_SCORE_WARNING] for _ in leads]
-    return _scores(leads, scored, ModelRef(name=rules.name, version=rules.version), warnings)
+    return _scores(leads, scored, model_ref(rules.name, rules.version), warnings)
 
 
 def _scores(

@@ -136,16 +136,22 @@ class Metrics:
     # -- recording --------------------------------------------------------------------------
 
     def scored(self, scores: Sequence[LeadScore]) -> None:
+        if len(scores) == 1:  # the usual request: no tally
+            s = scores[0]
+            self._scored_child((s.channel, s.grade, s.model.name, s.model.version)).inc()
+            return
         counts: dict[tuple[Any, ...], int] = {}
         for s in scores:
             key = (s.channel, s.grade, s.model.name, s.model.version)
             counts[key] = counts.get(key, 0) + 1
-        children = self._scored
         for key, count in counts.items():
-            child = children.get(key)
-            if child is None:
-                child = children[key] = self.leads_scored.labels(*key)
-            child.inc(count)
+            self._scored_child(key).inc(count)
+
+    def _scored_child(self, key: tuple[Any, ...]) -> Any:
+        child = self._scored.get(key)
+        if child is None:
+            child = self._scored[key] = self.leads_scored.labels(*key)
+        return child
 
     def scoring_error(self, reason: str) -> None:
         self.scoring_errors.labels(reason).inc()

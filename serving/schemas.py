@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from data.contract import Channel
 from models.rule_score import RuleScoreFile
@@ -22,6 +22,8 @@ class Reason(BaseModel):
 
 
 class ModelRef(BaseModel):
+    model_config = ConfigDict(frozen=True)  # one per model, shared by its answers
+
     name: str = Field(description="Registered model name, e.g. lead-score-inbound.")
     version: str = Field(description="Registered model version.")
 

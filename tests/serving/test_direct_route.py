@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, FastAPI, Query, Request, Response
 from fastapi.testclient import TestClient
 
 from serving.auth import READ, require
-from serving.direct_route import DirectRoute
+from serving.direct_route import QUERIES_KEPT, DirectRoute
 from serving.openapi import add_lead_schemas
 
 
@@ -115,3 +115,20 @@ def test_query_errors_are_fastapis_to_the_letter(client: TestClient) -> None:
             assert ours.json() == theirs.json(), query
         else:
             assert ours.json()["n"] == theirs.json(), query
+
+
+def test_query_strings_read_before_give_the_same_answer_past_the_memory(
+    client: TestClient,
+) -> None:
+    """A route remembers the readings of the query strings it saw; more distinct ones
+    than it keeps (a client varying a parameter) are read afresh, never mixed up."""
+    auth = {"Authorization": "Bearer good"}
+    for round_ in range(2):
+        for i in range(QUERIES_KEPT + 50):
+            n = i % 12  # 1-9 valid, 0, 10 and 11 out of range
+            response = client.post(f"/v1/echo?n={n}&pad={i}", headers=auth)
+            if 1 <= n <= 9:
+                assert response.json() == {"n": n, "bytes": 0}, (round_, i)
+            else:
+                assert response.status_code == 422, (round_, i)
+                assert response.json()["detail"][0]["input"] == str(n)
