@@ -55,14 +55,28 @@ def _time_value(value: Any) -> np.datetime64:
     return np.datetime64("NaT", "us") if time is None else np.datetime64(time, "us")
 
 
+def number_value(value: Any) -> float:
+    """A number or flag as the row path sees it: float, NaN if missing."""
+    return math.nan if value is None else float(value)
+
+
+def text_value(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+NORMALISERS: dict[FieldType, Callable[[Any], Any]] = {
+    FieldType.number: number_value,
+    FieldType.boolean: number_value,
+    FieldType.time: utc_time,
+    FieldType.text: text_value,
+}
+"""Per field type, one raw value as the row path sees it (see `normalise`)."""
+
+
 def normalise(value: Any, kind: FieldType) -> Any:
     """One raw value as the row path sees it: float (NaN if missing) for numbers
     and flags, naive UTC datetime for times, str or None for text."""
-    if kind is FieldType.number or kind is FieldType.boolean:
-        return math.nan if value is None else float(value)
-    if kind is FieldType.time:
-        return utc_time(value)
-    return None if value is None else str(value)
+    return NORMALISERS[kind](value)
 
 
 def cell(value: Any, kind: FieldType) -> Any:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from features.columns import Columns, FieldType, map_distinct, normalise, row_count
+from features.columns import NORMALISERS, Columns, FieldType, map_distinct, row_count
 from features.derivations import DERIVATIONS
 
 
@@ -177,18 +177,24 @@ class FeatureSpec:
         """
         if not self.is_fitted:
             raise RuntimeError("FeatureSpec.transform before fit: vocabularies are unknown")
-        fields = self.input_fields
+        readers = self._field_readers
         plan = self._row_plan
+        nan = math.nan
         matrix = np.empty((len(records), len(plan)), dtype=np.float64)
         for i, record in enumerate(records):
-            raw = {name: normalise(record.get(name), kind) for name, kind in fields.items()}
-            row = matrix[i]
-            for j, (derive, names, lookup) in enumerate(plan):
-                value = raw[names[0]] if derive is None else derive(*(raw[n] for n in names))
+            raw = {name: read(record.get(name)) for name, read in readers}
+            values = []
+            for derive, names, lookup in plan:
+                value = raw[names[0]] if derive is None else derive(*[raw[n] for n in names])
                 if lookup is not None:
-                    value = math.nan if value is None else lookup.get(value, math.nan)
-                row[j] = value
+                    value = nan if value is None else lookup.get(value, nan)
+                values.append(value)
+            matrix[i] = values
         return matrix
+
+    @cached_property
+    def _field_readers(self) -> list[tuple[str, Callable[[Any], Any]]]:
+        return [(name, NORMALISERS[kind]) for name, kind in self.input_fields.items()]
 
     def unknown_in_records(
         self, records: Sequence[Mapping[str, Any]]
