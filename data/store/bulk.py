@@ -37,17 +37,30 @@ class BulkInsert:
         if not rows:
             return
         sql, plan, positional = self._plan(connection)
-        if positional:
-            params: list[Any] = [
-                tuple(row[key] if process is None else process(row[key]) for key, process in plan)
-                for row in rows
-            ]
-        else:
-            params = [
-                {key: row[key] if process is None else process(row[key]) for key, process in plan}
-                for row in rows
-            ]
+        bound = [self._bound(row, plan) for row in rows]
+        params: list[Any] = (
+            [tuple(values) for values in bound]
+            if positional
+            else [dict(zip((key for key, _ in plan), values, strict=True)) for values in bound]
+        )
         connection.exec_driver_sql(sql, params)
+
+    @staticmethod
+    def _bound(row: Mapping[str, Any], plan: list[tuple[str, Processor]]) -> list[Any]:
+        """The row's values through their processors; a value two columns share (a lead's
+        payload, also its first payload) is processed once."""
+        values: list[Any] = []
+        last: tuple[Any, Processor, Any] | None = None
+        for key, process in plan:
+            value = row[key]
+            if process is None:
+                values.append(value)
+            elif last is not None and last[0] is value and last[1] is process:
+                values.append(last[2])
+            else:
+                last = (value, process, process(value))
+                values.append(last[2])
+        return values
 
     def _plan(self, connection: Connection) -> tuple[str, list[tuple[str, Processor]], bool]:
         dialect = connection.dialect
