@@ -250,6 +250,15 @@ class _ReasonGroups:
             self._more.append((np.array(wide, dtype=np.intp), np.array(columns, dtype=np.intp)))
 
     def sums(self, contrib: np.ndarray) -> np.ndarray:
+        if len(contrib) == 1 and self._exact:  # one lead: plain floats, the same additions
+            row = contrib[0].tolist()
+            sums = []
+            for idx in self._groups:
+                total = row[idx[0]]
+                for column in idx[1:]:
+                    total += row[column]
+                sums.append(total)
+            return np.array([sums], dtype=np.float64)
         if not self._exact:
             return np.stack([contrib[:, idx].sum(axis=1) for idx in self._groups], axis=1)
         out = contrib[:, self._first]

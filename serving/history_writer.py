@@ -191,7 +191,9 @@ class HistoryWriter:
         for entry in batch:
             if entry.journal is not None:
                 progress[entry.journal] = max(entry.end, progress.get(entry.journal, 0))
-        self.written += self._store.record_scores([e.row for e in batch], journal=progress)
+        self.written += self._store.record_scores(
+            [e.row for e in batch], journal=progress, payloads=[e.payload for e in batch]
+        )
         if self._journal is not None:
             self._journal.written(self._store, progress)
         if self._metrics is not None:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from data.contract import Lead
 from data.store import Store
 from data.store.store_records import ScoreIn
 
@@ -85,6 +86,20 @@ class Entry:
     journal: str | None
     """None when the service runs without a journal."""
     end: int = 0
+    payload: str | None = None
+    """The lead as JSON text, serialised once for the journal line and the history."""
+
+
+_LEAD_JSON = Lead.__pydantic_serializer__.to_json
+_BUT_LEAD = {"lead"}
+
+
+def journal_line(row: ScoreIn, lead_json: bytes) -> bytes:
+    """`row` as one JSON line, its lead given already serialised: the bytes
+    `row.model_dump_json()` gives (the lead is its first field), without serialising the
+    lead a second time."""
+    rest = row.__pydantic_serializer__.to_json(row, exclude=_BUT_LEAD)
+    return b'{"lead":' + lead_json + b"," + rest[1:] + b"\n"
 
 
 class ScoreJournal:
@@ -110,7 +125,8 @@ class ScoreJournal:
         """Write `rows` (one write), then hand their entries to `then` under the same lock,
         so entries reach the writer in journal order. Raises `JournalError` if the disk
         refuses: nothing of `rows` is then promised."""
-        lines = [row.model_dump_json().encode() + b"\n" for row in rows]
+        leads = [_LEAD_JSON(row.lead) for row in rows]
+        lines = [journal_line(row, lead) for row, lead in zip(rows, leads, strict=True)]
         data = b"".join(lines)
         with self._lock:
             if self._end + len(data) > ROTATE_BYTES and self._end > 0:
@@ -124,9 +140,9 @@ class ScoreJournal:
                     f"could not write the score journal {self.path}: {error}"
                 ) from error
             entries, end = [], self._end
-            for row, line in zip(rows, lines, strict=True):
+            for row, line, lead in zip(rows, lines, leads, strict=True):
                 end += len(line)
-                entries.append(Entry(row, self.name, end))
+                entries.append(Entry(row, self.name, end, lead.decode()))
             self._end = end
             then(entries)
 

@@ -25,10 +25,17 @@ READ_ONLY = "leadscore_read_only"
 SQLITE_BUSY_TIMEOUT = 30
 
 
+class JsonText(str):
+    """A JSON column's value already serialised (the API serialised the lead once, for its
+    journal): stored as it is."""
+
+
 def json_text(value: Any) -> str:
     """JSON columns as compact text from pydantic's serialiser, several times faster than the
     standard library's (the score history writes three JSON values per score); what is read
     back is the same."""
+    if type(value) is JsonText:
+        return value
     return to_json(value).decode()
 
 

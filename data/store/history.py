@@ -15,13 +15,16 @@ from sqlalchemy.sql.dml import Insert
 
 from data.contract import Lead
 from data.store.bulk import BulkInsert
-from data.store.engine import insert_for
+from data.store.engine import JsonText, insert_for
 from data.store.schema import customers, journal_progress, leads, scores
 from data.store.store_records import CustomerIn, CustomerRecord, LeadRecord, ScoreIn, ScoreRecord
 
 
 def upsert_leads(
-    connection: Connection, rows: Sequence[tuple[Lead, datetime | None]], now: datetime
+    connection: Connection,
+    rows: Sequence[tuple[Lead, datetime | None]],
+    now: datetime,
+    payloads: Sequence[str | None] | None = None,
 ) -> None:
     """Insert or refresh leads: (lead, scored_at, or None when seen but not scored).
 
@@ -30,13 +33,14 @@ def upsert_leads(
     may use without later fields leaking in) are set once. A lead twice in
     `rows` is written once (the last payload, the earliest one as the first,
     the latest score time): PostgreSQL refuses to upsert one row twice in a
-    statement.
+    statement. `payloads`, when given, are the leads' JSON text, already serialised.
     """
     latest: dict[str, dict[str, Any]] = {}
-    for lead, scored_at in rows:
+    for position, (lead, scored_at) in enumerate(rows):
         first_seen: datetime = scored_at or now
         last_scored = scored_at
-        payload = lead.model_dump(mode="json")
+        given = payloads[position] if payloads is not None else None
+        payload = JsonText(given if given is not None else lead.model_dump_json())
         first_payload = payload
         if (before := latest.get(lead.lead_id)) is not None:
             if before["first_seen_at"] <= first_seen:
@@ -109,11 +113,17 @@ def put_lead(connection: Connection, lead: Lead, now: datetime) -> LeadRecord:
     return record
 
 
-def record_scores(connection: Connection, rows: Sequence[ScoreIn], now: datetime) -> int:
-    """Upsert every scored lead and append one score row each."""
+def record_scores(
+    connection: Connection,
+    rows: Sequence[ScoreIn],
+    now: datetime,
+    payloads: Sequence[str | None] | None = None,
+) -> int:
+    """Upsert every scored lead and append one score row each (`payloads`: see
+    `upsert_leads`)."""
     if not rows:
         return 0
-    upsert_leads(connection, [(row.lead, row.scored_at or now) for row in rows], now)
+    upsert_leads(connection, [(row.lead, row.scored_at or now) for row in rows], now, payloads)
     _INSERT_SCORES.execute(
         connection,
         [

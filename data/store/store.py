@@ -12,7 +12,7 @@ while it returns None. A won customer: `put_customer`, then the same with
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 
@@ -141,14 +141,21 @@ class Store:
             return history.put_lead(connection, lead, self._clock())
 
     def record_scores(
-        self, rows: Iterable[ScoreIn], journal: Mapping[str, int] | None = None
+        self,
+        rows: Iterable[ScoreIn],
+        journal: Mapping[str, int] | None = None,
+        payloads: Sequence[str | None] | None = None,
     ) -> int:
         """Upsert each lead and append one score row each, all in one transaction;
-        `journal` (name -> byte offset) records, in it, how far score journals are written."""
+        `journal` (name -> byte offset) records, in it, how far score journals are written.
+        `payloads`, row by row, are the leads as JSON text when the caller has serialised
+        them already (None: serialised here)."""
         rows = list(rows)
+        if payloads is not None and len(payloads) != len(rows):
+            raise ValueError(f"{len(payloads)} payloads for {len(rows)} scores")
         with write(self.engine) as connection:
             now = self._clock()
-            written = history.record_scores(connection, rows, now)
+            written = history.record_scores(connection, rows, now, payloads)
             for name, offset in (journal or {}).items():
                 history.advance_journal(connection, name, offset, now)
             return written

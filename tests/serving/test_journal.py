@@ -20,7 +20,7 @@ from data.store import Store
 from data.store.migrate import upgrade
 from data.store.store_records import ScoreIn
 from serving.history_writer import HistoryWriter
-from serving.journal import SUFFIX, JournalError, ScoreJournal, replay_orphans
+from serving.journal import SUFFIX, JournalError, ScoreJournal, journal_line, replay_orphans
 from tests.serving.conftest import Registry
 from tests.serving.helpers import free_port, lead_json, start_server, wait_ready
 
@@ -179,3 +179,16 @@ def test_scores_reach_the_history_in_order_whatever_the_batch_boundaries(
         (record,) = store.score_history(f"order-{i}")
         assert record.probability == i / 2000
     assert store.journal_offset(journal.name) in (0, journal._end)  # forgotten once written
+
+
+def test_a_journal_line_is_the_scores_own_json(sample: pd.DataFrame) -> None:
+    """The journal writes each lead serialised once, spliced into its score's line: the
+    bytes are what serialising the whole score gives, so a replay reads it back equal."""
+    leads = [lead_json(row) for _, row in sample.iloc[:30].iterrows()]
+    leads[0]["custom_fields"] = {"note": 'quote " and é', "size": 3.5, "flag": None}
+    reasons = [{"field": "company_size", "value": None, "effect": -2.5}]
+    for lead in leads:
+        row = score_row(lead).model_copy(update={"reasons": reasons})
+        line = journal_line(row, Lead.__pydantic_serializer__.to_json(row.lead))
+        assert line == row.model_dump_json().encode() + b"\n"
+        assert ScoreIn.model_validate_json(line) == row

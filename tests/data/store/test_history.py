@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from data.store import CustomerIn, ScoreIn, Store
@@ -134,3 +137,37 @@ def test_a_failing_row_stores_nothing_of_the_batch(store: Store) -> None:
     record = store.get_lead("L0")
     assert record is not None
     assert record.last_scored_at == NOW
+
+
+def _stored_payloads(store: Store) -> dict[str, tuple[Any, Any]]:
+    """lead_id -> (payload, first_payload) as the database returns them."""
+    with store.engine.connect() as connection:
+        rows = connection.execute(text("SELECT lead_id, payload, first_payload FROM leads"))
+        return {row[0]: (row[1], row[2]) for row in rows}
+
+
+def test_a_lead_given_as_json_text_is_stored_as_the_lead_itself_would_be(store: Store) -> None:
+    """The API hands over each lead serialised once (for its journal); what is stored is
+    what serialising the lead here stores, on either backend."""
+    fields: dict[str, Any] = {
+        "web_visits": 3,
+        "demo_requested": None,
+        "custom_fields": {"tier": "gold é"},
+    }
+    given, computed = scored("L1", 0, **fields), scored("L2", 0, **fields)
+    store.record_scores([given], payloads=[given.lead.model_dump_json()])
+    store.record_scores([computed])
+    stored = _stored_payloads(store)
+    for column in (0, 1):
+        as_given, as_computed = stored["L1"][column], stored["L2"][column]
+        if isinstance(as_given, str):  # SQLite keeps the text itself
+            assert as_given == as_computed.replace('"L2"', '"L1"')
+            as_given, as_computed = json.loads(as_given), json.loads(as_computed)
+        assert as_given == {**as_computed, "lead_id": "L1"}
+    assert store.get_lead("L1").lead == given.lead  # type: ignore[union-attr]
+
+
+def test_payloads_must_match_the_scores_one_for_one(store: Store) -> None:
+    with pytest.raises(ValueError, match="2 payloads for 1 scores"):
+        store.record_scores([scored("L1", 0)], payloads=[None, None])
+    assert count(store, "scores") == 0
