@@ -6,7 +6,9 @@ Served by uvicorn exactly like the API (one worker, same settings):
     uvicorn bench.reference_apps:booster_app --factory    # needs MLFLOW_TRACKING_URI
 
 `hello_app` answers a constant: the ceiling of FastAPI + uvicorn on this
-machine. `booster_app` is DESIGN.md's "bare booster endpoint": a plain FastAPI
+machine; `plain_hello_app` answers it as a bare ASGI callable, the ceiling of
+uvicorn alone (what a route costs that skips FastAPI's stack, as the scoring
+route does). `booster_app` is DESIGN.md's "bare booster endpoint": a plain FastAPI
 endpoint taking the lead as a JSON object, mapping it straight to a numpy row
 (the inbound model's features, computed per value in plain Python) and calling
 `Booster.predict(row, num_threads=1)`. No validation, no calibration, no
@@ -17,7 +19,7 @@ exact matrix on the benchmark leads.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -120,6 +122,27 @@ def hello_app() -> FastAPI:
     return app
 
 
+HELLO = b'{"message":"hello"}'
+
+
+def plain_hello_app() -> Callable[[Any, Any, Any], Awaitable[None]]:
+    """The same answer with no framework: reads the body, sends two ASGI messages."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        while (await receive()).get("more_body"):
+            pass
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"19")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": HELLO})
+
+    return app
+
+
 def booster_app() -> FastAPI:
     """Loads the inbound champion from the registry at MLFLOW_TRACKING_URI."""
     from models.packaging import load_lead_model
@@ -134,3 +157,16 @@ def booster_app() -> FastAPI:
         return {"probability": float(booster.predict(mapper.row(lead), num_threads=1)[0])}
 
     return app
+
+
+def ours_without_store() -> FastAPI:
+    """Our API as `leadscore serve` configures it from the environment, but with no
+    store: no key check, no score history, no journal. `bench/serve.py --breakdown`
+    measures it, to show what those cost per request."""
+    from leadscore.settings import get_settings
+    from serving.app import create_app
+
+    config = get_settings().serving()
+    return create_app(
+        config.model_copy(update={"database_url": None, "auth": "none", "journal_dir": None})
+    )

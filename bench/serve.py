@@ -1,6 +1,7 @@
 """Online scoring benchmark: our API against `mlflow models serve` and two bare references.
 
     .venv/bin/python bench/serve.py [--leads 50000] [--duration 10] [--clients 8] [--skip-mlflow]
+                                    [--breakdown]
 
 Trains (once, cached) the lead-score models on a generated history in a
 private MLflow store under `.leadscore/bench/`, starts each server on a free
@@ -40,6 +41,9 @@ from data.store import Store, upgrade  # noqa: E402
 BENCH = ROOT / ".leadscore" / "bench"
 POOL = 256
 """Distinct inbound leads (the newest of the history) cycled through by the clients."""
+
+BREAKDOWN = frozenset({"ours-no-keys", "ours-no-store"})
+"""Servers measured only with --breakdown."""
 
 Targets = list[tuple[str, str, list[bytes]]]
 """(name, path, request bodies) measured on one server."""
@@ -156,6 +160,11 @@ def plan(folder: Path, pool: list[dict[str, Any]]) -> dict[str, Server]:
             {},
             [("hello-world", "/hello", leads)],
         ),
+        "plain-hello": (
+            [*uvicorn, "bench.reference_apps:plain_hello_app"],
+            {},
+            [("hello-world, bare ASGI", "/hello", leads)],
+        ),
         "booster": (
             [*uvicorn, "bench.reference_apps:booster_app"],
             {"MLFLOW_TRACKING_URI": uri},
@@ -168,6 +177,20 @@ def plan(folder: Path, pool: list[dict[str, Any]]) -> dict[str, Server]:
                 ("ours reasons=0", "/v1/leads/score?reasons=0", leads),
                 ("ours reasons=3", "/v1/leads/score?reasons=3", leads),
             ],
+        ),
+        "ours-no-keys": (
+            [sys.executable, "-m", "leadscore", "serve", *at, "--log-level", "warning"],
+            {
+                "LEADSCORE_HOME": str(folder),
+                "LEADSCORE_MLFLOW_TRACKING_URI": uri,
+                "LEADSCORE_API__AUTH": "none",
+            },
+            [("ours no key check r=0", "/v1/leads/score?reasons=0", leads)],
+        ),
+        "ours-no-store": (
+            [*uvicorn, "bench.reference_apps:ours_without_store"],
+            {"LEADSCORE_HOME": str(folder), "LEADSCORE_MLFLOW_TRACKING_URI": uri},
+            [("ours no store r=0", "/v1/leads/score?reasons=0", leads)],
         ),
         "ours-no-journal": (
             [sys.executable, "-m", "leadscore", "serve", *at, "--log-level", "warning"],
@@ -229,6 +252,8 @@ def run_servers(
         live: list[Live] = []
         for name, (command, env, targets) in plan(folder, pool).items():
             if name == "mlflow" and args.skip_mlflow:
+                continue
+            if name in BREAKDOWN and not args.breakdown:
                 continue
             port = free_port()
             argv = [part.format(port=port) for part in command]
@@ -295,6 +320,7 @@ def report(results: dict[str, Any], process: dict[str, float], clients: int) -> 
         ("ours r3 / mlflow serve with reasons", ours3 / rps("mlflow serve reasons=3"), 20.0, True),
         ("ours r3 / mlflow serve without reasons", ours3 / mlflow0, 20.0, True),
         ("ours r0 / hello-world", ours0 / rps("hello-world"), 0.35, True),
+        ("ours r0 / hello-world, bare ASGI", ours0 / rps("hello-world, bare ASGI"), None, True),
         ("ours r0 / bare booster endpoint", ours0 / rps("bare booster"), 1.0, True),
         ("ours r3 / bare booster endpoint", ours3 / rps("bare booster"), 0.5, True),
         ("bare booster endpoint / mlflow serve", rps("bare booster") / mlflow0, None, True),
@@ -324,6 +350,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--rounds", type=int, default=5, help="interleaved rounds the duration is split into"
     )
     parser.add_argument("--skip-mlflow", action="store_true", help="leave out mlflow models serve")
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also measure our API without its key check, and without any store (no keys, "
+        "history or journal): what each costs per request",
+    )
     parser.add_argument(
         "--client",
         choices=["wrk", "python"],

@@ -84,6 +84,9 @@ def test_reason_sums_equal_the_per_field_sums(channel: FittedChannel) -> None:
     )
     assert fields == list(model._reason_groups)
     np.testing.assert_array_equal(grouped, reference)
+    # One lead's sums take plain floats, added in the same order: the same bits.
+    one_by_one = np.concatenate([model._groups.sums(contrib[i : i + 1]) for i in range(300)])
+    np.testing.assert_array_equal(one_by_one, reference[:300])
 
 
 def test_threads_each_get_their_own_buffers(channel: FittedChannel) -> None:
