@@ -23,6 +23,7 @@ from data.store import ConflictError, Store
 from models.packaging import load_lead_model, registered_name
 from models.rep_packaging import load_rep_model, rep_registered_name
 from models.rule_score import load_rule_score
+from serving.allowed_methods import method_not_allowed
 from serving.auth import KeyRing
 from serving.config import ServingConfig
 from serving.dashboard import STATIC_PATH, static_dir
@@ -244,6 +245,7 @@ def _include_routes(app: FastAPI) -> None:
 
 def _add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(405, method_not_allowed)
     for database_failure in (DBAPIError, PoolTimeoutError):
         app.add_exception_handler(database_failure, database_error)
     app.add_exception_handler(ConflictError, conflict)
