@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from data.contract import Channel, Role
 from data.store import ConflictError, Store
+from data.store.engine import in_memory
 from models.packaging import load_lead_model, registered_name
 from models.rep_packaging import load_rep_model, rep_registered_name
 from models.rule_score import load_rule_score
@@ -30,7 +31,8 @@ from serving.dashboard import STATIC_PATH, static_dir
 from serving.database import open_store
 from serving.error_bodies import conflict, database_error, validation_error
 from serving.guards import RequestGuard
-from serving.history_writer import HistoryWriter
+from serving.history_shipping import JournalShipper
+from serving.history_writer import HistoryWriter, ScoreHistory
 from serving.hot_path import HotPathAPI
 from serving.http_metrics import MetricsMiddleware, RequestMetrics
 from serving.journal import ScoreJournal, replay_orphans
@@ -54,15 +56,19 @@ from serving.routes import (
 logger = logging.getLogger(__name__)
 
 
-def _history_writer(config: ServingConfig, store: Store, app_metrics: Metrics) -> HistoryWriter:
-    """The score history's writer, with the journal when configured: scores a killed
-    process answered are replayed first."""
-    journal = None
-    if config.journal_dir:
-        folder = Path(config.journal_dir)
-        replay_orphans(folder, store)
-        journal = ScoreJournal(folder, fsync=config.journal_fsync)
-    return HistoryWriter(store, metrics=app_metrics.history, journal=journal)
+def _history_writer(config: ServingConfig, store: Store, app_metrics: Metrics) -> ScoreHistory:
+    """The score history's writer. With a journal, scores a killed process answered are
+    replayed first, and a child process writes the history from the journal (sharing no
+    interpreter with the requests); without one, a thread writes it from memory."""
+    if not config.journal_dir:
+        return HistoryWriter(store, metrics=app_metrics.history)
+    folder = Path(config.journal_dir)
+    replay_orphans(folder, store)
+    journal = ScoreJournal(folder, fsync=config.journal_fsync)
+    url = config.database_url
+    if url is None or in_memory(url):  # another process cannot see it
+        return HistoryWriter(store, metrics=app_metrics.history, journal=journal)
+    return JournalShipper(store, url, journal, metrics=app_metrics.history)
 
 
 async def poll_aliases(watchers: Sequence[AliasWatcher[Any]], seconds: float) -> None:
@@ -204,7 +210,7 @@ def _freeze_startup_heap() -> None:
 
 async def _open_store(
     app: FastAPI, config: ServingConfig, app_metrics: Metrics
-) -> tuple[Store | None, HistoryWriter | None]:
+) -> tuple[Store | None, ScoreHistory | None]:
     """The configured store (None without one), its key ring when keys are checked, and
     the score history's writer, started."""
     store = (

@@ -19,7 +19,7 @@ from data.contract import Lead
 from data.store import Store
 from models.rule_score import RuleScoreFile
 from serving.config import ServingConfig
-from serving.history_writer import HistoryWriter
+from serving.history_writer import ScoreHistory
 from serving.model_store import FitModelSet, LeadModels, LeadModelSet
 from serving.prometheus import Metrics
 
@@ -46,12 +46,12 @@ async def get_store(request: Request) -> Store:
 StoreDep = Annotated[Store, Depends(get_store)]
 
 
-async def get_history(request: Request) -> HistoryWriter | None:
-    history: HistoryWriter | None = request.app.state.history
+async def get_history(request: Request) -> ScoreHistory | None:
+    history: ScoreHistory | None = request.app.state.history
     return history
 
 
-HistoryDep = Annotated[HistoryWriter | None, Depends(get_history)]
+HistoryDep = Annotated[ScoreHistory | None, Depends(get_history)]
 
 
 async def get_metrics(request: Request) -> Metrics:

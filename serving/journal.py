@@ -4,8 +4,9 @@ The history is written off the request path, in batches (`serving.history_writer
 a process killed between the answer and the batch lost those scores (454 of
 5,000 in a kill -9 test). Now each answered score is first appended to this
 process's journal file (one `write` per request, no round trip), and the
-history writer records in the database, in the same transaction as the scores,
-how far the journal is written (`journal_progress`). At start-up, journals
+history's writer (a child process reading the journal, `serving.history_shipper`)
+records in the database, in the same transaction as the scores, how far the
+journal is written (`journal_progress`). At start-up, journals
 whose process is gone (their lock is free) are replayed from that offset, so
 each score lands exactly once.
 
@@ -112,14 +113,20 @@ class ScoreJournal:
         self._lock = threading.Lock()
         self.retired: dict[str, tuple[Path, int]] = {}
         """Journals replaced by a newer one: name -> (path, end), deleted once written."""
+        self.on_open: Callable[[str, Path], None] | None = None
+        """Told of each new journal file after the first (the history shipper follows it)."""
         self._open()
 
     def _open(self) -> None:
         self.name = f"{PREFIX}{uuid.uuid4().hex}"
         self.path = self.folder / f"{self.name}{SUFFIX}"
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        # Shared: the history shipper holds it too, so a replay (which needs it alone)
+        # waits until both are gone.
+        fcntl.flock(self._fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         self._end = 0
+        if self.on_open is not None:
+            self.on_open(self.name, self.path)
 
     def append(self, rows: Sequence[ScoreIn], then: Callable[[list[Entry]], None]) -> None:
         """Write `rows` (one write), then hand their entries to `then` under the same lock,
@@ -145,6 +152,11 @@ class ScoreJournal:
                 entries.append(Entry(row, self.name, end, lead.decode()))
             self._end = end
             then(entries)
+
+    def position(self) -> tuple[str, int]:
+        """(current journal, its end): where a reader must get to for everything so far."""
+        with self._lock:
+            return self.name, self._end
 
     def _rotate(self) -> None:
         self.retired[self.name] = (self.path, self._end)
@@ -205,7 +217,7 @@ def _replay(path: Path, name: str, store: Store) -> int:
     start = store.journal_offset(name)
     batch: list[ScoreIn] = []
     end, count = start, 0
-    for row, line_end in _lines(path, start):
+    for row, line_end in lines_from(path, start):
         end = line_end
         if row is not None:
             batch.append(row)
@@ -217,7 +229,7 @@ def _replay(path: Path, name: str, store: Store) -> int:
     return count
 
 
-def _lines(path: Path, start: int) -> Iterator[tuple[ScoreIn | None, int]]:
+def lines_from(path: Path, start: int) -> Iterator[tuple[ScoreIn | None, int]]:
     """(score, byte offset after its line) from `start`; an unreadable line is skipped with
     a warning, a last line without its newline (cut by the crash, never answered) is ignored."""
     with path.open("rb") as file:

@@ -39,21 +39,30 @@ def json_text(value: Any) -> str:
     return to_json(value).decode()
 
 
+def in_memory(url: str) -> bool:
+    """A SQLite database that lives in its process's memory (no other process sees it)."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    return parsed.get_backend_name() == "sqlite" and (
+        database in ("", ":memory:") or parsed.query.get("mode") == "memory"
+    )
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; for a SQLite file, its folder is created if missing."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(parsed, pool_pre_ping=True, json_serializer=json_text)
     database = parsed.database or ""
-    in_memory = database in ("", ":memory:") or parsed.query.get("mode") == "memory"
-    if not in_memory and not database.startswith("file:"):
+    memory = in_memory(url)
+    if not memory and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         parsed,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT},
         json_serializer=json_text,
     )
-    _sqlite_transactions(engine, wal=not in_memory)
+    _sqlite_transactions(engine, wal=not memory)
     return engine
 
 

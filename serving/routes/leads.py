@@ -17,7 +17,7 @@ from serving import insights
 from serving.auth import READ, SCORE
 from serving.deps import HistoryDep, StoreDep, current_models, get_lead_batch
 from serving.direct_route import DirectRoute
-from serving.history_writer import HistoryWriter
+from serving.history_writer import ScoreHistory
 from serving.insights.responses import Timeline
 from serving.journal import JournalError
 from serving.online_scoring import CustomFieldError, ModelUnavailableError, score_leads
@@ -71,7 +71,7 @@ async def score(
     batch = await get_lead_batch(request)
     models = current_models(state.model_store)
     metrics: Metrics = state.metrics
-    history: HistoryWriter | None = state.history
+    history: ScoreHistory | None = state.history
     try:
         if len(batch.leads) * (4 if reasons else 1) <= INLINE_WORK:
             scores = score_leads(models, batch.leads, reasons, state.rule_score)

@@ -1,0 +1,152 @@
+"""The score history of a service with a journal: written by a child process.
+
+`JournalShipper` has the writer's interface (`add`, `flush`, `close`): a
+request appends its scores to the journal and nothing else; the child
+(`serving.history_shipper`) writes them from there. Progress comes back on
+the child's stdout and feeds the history metrics and `flush`, which waits
+until the database holds everything answered so far (read your own writes).
+A child that dies is started again; it resumes from the database's offsets,
+so each score is still recorded once.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import IO
+
+from data.store import Store
+from data.store.store_records import ScoreIn
+from serving.history_writer import FLUSH_SECONDS, HistoryMetrics
+from serving.journal import Entry, ScoreJournal
+
+logger = logging.getLogger(__name__)
+
+RESPAWN_SECONDS = 1.0
+"""Pause before a child that died is started again."""
+STOP_SECONDS = 120.0
+"""How long a stop waits for the child to write what is left."""
+
+
+class JournalShipper:
+    def __init__(
+        self,
+        store: Store,
+        database_url: str,
+        journal: ScoreJournal,
+        metrics: HistoryMetrics | None = None,
+    ) -> None:
+        self._store = store
+        self._url = database_url
+        self._journal = journal
+        self._metrics = metrics
+        self._progress: dict[str, int] = {}
+        self._settled = threading.Condition()
+        self._send_lock = threading.Lock()
+        self._stopping = False
+        self._child: subprocess.Popen[bytes] | None = None
+        self.written = self.failed = 0
+        journal.on_open = self._follow
+
+    def start(self) -> None:
+        self._spawn()
+
+    def add(self, rows: Iterable[ScoreIn]) -> None:
+        """Journal `rows`; raises `serving.journal.JournalError` when the journal cannot be
+        written (the caller must not answer with those scores)."""
+        self._journal.append(rows if isinstance(rows, list) else list(rows), self._appended)
+
+    def flush(self, timeout: float | None = FLUSH_SECONDS) -> bool:
+        """Wait until the database holds every score answered so far; False after `timeout`."""
+        name, end = self._journal.position()
+        with self._settled:
+            if self._progress.get(name, 0) >= end:
+                return True
+        self._send("flush")
+        with self._settled:
+            return self._settled.wait_for(lambda: self._progress.get(name, 0) >= end, timeout)
+
+    def close(self) -> None:
+        """Let the child write what is left (unless the database is away), then stop it."""
+        self._stopping = True
+        child = self._child
+        if child is not None:
+            self._send("stop")
+            try:
+                child.wait(STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                logger.warning(
+                    "the history shipper did not stop in time; the journal keeps the rest"
+                )
+                child.kill()
+                child.wait()
+        self._journal.close(self._store)
+
+    def _appended(self, entries: Sequence[Entry]) -> None:
+        if self._metrics is not None:
+            self._metrics.queued(len(entries))
+
+    def _spawn(self) -> None:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "serving.history_shipper", self._url],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        self._child = child
+        for name, (path, _) in list(self._journal.retired.items()):
+            if path.exists():  # not yet written to its end (the child deletes it then)
+                self._send(f"journal {name} {path}")
+        self._send(f"journal {self._journal.name} {self._journal.path}")
+        assert child.stdout is not None
+        threading.Thread(
+            target=self._read, args=(child, child.stdout), name="history-shipper", daemon=True
+        ).start()
+
+    def _follow(self, name: str, path: Path) -> None:
+        self._send(f"journal {name} {path}")
+
+    def _send(self, command: str) -> None:
+        child = self._child
+        if child is None or child.stdin is None:
+            return
+        with self._send_lock:
+            try:
+                child.stdin.write(f"{command}\n".encode())
+                child.stdin.flush()
+                if command == "stop":
+                    child.stdin.close()
+            except (BrokenPipeError, ValueError):  # it died: its reader starts another
+                pass
+
+    def _read(self, child: subprocess.Popen[bytes], out: IO[bytes]) -> None:
+        for line in out:
+            word, *fields = line.decode().split()
+            if word != "progress" or len(fields) != 4:
+                continue
+            name, offset, written, dropped = (
+                fields[0],
+                int(fields[1]),
+                int(fields[2]),
+                int(fields[3]),
+            )
+            if self._metrics is not None:
+                if written:
+                    self._metrics.written(written)
+                if dropped:
+                    self._metrics.dropped(dropped)
+            with self._settled:
+                self.written += written
+                self.failed += dropped
+                self._progress[name] = max(offset, self._progress.get(name, 0))
+                self._settled.notify_all()
+        code = child.wait()
+        if not self._stopping:
+            logger.warning("the history shipper stopped (exit code %s); starting it again", code)
+            time.sleep(RESPAWN_SECONDS)
+            if not self._stopping:
+                self._spawn()
