@@ -1,6 +1,6 @@
 """The score history written from the journal by a child process.
 
-`python -m serving.history_shipper DATABASE_URL`, started by `JournalShipper`
+`python -m serving.history_shipper`, started by `JournalShipper`
 (`serving.history_shipping`). The serving process only appends each answered
 score to its journal; writing the history in the same interpreter cost the
 requests more than the writing (its rows kept alive until their batch, and
@@ -26,7 +26,6 @@ import logging
 import os
 import select
 import signal
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +37,8 @@ from serving.journal import REPLAY_BATCH, lines_from
 
 logger = logging.getLogger(__name__)
 
+DATABASE_VARIABLE = "LEADSCORE_HISTORY_DATABASE_URL"
+"""How the parent hands over the database URL (the environment, not the command line)."""
 INTERVAL = 0.05
 """Seconds between two rounds of writing (a flush does not wait for it)."""
 
@@ -186,4 +187,4 @@ if __name__ == "__main__":
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logging.basicConfig(level=logging.WARNING, format="history shipper: %(message)s")
-    run(sys.argv[1])
+    run(os.environ[DATABASE_VARIABLE])

@@ -12,6 +12,7 @@ so each score is still recorded once.
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import threading
@@ -22,6 +23,7 @@ from typing import IO
 
 from data.store import Store
 from data.store.store_records import ScoreIn
+from serving.history_shipper import DATABASE_VARIABLE
 from serving.history_writer import FLUSH_SECONDS, HistoryMetrics
 from serving.journal import Entry, ScoreJournal
 
@@ -93,9 +95,11 @@ class JournalShipper:
 
     def _spawn(self) -> None:
         child = subprocess.Popen(
-            [sys.executable, "-m", "serving.history_shipper", self._url],
+            [sys.executable, "-m", "serving.history_shipper"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            # Not on the command line, where `ps` would show a password in it.
+            env={**os.environ, DATABASE_VARIABLE: self._url},
         )
         self._child = child
         for name, (path, _) in list(self._journal.retired.items()):
@@ -124,6 +128,8 @@ class JournalShipper:
                 pass
 
     def _read(self, child: subprocess.Popen[bytes], out: IO[bytes]) -> None:
+        """Progress reports, until the child's stdout ends. Rows a child wrote but died
+        before reporting stay counted as queued; the database has them once all the same."""
         for line in out:
             word, *fields = line.decode().split()
             if word != "progress" or len(fields) != 4:
