@@ -154,6 +154,8 @@ def plan(folder: Path, pool: list[dict[str, Any]]) -> dict[str, Server]:
     uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "--workers", "1", *at]
     uvicorn += ["--log-level", "warning"]
     uri, bin_dir = store_uri(folder), Path(sys.executable).parent
+    serve = [sys.executable, "-m", "leadscore", "serve", *at, "--log-level", "warning"]
+    ours_env = {"LEADSCORE_HOME": str(folder), "LEADSCORE_MLFLOW_TRACKING_URI": uri}
     return {
         "hello": (
             [*uvicorn, "bench.reference_apps:hello_app"],
@@ -171,34 +173,26 @@ def plan(folder: Path, pool: list[dict[str, Any]]) -> dict[str, Server]:
             [("bare booster", "/predict", leads)],
         ),
         "ours": (
-            [sys.executable, "-m", "leadscore", "serve", *at, "--log-level", "warning"],
-            {"LEADSCORE_HOME": str(folder), "LEADSCORE_MLFLOW_TRACKING_URI": uri},
+            serve,
+            ours_env,
             [
                 ("ours reasons=0", "/v1/leads/score?reasons=0", leads),
                 ("ours reasons=3", "/v1/leads/score?reasons=3", leads),
             ],
         ),
         "ours-no-keys": (
-            [sys.executable, "-m", "leadscore", "serve", *at, "--log-level", "warning"],
-            {
-                "LEADSCORE_HOME": str(folder),
-                "LEADSCORE_MLFLOW_TRACKING_URI": uri,
-                "LEADSCORE_API__AUTH": "none",
-            },
+            serve,
+            {**ours_env, "LEADSCORE_API__AUTH": "none"},
             [("ours no key check r=0", "/v1/leads/score?reasons=0", leads)],
         ),
         "ours-no-store": (
             [*uvicorn, "bench.reference_apps:ours_without_store"],
-            {"LEADSCORE_HOME": str(folder), "LEADSCORE_MLFLOW_TRACKING_URI": uri},
+            ours_env,
             [("ours no store r=0", "/v1/leads/score?reasons=0", leads)],
         ),
         "ours-no-journal": (
-            [sys.executable, "-m", "leadscore", "serve", *at, "--log-level", "warning"],
-            {
-                "LEADSCORE_HOME": str(folder),
-                "LEADSCORE_MLFLOW_TRACKING_URI": uri,
-                "LEADSCORE_API__JOURNAL": "false",
-            },
+            serve,
+            {**ours_env, "LEADSCORE_API__JOURNAL": "false"},
             [("ours no journal r=0", "/v1/leads/score?reasons=0", leads)],
         ),
         "mlflow": (

@@ -110,9 +110,9 @@ class Shipper:
             journal.offset = end
             return written, 0
         except Exception as error:
-            if database_away(error) or len(batch) == 1:
-                if database_away(error):
-                    raise
+            if database_away(error):
+                raise
+            if len(batch) == 1:  # refused on its own: logged, counted and passed
                 logger.error(
                     "could not record the score of lead %s: %s", batch[0][0].lead.lead_id, error
                 )
@@ -142,7 +142,7 @@ def run(url: str, commands: int = 0, out: int = 1) -> None:
         shipper = Shipper(store, out)
         pending = b""
         stopping = False
-        away_since: float | None = None
+        warned = False  # that the database is away, once per outage
         while True:
             ready, _, _ = select.select([commands], [], [], INTERVAL)
             flush = False
@@ -163,14 +163,14 @@ def run(url: str, commands: int = 0, out: int = 1) -> None:
                         stopping = True
             try:
                 shipper.ship()
-                away_since = None
+                warned = False
                 if flush:
                     shipper.report_all()
             except Exception as error:
                 if not database_away(error):
                     raise
-                if away_since is None:
-                    away_since = time.monotonic()
+                if not warned:
+                    warned = True
                     logger.warning("the database is away; retrying the score history: %s", error)
                 if stopping:
                     logger.warning("the database is away at shutdown: scores stay in the journal")

@@ -52,7 +52,6 @@ class JournalShipper:
         self._send_lock = threading.Lock()
         self._stopping = False
         self._child: subprocess.Popen[bytes] | None = None
-        self.written = self.failed = 0
         journal.on_open = self._follow
 
     def start(self) -> None:
@@ -102,9 +101,12 @@ class JournalShipper:
             env={**os.environ, DATABASE_VARIABLE: self._url},
         )
         self._child = child
-        for name, (path, _) in list(self._journal.retired.items()):
+        retired = self._journal.retired
+        for name, (path, _) in list(retired.items()):
             if path.exists():  # not yet written to its end (the child deletes it then)
                 self._send(f"journal {name} {path}")
+            else:
+                del retired[name]
         self._send(f"journal {self._journal.name} {self._journal.path}")
         assert child.stdout is not None
         threading.Thread(
@@ -146,8 +148,6 @@ class JournalShipper:
                 if dropped:
                     self._metrics.dropped(dropped)
             with self._settled:
-                self.written += written
-                self.failed += dropped
                 self._progress[name] = max(offset, self._progress.get(name, 0))
                 self._settled.notify_all()
         code = child.wait()

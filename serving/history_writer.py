@@ -201,7 +201,9 @@ class HistoryWriter:
             if entry.journal is not None:
                 progress[entry.journal] = max(entry.end, progress.get(entry.journal, 0))
         self.written += self._store.record_scores(
-            [e.row for e in batch], journal=progress, payloads=[e.payload for e in batch]
+            [e.row for e in batch],
+            journal=progress,
+            payloads=[None if e.lead_json is None else e.lead_json.decode() for e in batch],
         )
         if self._journal is not None:
             self._journal.written(self._store, progress)

@@ -87,8 +87,9 @@ class Entry:
     journal: str | None
     """None when the service runs without a journal."""
     end: int = 0
-    payload: str | None = None
-    """The lead as JSON text, serialised once for the journal line and the history."""
+    lead_json: bytes | None = None
+    """The lead serialised once, for the journal line and (decoded by the writer, off the
+    request path) the stored payload."""
 
 
 _LEAD_JSON = Lead.__pydantic_serializer__.to_json
@@ -149,7 +150,7 @@ class ScoreJournal:
             entries, end = [], self._end
             for row, line, lead in zip(rows, lines, leads, strict=True):
                 end += len(line)
-                entries.append(Entry(row, self.name, end, lead.decode()))
+                entries.append(Entry(row, self.name, end, lead))
             self._end = end
             then(entries)
 
