@@ -21,6 +21,7 @@ from features.columns import Columns, FieldType, cell, from_records
 from features.lead_features import LEAD_FIELD_TYPES
 from features.spec import FeatureSpec
 from models.scale import PlattCalibration, ScoreScale
+from models.shap_table import ShapTable
 from models.single_row import SingleRowPredictor
 
 ROW_PATH_MAX = 16
@@ -81,8 +82,9 @@ class LeadScoreModel:
         self._derive()
 
     def __getstate__(self) -> dict[str, Any]:
-        # The single-row predictor holds C handles: it is rebuilt after unpickling.
-        return {k: v for k, v in self.__dict__.items() if k != "_single_row"}
+        # The single-row predictor holds C handles, the SHAP table is derived from the
+        # trees: both are rebuilt after unpickling.
+        return {k: v for k, v in self.__dict__.items() if k not in _DERIVED}
 
     @property
     def trees(self) -> lgb.Booster:
@@ -98,6 +100,20 @@ class LeadScoreModel:
         if not isinstance(self.booster, lgb.Booster):
             return None
         return SingleRowPredictor.for_booster(self.booster)
+
+    @cached_property
+    def _shap_table(self) -> ShapTable | None:
+        """Every tree's contributions looked up instead of walked (`models.shap_table`),
+        prepared at the first score with reasons, or by `prepare_online`."""
+        if not isinstance(self.booster, lgb.Booster):
+            return None
+        return ShapTable.for_booster(self.booster)
+
+    def prepare_online(self) -> LeadScoreModel:
+        """Prepare now what the first one-lead score would (the single-row predictor and
+        the SHAP table), so a served model's first request is as fast as the next."""
+        _ = self._single_row, self._shap_table
+        return self
 
     def _derive(self) -> None:
         self._reason_groups = _reason_groups(self.spec)
@@ -136,10 +152,23 @@ class LeadScoreModel:
         caller that also reads it (batch re-scoring finds unseen categories there)."""
         if not reasons:
             return self._scored(self.probability(matrix, threads))
-        contrib = np.asarray(
-            self.booster.predict(matrix, pred_contrib=True, num_threads=threads), dtype=np.float64
-        )
+        contrib = self.contributions(matrix, threads)
         return self._explained(contrib, lambda f, row: columns[f][row], reasons)
+
+    def contributions(self, matrix: np.ndarray, threads: int = 0) -> np.ndarray:
+        """SHAP contributions per feature column and the bias last (`pred_contrib`), from
+        the SHAP table where the model has one."""
+
+        def lightgbm(rows: np.ndarray) -> np.ndarray:
+            if len(rows) == 1 and self._single_row is not None:
+                return self._single_row.contributions(np.ascontiguousarray(rows[0]))[None, :]
+            return np.asarray(
+                self.booster.predict(rows, pred_contrib=True, num_threads=threads),
+                dtype=np.float64,
+            )
+
+        table = self._shap_table
+        return lightgbm(matrix) if table is None else table.contributions(matrix, lightgbm)
 
     def score_records(
         self, records: Sequence[Mapping[str, Any]], reasons: int = 0, threads: int = 0
@@ -168,14 +197,14 @@ class LeadScoreModel:
                 score=np.array([score]),
                 grade=np.array([self.scale.grade_one(probability)], dtype=object),
             )
-        contrib = self._single_row.contributions(matrix[0])[None, :]
+        contrib = self.contributions(matrix)
         record, types = records[0], self.spec.field_types
         return self._explained(contrib, lambda f, _: cell(record.get(f), types[f]), reasons)
 
     def field_contributions(self, columns: Columns) -> tuple[list[str], np.ndarray, np.ndarray]:
         """(fields, log-odds contribution of each field per lead, raw log-odds): what a
         reason reads, for asking which fields carry the model's ranking."""
-        contrib = np.asarray(self.booster.predict(self.spec.transform(columns), pred_contrib=True))
+        contrib = self.contributions(self.spec.transform(columns))
         return list(self._reason_groups), self._groups.sums(contrib), contrib.sum(axis=1)
 
     def _scored(self, probability: np.ndarray) -> ScoredLeads:
@@ -228,6 +257,10 @@ class LeadScoreModel:
                 ]
             )
         return out
+
+
+_DERIVED = frozenset({"_single_row", "_shap_table"})
+"""Attributes rebuilt from the booster after unpickling, never pickled."""
 
 
 class _ReasonGroups:

@@ -50,13 +50,15 @@ def _library() -> Any:
 class _Prepared:
     """One thread's prepared configuration and output buffer for one kind of prediction."""
 
-    def __init__(self, lib: Any, handle: ctypes.c_void_p, kind: int, features: int) -> None:
+    def __init__(
+        self, lib: Any, handle: ctypes.c_void_p, kind: int, features: int, trees: slice
+    ) -> None:
         self.config = ctypes.c_void_p()
         status = lib.LGBM_BoosterPredictForMatSingleRowFastInit(
             handle,
             ctypes.c_int(kind),
-            ctypes.c_int(0),  # start iteration
-            ctypes.c_int(-1),  # all iterations (the booster keeps only its best)
+            ctypes.c_int(trees.start),  # first iteration
+            ctypes.c_int(-1 if trees.stop is None else trees.stop - trees.start),
             ctypes.c_int(_DTYPE_FLOAT64),
             ctypes.c_int32(features),
             ctypes.c_char_p(b"num_threads=1"),
@@ -74,8 +76,10 @@ class _Prepared:
 class SingleRowPredictor:
     """Raw score and contributions of one row, equal to `Booster.predict` on it."""
 
-    def __init__(self, lib: Any, booster: Any) -> None:
+    def __init__(self, lib: Any, booster: Any, trees: slice = slice(0, None)) -> None:
         self._lib = lib
+        self._trees = trees
+        """The iterations predicted: all by default (the booster keeps only its best)."""
         self._booster = booster  # keeps the C booster alive as long as this predictor
         self._handle = booster._handle
         self.features = int(booster.num_feature())
@@ -83,13 +87,14 @@ class SingleRowPredictor:
         self._predict = lib.LGBM_BoosterPredictForMatSingleRowFast
 
     @classmethod
-    def for_booster(cls, booster: Any) -> SingleRowPredictor | None:
-        """A predictor for a LightGBM booster, or None where the fast path is unavailable."""
+    def for_booster(cls, booster: Any, trees: slice = slice(0, None)) -> SingleRowPredictor | None:
+        """A predictor for a LightGBM booster, or None where the fast path is unavailable;
+        `trees` (iterations, step 1) predicts with those trees alone."""
         lib = _library()
         if lib is None or getattr(booster, "_handle", None) is None:
             return None
         try:
-            predictor = cls(lib, booster)
+            predictor = cls(lib, booster, trees)
             predictor._prepared(_PREDICT_RAW_SCORE)
         except (RuntimeError, AttributeError, TypeError):
             return None
@@ -98,7 +103,7 @@ class SingleRowPredictor:
     def _prepared(self, kind: int) -> _Prepared:
         prepared: _Prepared | None = getattr(self._local, f"kind{kind}", None)
         if prepared is None:
-            prepared = _Prepared(self._lib, self._handle, kind, self.features)
+            prepared = _Prepared(self._lib, self._handle, kind, self.features, self._trees)
             setattr(self._local, f"kind{kind}", prepared)
         return prepared
 

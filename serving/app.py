@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from data.contract import Channel, Role
 from data.store import ConflictError, Store
 from data.store.engine import in_memory
+from models.lead_score import LeadScoreModel
 from models.packaging import load_lead_model, registered_name
 from models.rep_packaging import load_rep_model, rep_registered_name
 from models.rule_score import load_rule_score
@@ -125,13 +126,18 @@ def create_app(config: ServingConfig) -> FastAPI:
     return app
 
 
+def _load_online(uri: str) -> LeadScoreModel:
+    """A lead-score model ready for its first request (single-row path, SHAP table)."""
+    return load_lead_model(uri).prepare_online()
+
+
 def _model_stores(
     config: ServingConfig, app_metrics: Metrics
 ) -> tuple[LeadModels, FitModels, tuple[AliasWatcher[Any], ...]]:
     """The lead-score and rep-fit models, loaded from the registry by alias, and the
     watchers that swap them in when the alias moves."""
     lead_loader = RegistryLoader(
-        config.tracking_uri, config.model_alias, registered_name, load_lead_model
+        config.tracking_uri, config.model_alias, registered_name, _load_online
     )
     model_store: LeadModels = ModelStore(
         app_metrics.counting_failures(lead_loader),

@@ -77,7 +77,7 @@ def test_each_lead_alone_scores_exactly_as_in_a_batch(channel: FittedChannel) ->
 def test_reason_sums_equal_the_per_field_sums(channel: FittedChannel) -> None:
     model = channel.model
     columns = _columns(channel)
-    contrib = np.asarray(model.trees.predict(model.spec.transform(columns), pred_contrib=True))
+    contrib = model.contributions(model.spec.transform(columns))
     fields, grouped, _ = model.field_contributions(columns)
     reference = np.stack(
         [contrib[:, idx].sum(axis=1) for idx in model._reason_groups.values()], axis=1
