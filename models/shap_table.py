@@ -124,7 +124,11 @@ def _tree(fields: dict[str, str]) -> Tree:
 
 
 class Splits:
-    """Which way a lead goes at each of a list of splits, for many leads at once."""
+    """Which way a lead goes at each of a list of splits, for many leads at once.
+
+    Splits that ask the same question (feature, threshold or categories, missing
+    rule) are answered once: lead models ask a few hundred distinct questions
+    across a few thousand splits."""
 
     def __init__(
         self,
@@ -133,52 +137,63 @@ class Splits:
         decision: Sequence[int],
         categories: Sequence[frozenset[int]],
     ) -> None:
-        kind = np.asarray(decision, dtype=np.int64)
-        self.feature = np.asarray(feature, dtype=np.intp)
-        self.threshold = np.asarray(threshold, dtype=np.float64)
+        numerical: dict[tuple[int, float, int], int] = {}
+        categorical: dict[tuple[int, frozenset[int], int], int] = {}
+        asked: list[tuple[bool, int]] = []
+        for f, t, d, c in zip(feature, threshold, decision, categories, strict=True):
+            if d & 1:
+                asked.append((True, categorical.setdefault((f, c, d), len(categorical))))
+            else:
+                asked.append((False, numerical.setdefault((f, t, d), len(numerical))))
+        self._question = np.array(
+            [len(numerical) + q if cat else q for cat, q in asked], dtype=np.intp
+        )
+        self._numerical = len(numerical)
+        self._number_feature = np.array([f for f, _, _ in numerical], dtype=np.intp)
+        self._threshold = np.array([t for _, t, _ in numerical], dtype=np.float64)
+        kind = np.array([d for _, _, d in numerical], dtype=np.int64)
         missing, default_left = (kind >> 2) & 3, (kind & 2) > 0
-        zero_goes_left = self.threshold >= 0.0
+        zero_goes_left = self._threshold >= 0.0
         # NumericalDecision: NaN is 0 unless NaN is the missing value; zero is the
         # missing value under "zero as missing"; missing goes the default way.
         self._zero_left = np.where(missing == 1, default_left, zero_goes_left)
         self._nan_left = np.where(missing == 0, zero_goes_left, default_left)
-        self._categorical = np.flatnonzero(kind & 1)
-        cats = [categories[int(i)] for i in self._categorical]
-        self._right = max((max(c) for c in cats if c), default=-1) + 1
+        self._category_feature = np.array([f for f, _, _ in categorical], dtype=np.intp)
+        self._right = max((max(c) for _, c, _ in categorical if c), default=-1) + 1
         # Columns: each category code, then "right" (negative, too large), then NaN.
-        table = np.zeros((len(cats), self._right + 2), dtype=bool)
-        for row, cat in enumerate(cats):
-            table[row, sorted(cat)] = True
-        # CategoricalDecision: a NaN that C casts to a non-negative int is category 0,
-        # unless NaN is the missing value (then it goes right, as a negative does).
-        table[:, self._right + 1] = np.where(missing[self._categorical] == 2, False, table[:, 0])
+        table = np.zeros((len(categorical), self._right + 2), dtype=bool)
+        for row, (_, cats, kind_of) in enumerate(categorical):
+            table[row, sorted(cats)] = True
+            # CategoricalDecision: a NaN that C casts to a non-negative int is category
+            # 0, unless NaN is the missing value (then it goes right, as a negative does).
+            table[row, self._right + 1] = table[row, 0] and (kind_of >> 2) & 3 != 2
         self._category_left = table
-        self._rows = np.arange(len(cats))
+        self._rows = np.arange(len(categorical))
 
     def goes_left(self, matrix: np.ndarray) -> np.ndarray:
         """(leads, splits): True where the lead goes left."""
-        values = matrix[:, self.feature]
-        nan = np.isnan(values)
+        answers = np.empty((len(matrix), self._numerical + len(self._rows)), dtype=bool)
+        values = matrix[:, self._number_feature]
         with np.errstate(invalid="ignore"):
-            left = np.where(
-                nan,
+            answers[:, : self._numerical] = np.where(
+                np.isnan(values),
                 self._nan_left,
-                np.where(np.abs(values) <= ZERO, self._zero_left, values <= self.threshold),
+                np.where(np.abs(values) <= ZERO, self._zero_left, values <= self._threshold),
             )
-            if len(self._categorical):
-                cats = values[:, self._categorical]
-                code = cats.astype(np.int32)  # C's cast, as LightGBM's static_cast<int>
+            if len(self._rows):
+                codes = matrix[:, self._category_feature]
+                code = codes.astype(np.int32)  # C's cast, as LightGBM's static_cast<int>
                 column = np.minimum(code, self._right)  # a category no split names: right
-                column = np.where(nan[:, self._categorical], self._right + 1, column)
+                column = np.where(np.isnan(codes), self._right + 1, column)
                 column = np.where(code < 0, self._right, column)  # negative (x86 casts NaN so)
-                left[:, self._categorical] = self._category_left[self._rows, column]
-        return left
+                answers[:, self._numerical :] = self._category_left[self._rows, column]
+        return answers[:, self._question]
 
 
 class ShapTable:
     """Every tree's contributions for every way through it, and the sums per lead."""
 
-    def __init__(self, trees: list[Tree], features: int, predictors: Sequence[Any]) -> None:
+    def __init__(self, trees: list[Tree], features: int, lightgbm: SingleRowPredictor) -> None:
         self.features = features
         self._width = 1 + max(len(set(t.feature)) for t in trees)
         self._splits = max(t.splits for t in trees)
@@ -197,8 +212,8 @@ class ShapTable:
             [d for p in padded for d in p.decision],
             [c for p in padded for c in p.categories],
         )
-        for index, (tree, predictor) in enumerate(zip(trees, predictors, strict=True)):
-            self._fill(index, tree, _padded(tree, self._splits), predictor)
+        for index, tree in enumerate(trees):
+            self._fill(index, tree, _padded(tree, self._splits), lightgbm)
 
     @classmethod
     def for_booster(cls, booster: Any) -> ShapTable | None:
@@ -213,32 +228,47 @@ class ShapTable:
         width = 1 + max(len(set(t.feature)) for t in trees)
         if splits > MAX_SPLITS or len(trees) * (1 << splits) * width * 8 > MAX_BYTES:
             return None
-        predictors = [
-            SingleRowPredictor.for_booster(booster, slice(tree, tree + 1))
-            for tree in range(len(trees))
-        ]
-        if any(p is None for p in predictors):
+        lightgbm = SingleRowPredictor.for_booster(booster)
+        if lightgbm is None:
             return None
         try:
-            return cls(trees, int(booster.num_feature()), predictors)
+            return cls(trees, int(booster.num_feature()), lightgbm)
         except MismatchError:
             return None
 
-    def _fill(self, index: int, tree: Tree, padded: Tree, predictor: Any) -> None:
-        """One row of contributions per way a lead can go through `tree`, from LightGBM."""
+    def _fill(self, index: int, tree: Tree, padded: Tree, lightgbm: SingleRowPredictor) -> None:
+        """One row of contributions per way a lead can go through `tree`, from LightGBM.
+
+        Probes: one row per candidate value of each feature the tree splits on, every
+        other feature 0. Their decisions sort each feature's candidates into classes;
+        one row per combination of classes takes every way through the tree. LightGBM
+        then computes each way once, and each probe too: a probe's way must hold its
+        very numbers, or the decisions are not LightGBM's and there is no table."""
         used = sorted(set(tree.feature))
         self._columns[index, : len(used)] = used
         decide = Splits(padded.feature, padded.threshold, padded.decision, padded.categories)
         candidates = [_candidates(tree, f) for f in used]
-        options = [self._classes(decide, tree, f, c) for f, c in zip(used, candidates, strict=True)]
+        probes = np.zeros((sum(len(c) for c in candidates), self.features))
+        options, position = [], 0
+        probed = decide.goes_left(_set_each(probes, used, candidates)).tolist()
+        for feature, values in zip(used, candidates, strict=True):
+            nodes = [n for n in range(tree.splits) if tree.feature[n] == feature]
+            classes: dict[tuple[bool, ...], float] = {}
+            for value, way in zip(values, probed[position : position + len(values)], strict=True):
+                classes.setdefault(tuple(way[n] for n in nodes), value)
+            options.append(list(classes.values()))
+            position += len(values)
         rows = np.zeros((int(np.prod([len(o) for o in options])), self.features))
         rows[:, used] = np.array(list(itertools.product(*options)), dtype=np.float64)
         left = decide.goes_left(rows)
         ways, first = np.unique(left @ self._powers, return_index=True)
         rows, left = rows[first], left[first]
-        contributions = np.stack([predictor.contributions(row) for row in rows])
+        computed = lightgbm.contributions_of_rows(
+            np.concatenate([rows, probes]), slice(index, index + 1)
+        )
+        contributions, expected = computed[: len(rows)], computed[len(rows) :]
         leaf_values = [tree.leaf_value[tree.leaf(way)] for way in left.tolist()]
-        elsewhere = np.delete(contributions[:, :-1], used, axis=1)
+        elsewhere = np.delete(computed[:, :-1], used, axis=1)
         if elsewhere.any() or not np.allclose(
             contributions.sum(axis=1), leaf_values, rtol=1e-9, atol=1e-12
         ):
@@ -247,46 +277,15 @@ class ShapTable:
         self._values[slots, : len(used)] = contributions[:, used]
         self._values[slots, -1] = contributions[:, -1]
         self._known[slots] = True
-        if used:
-            self._check(index, decide, predictor, rows[0], dict(zip(used, candidates, strict=True)))
-
-    def _check(
-        self,
-        index: int,
-        decide: Splits,
-        predictor: Any,
-        prepared: np.ndarray,
-        candidates: dict[int, list[float]],
-    ) -> None:
-        """Each candidate value of each feature, set in one prepared row: the way the
-        table takes for it must hold LightGBM's very numbers for that row."""
-        used = list(candidates)
-        probes = np.repeat(prepared[None, :], sum(len(c) for c in candidates.values()), axis=0)
-        position = 0
-        for feature, values in candidates.items():
-            probes[position : position + len(values), feature] = values
-            position += len(values)
-        slots = self._first[index] + decide.goes_left(probes) @ self._powers
-        expected = np.stack([predictor.contributions(row) for row in probes])
-        looked_up = self._values[slots]
+        probe_ways = np.asarray(probed, dtype=bool).reshape(len(probes), self._splits)
+        probe_slots = self._first[index] + probe_ways @ self._powers
+        looked_up = self._values[probe_slots]
         if not (
-            self._known[slots].all()
+            self._known[probe_slots].all()
             and np.array_equal(looked_up[:, : len(used)], expected[:, used])
             and np.array_equal(looked_up[:, -1], expected[:, -1])
         ):
             raise MismatchError(f"tree {index}: the decisions do not lead where LightGBM went")
-
-    def _classes(
-        self, decide: Splits, tree: Tree, feature: int, values: list[float]
-    ) -> list[float]:
-        """One of `values` of `feature` per distinct way the tree's splits on it go."""
-        probe = np.zeros((len(values), self.features))
-        probe[:, feature] = values
-        nodes = [n for n in range(tree.splits) if tree.feature[n] == feature]
-        classes: dict[tuple[bool, ...], float] = {}
-        for value, way in zip(values, decide.goes_left(probe)[:, nodes].tolist(), strict=True):
-            classes.setdefault(tuple(way), value)
-        return list(classes.values())
 
     def contributions(self, matrix: np.ndarray, fallback: Contributions) -> np.ndarray:
         """SHAP contributions of each row of the model matrix, the bias last, as
@@ -333,6 +332,15 @@ def _candidates(tree: Tree, feature: int) -> list[float]:
             t = tree.threshold[node]
             candidates |= {t, float(np.nextafter(t, np.inf)), float(np.nextafter(t, -np.inf))}
     return [*sorted(candidates), float("nan")]
+
+
+def _set_each(rows: np.ndarray, features: list[int], values: list[list[float]]) -> np.ndarray:
+    """`rows` with, block after block, each feature set to each of its values."""
+    position = 0
+    for feature, own in zip(features, values, strict=True):
+        rows[position : position + len(own), feature] = own
+        position += len(own)
+    return rows
 
 
 def _padded(tree: Tree, splits: int) -> Tree:

@@ -42,6 +42,7 @@ def _library() -> Any:
         lib.LGBM_BoosterPredictForMatSingleRowFastInit  # noqa: B018 - present in this build?
         lib.LGBM_BoosterPredictForMatSingleRowFast  # noqa: B018
         lib.LGBM_FastConfigFree  # noqa: B018
+        lib.LGBM_BoosterPredictForMat  # noqa: B018
     except (ImportError, AttributeError, OSError):
         return None
     return lib
@@ -50,15 +51,13 @@ def _library() -> Any:
 class _Prepared:
     """One thread's prepared configuration and output buffer for one kind of prediction."""
 
-    def __init__(
-        self, lib: Any, handle: ctypes.c_void_p, kind: int, features: int, trees: slice
-    ) -> None:
+    def __init__(self, lib: Any, handle: ctypes.c_void_p, kind: int, features: int) -> None:
         self.config = ctypes.c_void_p()
         status = lib.LGBM_BoosterPredictForMatSingleRowFastInit(
             handle,
             ctypes.c_int(kind),
-            ctypes.c_int(trees.start),  # first iteration
-            ctypes.c_int(-1 if trees.stop is None else trees.stop - trees.start),
+            ctypes.c_int(0),  # start iteration
+            ctypes.c_int(-1),  # all iterations (the booster keeps only its best)
             ctypes.c_int(_DTYPE_FLOAT64),
             ctypes.c_int32(features),
             ctypes.c_char_p(b"num_threads=1"),
@@ -76,10 +75,8 @@ class _Prepared:
 class SingleRowPredictor:
     """Raw score and contributions of one row, equal to `Booster.predict` on it."""
 
-    def __init__(self, lib: Any, booster: Any, trees: slice = slice(0, None)) -> None:
+    def __init__(self, lib: Any, booster: Any) -> None:
         self._lib = lib
-        self._trees = trees
-        """The iterations predicted: all by default (the booster keeps only its best)."""
         self._booster = booster  # keeps the C booster alive as long as this predictor
         self._handle = booster._handle
         self.features = int(booster.num_feature())
@@ -87,14 +84,13 @@ class SingleRowPredictor:
         self._predict = lib.LGBM_BoosterPredictForMatSingleRowFast
 
     @classmethod
-    def for_booster(cls, booster: Any, trees: slice = slice(0, None)) -> SingleRowPredictor | None:
-        """A predictor for a LightGBM booster, or None where the fast path is unavailable;
-        `trees` (iterations, step 1) predicts with those trees alone."""
+    def for_booster(cls, booster: Any) -> SingleRowPredictor | None:
+        """A predictor for a LightGBM booster, or None where the fast path is unavailable."""
         lib = _library()
         if lib is None or getattr(booster, "_handle", None) is None:
             return None
         try:
-            predictor = cls(lib, booster, trees)
+            predictor = cls(lib, booster)
             predictor._prepared(_PREDICT_RAW_SCORE)
         except (RuntimeError, AttributeError, TypeError):
             return None
@@ -103,7 +99,7 @@ class SingleRowPredictor:
     def _prepared(self, kind: int) -> _Prepared:
         prepared: _Prepared | None = getattr(self._local, f"kind{kind}", None)
         if prepared is None:
-            prepared = _Prepared(self._lib, self._handle, kind, self.features, self._trees)
+            prepared = _Prepared(self._lib, self._handle, kind, self.features)
             setattr(self._local, f"kind{kind}", prepared)
         return prepared
 
@@ -128,3 +124,30 @@ class SingleRowPredictor:
     def contributions(self, row: np.ndarray) -> np.ndarray:
         """SHAP contributions of one row and the bias last (`pred_contrib=True`), a copy."""
         return self._run(row, _PREDICT_CONTRIB).copy()
+
+    def contributions_of_rows(self, rows: np.ndarray, trees: slice) -> np.ndarray:
+        """SHAP contributions of many rows by the iterations `trees` alone (step 1), in one
+        call of LightGBM's matrix API on one thread: how the SHAP table asks each tree."""
+        rows = np.ascontiguousarray(rows, dtype=np.float64)
+        if rows.ndim != 2 or rows.shape[1] != self.features:
+            raise ValueError(f"rows are (n, {self.features}) float64 values, got {rows.shape}")
+        out = np.empty((len(rows), self.features + 1), dtype=np.float64)
+        length = ctypes.c_int64()
+        start, stop = trees.start or 0, trees.stop
+        status = self._lib.LGBM_BoosterPredictForMat(
+            self._handle,
+            ctypes.c_void_p(rows.ctypes.data),
+            ctypes.c_int(_DTYPE_FLOAT64),
+            ctypes.c_int32(len(rows)),
+            ctypes.c_int32(self.features),
+            ctypes.c_int(1),  # row major
+            ctypes.c_int(_PREDICT_CONTRIB),
+            ctypes.c_int(start),
+            ctypes.c_int(-1 if stop is None else stop - start),
+            ctypes.c_char_p(b"num_threads=1"),
+            ctypes.byref(length),
+            out.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
+        )
+        if status != 0:
+            raise RuntimeError(self._lib.LGBM_GetLastError().decode())
+        return out

@@ -156,11 +156,10 @@ def test_decisions_that_disagree_with_lightgbm_refuse_the_table(channel: FittedC
     numerical = next(t for t in trees if t.splits and not t.decision[0] & 1)
     moved = replace(numerical, threshold=[numerical.threshold[0] + 1e6, *numerical.threshold[1:]])
     trees[trees.index(numerical)] = moved
-    predictors = [
-        SingleRowPredictor.for_booster(booster, slice(i, i + 1)) for i in range(len(trees))
-    ]
+    lightgbm = SingleRowPredictor.for_booster(booster)
+    assert lightgbm is not None
     with pytest.raises(MismatchError, match="do not lead where LightGBM went"):
-        ShapTable(trees, booster.num_feature(), predictors)
+        ShapTable(trees, booster.num_feature(), lightgbm)
 
 
 def test_scores_with_reasons_match_lightgbms_and_survive_pickling(

@@ -124,3 +124,20 @@ def test_a_row_of_the_wrong_shape_is_refused(channel: FittedChannel) -> None:
 
 def test_a_booster_that_is_not_lightgbm_has_no_single_row_path() -> None:
     assert SingleRowPredictor.for_booster(object()) is None
+
+
+def test_contributions_of_some_trees_equal_booster_predict(channel: FittedChannel) -> None:
+    predictor = SingleRowPredictor.for_booster(channel.model.trees)
+    assert predictor is not None
+    matrix = channel.model.spec.transform(_columns(channel))[:500]
+    for trees in (slice(0, 1), slice(7, 8), slice(3, 40)):
+        got = predictor.contributions_of_rows(matrix, trees)
+        expected = channel.model.trees.predict(
+            matrix,
+            pred_contrib=True,
+            start_iteration=trees.start,
+            num_iteration=trees.stop - trees.start,
+        )
+        np.testing.assert_array_equal(got, expected)
+    with pytest.raises(ValueError, match=r"rows are \(n, "):
+        predictor.contributions_of_rows(matrix[:, :3], slice(0, 1))
