@@ -70,11 +70,17 @@ class KeyRing:
 
 
 def _token(request: Request) -> str | None:
-    header = request.headers.get("authorization")
+    # The raw headers, read once (the first of each, as `request.headers.get` would).
+    header = api_key = None
+    for name, value in request.scope["headers"]:
+        if name == b"authorization" and header is None:
+            header = value.decode("latin-1")
+        elif name == b"x-api-key" and api_key is None:
+            api_key = value.decode("latin-1")
     if header is not None:
-        kind, _, value = header.partition(" ")
-        return value.strip() if kind.lower() == "bearer" and value.strip() else None
-    return request.headers.get("x-api-key")
+        kind, _, token = header.partition(" ")
+        return token.strip() if kind.lower() == "bearer" and token.strip() else None
+    return api_key
 
 
 def _unauthorized(message: str) -> HTTPException:

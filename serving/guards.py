@@ -13,7 +13,6 @@ import json
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serving.error_bodies import short_echo
@@ -54,9 +53,8 @@ async def screen(scope: Scope, receive: Receive, send: Send, max_body_bytes: int
         return None
     if scope["method"] not in WITH_BODY:
         return receive
-    headers = Headers(scope=scope)
-    length_text = headers.get("content-length")
-    chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+    length_text, transfer, content_type = _body_headers(scope)
+    chunked = "chunked" in (transfer or "").lower()
     try:
         length = int(length_text) if length_text is not None else None
     except ValueError:
@@ -69,8 +67,8 @@ async def screen(scope: Scope, receive: Receive, send: Send, max_body_bytes: int
         return None
     has_body = bool(length) or chunked
     path: str = scope["path"]
-    if has_body and path.startswith(JSON_ROUTES) and not _is_json(headers.get("content-type")):
-        shown = short_echo(headers.get("content-type") or "none")
+    if has_body and path.startswith(JSON_ROUTES) and not _is_json(content_type):
+        shown = short_echo(content_type or "none")
         await _reply(
             send,
             415,
@@ -85,6 +83,20 @@ async def screen(scope: Scope, receive: Receive, send: Send, max_body_bytes: int
             return None
         return _replay(body, receive)
     return receive
+
+
+def _body_headers(scope: Scope) -> tuple[str | None, str | None, str | None]:
+    """Content-Length, Transfer-Encoding and Content-Type, each its first value as
+    Starlette's `Headers.get` reads it, in one pass over the raw headers."""
+    length = transfer = content_type = None
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            length = length if length is not None else value.decode("latin-1")
+        elif name == b"transfer-encoding":
+            transfer = transfer if transfer is not None else value.decode("latin-1")
+        elif name == b"content-type":
+            content_type = content_type if content_type is not None else value.decode("latin-1")
+    return length, transfer, content_type
 
 
 def _too_large(length: int | None, limit: int) -> dict[str, Any]:

@@ -66,6 +66,31 @@ def test_a_key_with_the_scope_gets_in_by_either_header(
     assert api.post("/v1/leads/score", json=lead, headers=alternative).is_success
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"Authorization": "Bearer   "},
+        {"Authorization": "Bearer nope", "X-API-Key": "also-nope"},
+    ],
+    ids=["another-scheme", "empty-bearer", "unknown-keys"],
+)
+def test_a_key_in_the_wrong_form_is_refused(
+    api: TestClient, lead: dict[str, object], headers: dict[str, str]
+) -> None:
+    response = api.post("/v1/leads/score", json=lead, headers=headers)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_the_authorization_header_wins_over_x_api_key(
+    api: TestClient, tokens: dict[str, str], lead: dict[str, object]
+) -> None:
+    both = {**bearer(tokens["read"]), "X-API-Key": tokens["score"]}
+    response = api.post("/v1/leads/score", json=lead, headers=both)
+    assert response.status_code == 403, "the bearer key (read) is the one checked"
+
+
 def test_a_key_without_the_scope_is_told_which_it_lacks(
     api: TestClient, tokens: dict[str, str], lead: dict[str, object]
 ) -> None:
