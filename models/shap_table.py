@@ -14,9 +14,10 @@ the order of the additions (per tree, then across trees):
 The decisions follow LightGBM's own rules (`Tree::NumericalDecision`,
 `Tree::CategoricalDecision`: missing values, zero as missing, categories as
 C casts them). Preparing checks each way against the leaf value LightGBM's
-contributions add up to, and a way no prepared row took is left to LightGBM
-at scoring time. A model too large for a table (a tree of over `MAX_SPLITS`
-splits, or a table of over `MAX_BYTES`) gets none and keeps `pred_contrib`.
+contributions add up to, and every candidate value against LightGBM's own
+numbers; a way no prepared row took is left to LightGBM at scoring time. A
+model too large for a table (a tree of over `MAX_SPLITS` splits, or a table
+of over `MAX_BYTES`) gets none and keeps `pred_contrib`.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def read_trees(model_text: str) -> list[Tree] | None:
     if "num_tree_per_iteration=1\n" not in header + "\n":
         return None
     trees: list[Tree] = []
-    for block in ("Tree=" + body).split("end of trees")[0].split("\nTree=")[0:]:
+    for block in ("Tree=" + body).split("end of trees")[0].split("\nTree="):
         fields = dict(line.split("=", 1) for line in block.strip().splitlines()[1:] if "=" in line)
         if not fields:
             continue
@@ -195,8 +196,7 @@ class ShapTable:
 
     def __init__(self, trees: list[Tree], features: int, lightgbm: SingleRowPredictor) -> None:
         self.features = features
-        self._width = 1 + max(len(set(t.feature)) for t in trees)
-        self._splits = max(t.splits for t in trees)
+        self._splits, self._width = _dimensions(trees)
         ways = 1 << self._splits
         self._powers = 1 << np.arange(self._splits, dtype=np.intp)
         self._first = np.arange(len(trees), dtype=np.intp) * ways
@@ -206,14 +206,14 @@ class ShapTable:
         # Unused slots add 0.0 to the bias, which leaves every sum as it is.
         self._columns = np.full((len(trees), self._width), features, dtype=np.intp)
         padded = [_padded(t, self._splits) for t in trees]
-        self.decide = Splits(
+        self._decide = Splits(
             [f for p in padded for f in p.feature],
             [v for p in padded for v in p.threshold],
             [d for p in padded for d in p.decision],
             [c for p in padded for c in p.categories],
         )
-        for index, tree in enumerate(trees):
-            self._fill(index, tree, _padded(tree, self._splits), lightgbm)
+        for index, (tree, own) in enumerate(zip(trees, padded, strict=True)):
+            self._fill(index, tree, own, lightgbm)
 
     @classmethod
     def for_booster(cls, booster: Any) -> ShapTable | None:
@@ -224,8 +224,7 @@ class ShapTable:
         trees = read_trees(booster.model_to_string(num_iteration=-1))
         if not trees or len(trees) != booster.num_trees():
             return None
-        splits = max(t.splits for t in trees)
-        width = 1 + max(len(set(t.feature)) for t in trees)
+        splits, width = _dimensions(trees)
         if splits > MAX_SPLITS or len(trees) * (1 << splits) * width * 8 > MAX_BYTES:
             return None
         lightgbm = SingleRowPredictor.for_booster(booster)
@@ -294,7 +293,7 @@ class ShapTable:
         out = np.empty((len(matrix), self.features + 1))
         for start in range(0, len(matrix), CHUNK):
             chunk = matrix[start : start + CHUNK]
-            left = self.decide.goes_left(chunk)
+            left = self._decide.goes_left(chunk)
             ways = (
                 self._first
                 + left.reshape(len(chunk), len(self._first), self._splits) @ self._powers
@@ -315,6 +314,11 @@ class ShapTable:
 
 class MismatchError(Exception):
     """The decisions disagree with LightGBM's: no table, LightGBM computes."""
+
+
+def _dimensions(trees: Sequence[Tree]) -> tuple[int, int]:
+    """(splits of the largest tree, columns a tree's row needs: its features and the bias)."""
+    return max(t.splits for t in trees), 1 + max(len(set(t.feature)) for t in trees)
 
 
 def _candidates(tree: Tree, feature: int) -> list[float]:

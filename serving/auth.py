@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from data.store import Store
 from data.store.errors import database_away
 from data.store.keys import ApiKeyRecord
+from serving.guards import first_headers
 
 CACHE_SECONDS = 5.0
 OUTAGE_SECONDS = 300.0
@@ -69,14 +70,11 @@ class KeyRing:
         return record
 
 
+_KEY_HEADERS = (b"authorization", b"x-api-key")
+
+
 def _token(request: Request) -> str | None:
-    # The raw headers, read once (the first of each, as `request.headers.get` would).
-    header = api_key = None
-    for name, value in request.scope["headers"]:
-        if name == b"authorization" and header is None:
-            header = value.decode("latin-1")
-        elif name == b"x-api-key" and api_key is None:
-            api_key = value.decode("latin-1")
+    header, api_key = first_headers(request.scope, _KEY_HEADERS)
     if header is not None:
         kind, _, token = header.partition(" ")
         return token.strip() if kind.lower() == "bearer" and token.strip() else None

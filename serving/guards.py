@@ -53,7 +53,9 @@ async def screen(scope: Scope, receive: Receive, send: Send, max_body_bytes: int
         return None
     if scope["method"] not in WITH_BODY:
         return receive
-    length_text, transfer, content_type = _body_headers(scope)
+    length_text, transfer, content_type = first_headers(
+        scope, (b"content-length", b"transfer-encoding", b"content-type")
+    )
     chunked = "chunked" in (transfer or "").lower()
     try:
         length = int(length_text) if length_text is not None else None
@@ -85,18 +87,16 @@ async def screen(scope: Scope, receive: Receive, send: Send, max_body_bytes: int
     return receive
 
 
-def _body_headers(scope: Scope) -> tuple[str | None, str | None, str | None]:
-    """Content-Length, Transfer-Encoding and Content-Type, each its first value as
+def first_headers(scope: Scope, names: tuple[bytes, ...]) -> list[str | None]:
+    """The first value of each of `names` (lower-case, as ASGI gives them), as
     Starlette's `Headers.get` reads it, in one pass over the raw headers."""
-    length = transfer = content_type = None
+    found: list[str | None] = [None] * len(names)
     for name, value in scope["headers"]:
-        if name == b"content-length":
-            length = length if length is not None else value.decode("latin-1")
-        elif name == b"transfer-encoding":
-            transfer = transfer if transfer is not None else value.decode("latin-1")
-        elif name == b"content-type":
-            content_type = content_type if content_type is not None else value.decode("latin-1")
-    return length, transfer, content_type
+        if name in names:
+            at = names.index(name)
+            if found[at] is None:
+                found[at] = value.decode("latin-1")
+    return found
 
 
 def _too_large(length: int | None, limit: int) -> dict[str, Any]:
