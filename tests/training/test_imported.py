@@ -22,7 +22,9 @@ from data.importing.importer import METADATA_KEY, import_export
 from data.importing.mapping import load_mapping
 from data.labels import lead_outcomes
 from data.tables import read_table
+from features.columns import from_frame
 from leadscore.cli import app as cli
+from models.packaging import load_lead_model
 from serving.app import create_app
 from serving.batch.job import Engine, RescoreOptions, rescore
 from serving.batch.job_errors import InputError
@@ -179,6 +181,27 @@ def test_leaky_columns_are_dropped_and_the_custom_one_is_used(
         assert report.intervals is not None
         low, high = report.intervals.by_model["baseline"]["log_loss"]
         assert low <= report.baseline["log_loss"] <= high
+
+
+def test_reasons_on_the_imported_export_are_lightgbms_contributions(
+    imported: Path, trained: list[ChannelReport], store: TrackingTarget
+) -> None:
+    """The SHAP table of a model trained on a CRM export (a custom categorical column,
+    Yes/No flags, blanks) gives `pred_contrib`'s numbers on every lead of the export."""
+    leads = pd.read_parquet(imported / "leads.parquet")
+    for report in trained:
+        with mlflow_tracking(store.uri):
+            model = load_lead_model(f"models:/{report.model_name}/{report.version}")
+        assert model.prepare_online()._shap_table is not None
+        own = leads[leads["channel"] == model.channel]
+        matrix = model.spec.transform(from_frame(own, model.spec.input_fields))
+        assert len(matrix) > 1000 and np.isnan(matrix).any()
+        np.testing.assert_allclose(
+            model.contributions(matrix),
+            model.trees.predict(matrix, pred_contrib=True),
+            rtol=0,
+            atol=1e-12,
+        )
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import lightgbm as lgb
+import numpy as np
 import pandas as pd
 import pytest
 
 from data.importing.importer import import_export
 from data.importing.mapping import load_mapping
+from features.columns import from_frame
+from models.packaging import load_lead_model
 from tests.conftest import tracking_in
+from tests.serving.helpers import mlflow_tracking
 from training.pipeline import ChannelReport, train_lead_scores
 from training.training_config import TrainingConfig
 
@@ -65,6 +70,24 @@ def test_the_olist_model_is_clearly_above_chance(tmp_path: Path) -> None:
     gain_low, gain_high = report.intervals.roc_auc_difference
     assert gain_low < report.metrics["roc_auc"] - report.baseline["roc_auc"] < gain_high
     assert report.baseline["roc_auc"] > 0.6
+
+
+def test_reasons_on_real_leads_are_lightgbms_contributions(tmp_path: Path) -> None:
+    """The SHAP table on 8,000 real leads gives `pred_contrib`'s numbers."""
+    report = train("mapping.yaml", tmp_path)
+    with mlflow_tracking(tracking_in(tmp_path).uri):
+        model = load_lead_model(f"models:/{report.model_name}/{report.version}")
+    if not isinstance(model.booster, lgb.Booster):
+        pytest.skip("the champion is the logistic baseline: no trees, no table")
+    assert model.prepare_online()._shap_table is not None
+    leads = pd.read_parquet(tmp_path / "data" / "leads.parquet")
+    matrix = model.spec.transform(from_frame(leads, model.spec.input_fields))
+    np.testing.assert_allclose(
+        model.contributions(matrix),
+        model.trees.predict(matrix, pred_contrib=True),
+        rtol=0,
+        atol=1e-12,
+    )
 
 
 def test_every_closed_deal_column_offered_as_a_feature_is_refused(tmp_path: Path) -> None:
