@@ -17,15 +17,16 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
+from data.contract import Lead
 from data.store import Store
-from data.store.store_records import ScoreIn
 from serving.history_shipper import DATABASE_VARIABLE
 from serving.history_writer import FLUSH_SECONDS, HistoryMetrics
-from serving.journal import Entry, ScoreJournal
+from serving.journal import ScoreJournal, now_json, served_lines
+from serving.schemas import LeadScore
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,10 @@ RESPAWN_SECONDS = 1.0
 """Pause before a child that died is started again."""
 STOP_SECONDS = 120.0
 """How long a stop waits for the child to write what is left."""
+
+
+def _nothing(journal: str, start: int) -> None:
+    pass
 
 
 class JournalShipper:
@@ -57,10 +62,16 @@ class JournalShipper:
     def start(self) -> None:
         self._spawn()
 
-    def add(self, rows: Iterable[ScoreIn]) -> None:
-        """Journal `rows`; raises `serving.journal.JournalError` when the journal cannot be
-        written (the caller must not answer with those scores)."""
-        self._journal.append(rows if isinstance(rows, list) else list(rows), self._appended)
+    def add(self, leads: Sequence[Lead], scores: Sequence[LeadScore]) -> None:
+        """Journal the scores (see `serving.history_writer.ScoreHistory.add`): the request's
+        only work for the history is its lines and one write."""
+        _, lines = served_lines(leads, scores, now_json())
+        queued = len(lines)
+        metrics = self._metrics
+        if metrics is None:
+            self._journal.append(lines, _nothing)
+        else:  # counted under the journal's lock: before the child can report them written
+            self._journal.append(lines, lambda journal, start: metrics.queued(queued))
 
     def flush(self, timeout: float | None = FLUSH_SECONDS) -> bool:
         """Wait until the database holds every score answered so far; False after `timeout`."""
@@ -87,10 +98,6 @@ class JournalShipper:
                 child.kill()
                 child.wait()
         self._journal.close(self._store)
-
-    def _appended(self, entries: Sequence[Entry]) -> None:
-        if self._metrics is not None:
-            self._metrics.queued(len(entries))
 
     def _spawn(self) -> None:
         child = subprocess.Popen(

@@ -18,13 +18,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
+from data.contract import Lead
 from data.store import Store
 from data.store.errors import database_away
-from data.store.store_records import ScoreIn
-from serving.journal import Entry, ScoreJournal
+from data.store.store_records import ScoreIn, utc_now
+from serving.journal import ScoreJournal, served_lines, time_json
+from serving.schemas import LeadScore
 
 logger = logging.getLogger(__name__)
 
@@ -48,9 +52,45 @@ class ScoreHistory(Protocol):
     """What the API needs of the score history, whoever writes it."""
 
     def start(self) -> None: ...
-    def add(self, rows: Iterable[ScoreIn]) -> None: ...
+    def add(self, leads: Sequence[Lead], scores: Sequence[LeadScore]) -> None:
+        """Record the scores just served (`scores[i]` of `leads[i]`), stamped now, so a
+        score replayed from the journal after a crash keeps the time it was served.
+        Raises `serving.journal.JournalError` when the journal cannot be written: the
+        caller must not answer with those scores."""
+
     def flush(self, timeout: float | None = ...) -> bool: ...
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A score and where its line ends in which journal."""
+
+    row: ScoreIn
+    journal: str | None
+    """None when the service runs without a journal."""
+    end: int = 0
+    lead_json: bytes | None = None
+    """The lead serialised once, for the journal line and (decoded by the writer, off the
+    request path) the stored payload."""
+
+
+def score_rows(leads: Sequence[Lead], scores: Sequence[LeadScore], at: datetime) -> list[ScoreIn]:
+    """The history's rows of served scores: built from values the API just validated and
+    computed, so not validated a second time."""
+    return [
+        ScoreIn.model_construct(
+            lead=lead,
+            model_name=s.model.name,
+            model_version=s.model.version,
+            probability=s.probability,
+            score=s.score,
+            grade=s.grade,
+            reasons=[r.model_dump() for r in s.reasons],
+            scored_at=at,
+        )
+        for lead, s in zip(leads, scores, strict=True)
+    ]
 
 
 class HistoryWriter:
@@ -90,14 +130,23 @@ class HistoryWriter:
     def start(self) -> None:
         self._thread.start()
 
-    def add(self, rows: Iterable[ScoreIn]) -> None:
-        """Journal and enqueue `rows`; raises `serving.journal.JournalError` when the
-        journal cannot be written (the caller must not answer with those scores)."""
-        rows = rows if isinstance(rows, list) else list(rows)
-        if self._journal is not None:
-            self._journal.append(rows, self._enqueue)
-        else:
+    def add(self, leads: Sequence[Lead], scores: Sequence[LeadScore]) -> None:
+        """Journal and enqueue the scores (see `ScoreHistory.add`)."""
+        now = utc_now()
+        rows = score_rows(leads, scores, now)
+        if self._journal is None:
             self._enqueue([Entry(row, None) for row in rows])
+            return
+        lead_json, lines = served_lines(leads, scores, time_json(now))
+
+        def enqueue(journal: str, start: int) -> None:
+            entries = []
+            for row, line, lead in zip(rows, lines, lead_json, strict=True):
+                start += len(line)
+                entries.append(Entry(row, journal, start, lead))
+            self._enqueue(entries)
+
+        self._journal.append(lines, enqueue)
 
     def _enqueue(self, entries: list[Entry]) -> None:
         if self._metrics is not None:  # before the writer can take them: the count never dips

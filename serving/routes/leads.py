@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
@@ -10,9 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
-from data.contract import Lead
-from data.store import ScoreIn, ScoreRecord
-from data.store.store_records import utc_now
+from data.store import ScoreRecord
 from serving import insights
 from serving.auth import READ, SCORE
 from serving.deps import HistoryDep, StoreDep, current_models, get_lead_batch
@@ -92,7 +89,7 @@ async def score(
     metrics.scored(scores)
     if history is not None:
         try:
-            history.add(_history_rows(batch.leads, scores))
+            history.add(batch.leads, scores)
         except JournalError as exc:  # a score we cannot promise to record is not served
             metrics.scoring_error("history_unavailable")
             raise HTTPException(
@@ -103,25 +100,6 @@ async def score(
     # Built by our own code from typed values: serialise directly, no second validation.
     body = _ONE.dump_json(scores[0]) if batch.single else _MANY.dump_json(scores)
     return Response(body, media_type="application/json")
-
-
-def _history_rows(leads: Sequence[Lead], scores: Sequence[LeadScore]) -> list[ScoreIn]:
-    # Built from values the API just validated and computed: no second validation. Stamped
-    # now, so a score replayed from the journal after a crash keeps the time it was served.
-    now = utc_now()
-    return [
-        ScoreIn.model_construct(
-            lead=lead,
-            model_name=s.model.name,
-            model_version=s.model.version,
-            probability=s.probability,
-            score=s.score,
-            grade=s.grade,
-            reasons=[r.model_dump() for r in s.reasons],
-            scored_at=now,
-        )
-        for lead, s in zip(leads, scores, strict=True)
-    ]
 
 
 @router.get(

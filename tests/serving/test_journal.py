@@ -7,20 +7,30 @@ import os
 import signal
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pandas as pd
 import pytest
+from pydantic import TypeAdapter
 
 from data.contract import Lead
 from data.store import Store
 from data.store.migrate import upgrade
-from data.store.store_records import ScoreIn
-from serving.history_writer import HistoryWriter
-from serving.journal import SUFFIX, JournalError, ScoreJournal, journal_line, replay_orphans
+from data.store.store_records import ScoreIn, UtcTime
+from serving.history_writer import HistoryWriter, score_rows
+from serving.journal import (
+    SUFFIX,
+    JournalError,
+    ScoreJournal,
+    now_json,
+    replay_orphans,
+    served_lines,
+    time_json,
+)
+from serving.schemas import LeadScore, ModelRef, Reason
 from tests.serving.conftest import Registry
 from tests.serving.helpers import free_port, lead_json, start_server, wait_ready
 
@@ -35,19 +45,45 @@ def store(tmp_path: Path) -> Any:
         yield opened
 
 
-def score_row(lead: dict[str, Any], probability: float = 0.3) -> ScoreIn:
-    # Built like the API builds them: no validation, so a value the database refuses
-    # (a probability above 1) reaches it.
-    return ScoreIn.model_construct(
-        lead=Lead.model_validate(lead),
-        model_name="lead-score-inbound",
-        model_version="1",
+SERVED_AT = datetime(2026, 12, 1, 9, tzinfo=UTC)
+MODEL = ModelRef(name="lead-score-inbound", version="1")
+
+
+def served(
+    lead: dict[str, Any], probability: float = 0.3, reasons: list[Reason] | None = None
+) -> tuple[Lead, LeadScore]:
+    """A lead and its score as the API has them when it records the score. Built like the
+    API builds them: no validation, so a value the database refuses (a probability above
+    1) reaches it."""
+    parsed = Lead.model_validate(lead)
+    score = LeadScore.model_construct(
+        lead_id=parsed.lead_id,
+        channel=parsed.channel,
         probability=probability,
         score=30,
         grade="C",
-        reasons=[],
-        scored_at=datetime(2026, 12, 1, 9, tzinfo=UTC),
+        reasons=reasons or [],
+        model=MODEL,
+        warnings=[],
     )
+    return parsed, score
+
+
+def scores_of(
+    leads: list[dict[str, Any]], probability: float = 0.3
+) -> tuple[list[Lead], list[LeadScore]]:
+    """(leads, scores) of `leads`, for `ScoreHistory.add`."""
+    pairs = [served(lead, probability) for lead in leads]
+    return [lead for lead, _ in pairs], [score for _, score in pairs]
+
+
+def journal_lines(leads: list[dict[str, Any]]) -> list[bytes]:
+    parsed, scores = scores_of(leads)
+    return served_lines(parsed, scores, time_json(SERVED_AT))[1]
+
+
+def ignore(journal: str, start: int) -> None:
+    pass
 
 
 def leads_like(sample: pd.DataFrame, count: int, prefix: str) -> list[dict[str, Any]]:
@@ -59,11 +95,11 @@ def test_a_row_the_database_refuses_is_dropped_alone(
     store: Store, sample: pd.DataFrame, tmp_path: Path
 ) -> None:
     leads = leads_like(sample, 6, "ROW")
-    rows = [score_row(lead, 1.5 if i == 2 else 0.3) for i, lead in enumerate(leads)]
+    pairs = [served(lead, 1.5 if i == 2 else 0.3) for i, lead in enumerate(leads)]
     journal = ScoreJournal(tmp_path / "journal")
     writer = HistoryWriter(store, interval=0.05, journal=journal)
     writer.start()
-    writer.add(rows)
+    writer.add([lead for lead, _ in pairs], [score for _, score in pairs])
     writer.flush()
     assert (writer.written, writer.failed) == (5, 1)
     for i, lead in enumerate(leads):
@@ -83,9 +119,9 @@ def test_a_journal_left_by_a_dead_process_is_replayed_once(
     dead = ScoreJournal(folder)
     writer = HistoryWriter(store, interval=0.05, journal=dead)
     writer.start()
-    writer.add([score_row(lead) for lead in leads[:3]])
+    writer.add(*scores_of(leads[:3]))
     writer.flush()  # three are in the history with the journal's progress
-    dead.append([score_row(lead) for lead in leads[3:]], lambda entries: None)  # answered only
+    dead.append(journal_lines(leads[3:]), ignore)  # answered only
     os.close(dead._fd)  # the process dies: its lock goes, the file stays
     assert replay_orphans(folder, store) == 4
     for lead in leads:
@@ -99,7 +135,7 @@ def test_a_live_process_journal_is_not_replayed_by_another(
 ) -> None:
     folder = tmp_path / "journal"
     alive = ScoreJournal(folder)
-    alive.append([score_row(lead) for lead in leads_like(sample, 2, "LIVE")], lambda e: None)
+    alive.append(journal_lines(leads_like(sample, 2, "LIVE")), ignore)
     assert replay_orphans(folder, store) == 0
     assert alive.path.exists()
 
@@ -157,7 +193,7 @@ def test_a_full_disk_refuses_the_score_and_promises_nothing(
     os.dup2(os.open("/dev/full", os.O_WRONLY), journal._fd)  # every write: ENOSPC
     handed: list[Any] = []
     with pytest.raises(JournalError, match="No space left on device"):
-        journal.append([score_row(leads_like(sample, 1, "full")[0])], handed.append)
+        journal.append(journal_lines(leads_like(sample, 1, "full")), lambda *at: handed.append(at))
     assert handed == [] and journal._end == 0
 
 
@@ -169,7 +205,7 @@ def test_scores_reach_the_history_in_order_whatever_the_batch_boundaries(
     writer.start()
     leads = leads_like(sample, 1200, "order")  # more than two full batches
     for i, lead in enumerate(leads):
-        writer.add([score_row(lead, probability=i / 2000)])
+        writer.add(*scores_of([lead], probability=i / 2000))
         if i % 400 == 0:
             assert writer.flush(timeout=10)
     assert writer.flush(timeout=10)
@@ -181,14 +217,39 @@ def test_scores_reach_the_history_in_order_whatever_the_batch_boundaries(
     assert store.journal_offset(journal.name) in (0, journal._end)  # forgotten once written
 
 
-def test_a_journal_line_is_the_scores_own_json(sample: pd.DataFrame) -> None:
-    """The journal writes each lead serialised once, spliced into its score's line: the
-    bytes are what serialising the whole score gives, so a replay reads it back equal."""
+def test_a_journal_line_reads_back_as_the_row_the_history_records(sample: pd.DataFrame) -> None:
+    """The journal builds each line from the lead's JSON and the served score, without a
+    `ScoreIn`: a replay must read back exactly the row the thread writer records, for
+    every kind of value a lead, a reason or a probability can hold."""
     leads = [lead_json(row) for _, row in sample.iloc[:30].iterrows()]
-    leads[0]["custom_fields"] = {"note": 'quote " and é', "size": 3.5, "flag": None}
-    reasons = [{"field": "company_size", "value": None, "effect": -2.5}]
-    for lead in leads:
-        row = score_row(lead).model_copy(update={"reasons": reasons})
-        line = journal_line(row, Lead.__pydantic_serializer__.to_json(row.lead))
-        assert line == row.model_dump_json().encode() + b"\n"
-        assert ScoreIn.model_validate_json(line) == row
+    leads[0]["custom_fields"] = {"note": 'quote " and é\n', "size": 3.5, "flag": None}
+    leads[1]["custom_fields"] = {"model_name": "not the top level", "reasons": 2}
+    leads[2]["company_name"] = 'Ünïcødé ☃ \\ "quoted" \u2028'
+    reasons = [
+        Reason(field="company_size", value=None, effect=-2.5),
+        Reason(field="source", value='web "form"', effect=3.25),
+        Reason(field="is_customer", value=True, effect=1e-7),
+        Reason(field="pages_viewed", value=12, effect=-0.1),
+        Reason(field="time_on_site_sec", value=168.6, effect=12.0),
+    ]
+    probabilities = [0.3, 1e-5, 1 / 3, 0.999999999999, 5e-324, 0.0, 1.0]
+    model = ModelRef(name='odd "name" é', version="7")
+    for i, lead in enumerate(leads):
+        parsed, score = served(lead, probabilities[i % len(probabilities)], reasons[: i % 6])
+        score = score.model_copy(update={"model": model, "grade": "ABCD"[i % 4]})
+        (line,) = served_lines([parsed], [score], time_json(SERVED_AT))[1]
+        assert line.endswith(b"\n") and line.count(b"\n") == 1
+        (row,) = score_rows([parsed], [score], SERVED_AT)
+        read = ScoreIn.model_validate_json(line)
+        assert read == row
+        assert read.probability == score.probability and read.reasons == row.reasons
+        assert read.lead == parsed and read.scored_at == SERVED_AT
+
+
+def test_the_time_a_line_is_stamped_with_is_now_to_the_microsecond() -> None:
+    for _ in range(200):
+        before = datetime.now(UTC)
+        stamped = TypeAdapter(UtcTime).validate_json(now_json())
+        after = datetime.now(UTC)
+        assert before - timedelta(microseconds=1) <= stamped <= after
+    assert TypeAdapter(UtcTime).validate_json(time_json(SERVED_AT)) == SERVED_AT
