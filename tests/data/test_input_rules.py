@@ -33,7 +33,7 @@ class Child(Parent):
 
 
 def checked(model: type[InputModel]) -> set[str]:
-    return set(model.__pydantic_decorators__.field_validators["_sane"].info.fields)
+    return set(model.checked_fields)
 
 
 def refusal(model: type[InputModel], **values: Any) -> tuple[set[str], str]:
@@ -81,3 +81,30 @@ def test_good_values_pass_unchanged() -> None:
         at,
         ["a"],
     )
+
+
+def test_every_troubled_field_is_named_at_once_with_the_path_to_it() -> None:
+    class Batch(InputModel):
+        children: list[Child]
+
+    with pytest.raises(ValidationError) as caught:
+        Batch(
+            children=[
+                Child(name="fine"),
+                {"name": "a\x00", "at": datetime(9999, 1, 1, tzinfo=UTC), "tags": ["ok"]},
+            ]
+        )
+    errors = {e["loc"]: e for e in caught.value.errors(include_url=False)}
+    assert set(errors) == {("children", 1, "name"), ("children", 1, "at")}
+    name = errors[("children", 1, "name")]
+    assert name["type"] == "value_error" and name["input"] == "a\x00"
+    assert name["msg"] == "Value error, must not contain NUL characters (\\u0000)"
+
+
+def test_trouble_is_reported_once_the_other_errors_are_mended() -> None:
+    """The values are checked once every field is valid: a NUL beside a missing field
+    is named when the request comes back with the field."""
+    fields, _ = refusal(Child, name="a\x00", count="many")
+    assert fields == {"count"}
+    fields, messages = refusal(Child, name="a\x00", count=2)
+    assert fields == {"name"} and "NUL" in messages
