@@ -36,10 +36,6 @@ STOP_SECONDS = 120.0
 """How long a stop waits for the child to write what is left."""
 
 
-def _nothing(journal: str, start: int) -> None:
-    pass
-
-
 class JournalShipper:
     def __init__(
         self,
@@ -66,12 +62,11 @@ class JournalShipper:
         """Journal the scores (see `serving.history_writer.ScoreHistory.add`): the request's
         only work for the history is its lines and one write."""
         _, lines = served_lines(leads, scores, now_json())
-        queued = len(lines)
         metrics = self._metrics
-        if metrics is None:
-            self._journal.append(lines, _nothing)
-        else:  # counted under the journal's lock: before the child can report them written
-            self._journal.append(lines, lambda journal, start: metrics.queued(queued))
+        # Counted under the journal's lock: before the child can report them written.
+        self._journal.append(
+            lines, None if metrics is None else lambda journal, start: metrics.queued(len(lines))
+        )
 
     def flush(self, timeout: float | None = FLUSH_SECONDS) -> bool:
         """Wait until the database holds every score answered so far; False after `timeout`."""

@@ -101,6 +101,7 @@ def _text_json(text: str) -> bytes:
 
 
 def time_json(at: datetime) -> bytes:
+    """`at` as the JSON text a line's `scored_at` holds."""
     return b'"%b"' % at.isoformat(timespec="microseconds").encode()
 
 
@@ -166,12 +167,14 @@ class ScoreJournal:
         if self.on_open is not None:
             self.on_open(self.name, self.path)
 
-    def append(self, lines: Sequence[bytes], then: Callable[[str, int], None]) -> None:
+    def append(
+        self, lines: Sequence[bytes], then: Callable[[str, int], None] | None = None
+    ) -> None:
         """Write `lines` (one write), then call `then(journal, start)` under the same lock
         (so whatever it hands on reaches the writer in journal order): `start` is where the
         first line begins. Raises `JournalError` if the disk refuses: nothing of `lines` is
         then promised."""
-        data = lines[0] if len(lines) == 1 else b"".join(lines)
+        data = b"".join(lines)
         with self._lock:
             if self._end + len(data) > ROTATE_BYTES and self._end > 0:
                 self._rotate()
@@ -185,7 +188,8 @@ class ScoreJournal:
                 ) from error
             start = self._end
             self._end += len(data)
-            then(self.name, start)
+            if then is not None:
+                then(self.name, start)
 
     def position(self) -> tuple[str, int]:
         """(current journal, its end): where a reader must get to for everything so far."""

@@ -82,10 +82,6 @@ def journal_lines(leads: list[dict[str, Any]]) -> list[bytes]:
     return served_lines(parsed, scores, time_json(SERVED_AT))[1]
 
 
-def ignore(journal: str, start: int) -> None:
-    pass
-
-
 def leads_like(sample: pd.DataFrame, count: int, prefix: str) -> list[dict[str, Any]]:
     template = lead_json(sample.iloc[0])
     return [dict(template, lead_id=f"{prefix}-{i}") for i in range(count)]
@@ -121,7 +117,7 @@ def test_a_journal_left_by_a_dead_process_is_replayed_once(
     writer.start()
     writer.add(*scores_of(leads[:3]))
     writer.flush()  # three are in the history with the journal's progress
-    dead.append(journal_lines(leads[3:]), ignore)  # answered only
+    dead.append(journal_lines(leads[3:]))  # answered only
     os.close(dead._fd)  # the process dies: its lock goes, the file stays
     assert replay_orphans(folder, store) == 4
     for lead in leads:
@@ -135,7 +131,7 @@ def test_a_live_process_journal_is_not_replayed_by_another(
 ) -> None:
     folder = tmp_path / "journal"
     alive = ScoreJournal(folder)
-    alive.append(journal_lines(leads_like(sample, 2, "LIVE")), ignore)
+    alive.append(journal_lines(leads_like(sample, 2, "LIVE")))
     assert replay_orphans(folder, store) == 0
     assert alive.path.exists()
 
