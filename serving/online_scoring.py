@@ -13,8 +13,6 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
-
 from data.contract import Channel, Lead
 from features.columns import FieldType, utc_time
 from models.input_warnings import missing_custom_fields, unseen_category
@@ -167,11 +165,12 @@ def _rule_group(rules: RuleScoreFile, leads: Sequence[Lead], reasons: int) -> li
 def _scores(
     leads: Sequence[Lead], scored: ScoredLeads, model: ModelRef, warnings: list[list[str]]
 ) -> list[LeadScore]:
-    score = np.rint(scored.score).astype(np.int64).tolist()
+    # `round` halves to even, as `np.rint` does, and gives Python ints at once.
+    score = [round(value) for value in scored.score.tolist()]
     probability = scored.probability.tolist()
     grade = scored.grade.tolist()
     return [
-        LeadScore.model_construct(
+        LeadScore.served(
             lead_id=lead.lead_id,
             channel=Channel(lead.channel),
             probability=probability[row],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -44,6 +44,21 @@ class LeadScore(BaseModel):
         description="Things the client should know, e.g. a category value never seen in "
         "training (scored as missing)."
     )
+
+    @classmethod
+    def served(cls, **values: Any) -> Self:
+        """A score our own code computed and typed, every field given: what
+        `model_construct` makes, for a quarter of its cost (it looks up each field's
+        aliases and default on every call; the scoring route makes one per lead)."""
+        score = cls.__new__(cls)
+        object.__setattr__(score, "__dict__", values)
+        object.__setattr__(score, "__pydantic_fields_set__", set(_SCORE_FIELDS))
+        object.__setattr__(score, "__pydantic_extra__", None)
+        object.__setattr__(score, "__pydantic_private__", None)
+        return score
+
+
+_SCORE_FIELDS = frozenset(LeadScore.model_fields)
 
 
 class ModelInfo(BaseModel):
