@@ -126,6 +126,30 @@ def test_a_journal_left_by_a_dead_process_is_replayed_once(
     assert replay_orphans(folder, store) == 0
 
 
+def test_a_replayed_line_out_of_range_is_skipped_alone(
+    store: Store, sample: pd.DataFrame, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The start-up replay keeps the promise the live writer keeps: one score the history
+    cannot hold (read back, its probability fails the row's own check) neither stops the
+    service from starting nor takes the others with it, and the log says why."""
+    folder = tmp_path / "journal"
+    leads = leads_like(sample, 5, "ORPHAN")
+    pairs = [served(lead, 1.5 if i == 1 else 0.3) for i, lead in enumerate(leads)]
+    dead = ScoreJournal(folder)
+    dead.append(served_lines([p[0] for p in pairs], [p[1] for p in pairs], time_json(SERVED_AT))[1])
+    os.close(dead._fd)
+
+    assert replay_orphans(folder, store) == 4
+
+    for i, lead in enumerate(leads):
+        expected = [] if i == 1 else [0.3]
+        assert [s.probability for s in store.score_history(lead["lead_id"])] == expected
+    assert "skipped an unreadable line" in caplog.text
+    assert "probability" in caplog.text and "less than or equal to 1" in caplog.text
+    assert list(folder.glob(f"*{SUFFIX}")) == []
+    assert replay_orphans(folder, store) == 0
+
+
 def test_a_live_process_journal_is_not_replayed_by_another(
     store: Store, sample: pd.DataFrame, tmp_path: Path
 ) -> None:
